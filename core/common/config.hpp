@@ -1,0 +1,36 @@
+// Configuration of the emulated VE platform, read once from the environment.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace veo::emu {
+
+struct PlatformConfig {
+    int nodes = 8;
+    uint64_t memory_size = 48ULL << 30;
+    uint64_t page_size = 64ULL << 20;
+    uint64_t pciatb_page_size = 64ULL << 20;
+    uint32_t pciatb_entries = 1024;
+    uint32_t dmaatb_entries = 1024;
+    uint32_t dma_descriptors = 128;
+    bool veshm_enabled = true; // false emulates a VE OS without IVED: VESHM answers ENOTSUP
+};
+
+// The process-wide configuration (environment read on first use).
+const PlatformConfig &config();
+
+// Parses "123", "64K", "2M", "48G" (powers of 1024); false on garbage.
+bool parse_size(const char *text, uint64_t *out);
+
+// VEMVA layout of every VE process: its memory is mapped at kVemvaBase, areas
+// it attaches with VE_REGISTER_VEMVA from kAttachBase on.
+inline constexpr uint64_t kVemvaBase = 0x600000000000ULL;
+inline constexpr uint64_t kAttachBase = 0x700000000000ULL;
+inline constexpr uint64_t kAttachLimit = 0x780000000000ULL;
+// VEHVA space of a VE process (DMAATB addresses); never overlaps a VEMVA.
+inline constexpr uint64_t kVehvaBase = 0x000100000000ULL;
+inline constexpr uint64_t kVehvaLimit = 0x400000000000ULL;
+
+} // namespace veo::emu

@@ -1,0 +1,34 @@
+#include "common/veshm_protocol.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+namespace veo::emu {
+
+bool decode_attach_request(const void *buf, size_t len, AttachRequest *out) {
+    if (buf == nullptr || len != sizeof(AttachRequest))
+        return false;
+    AttachRequest r;
+    memcpy(&r, buf, sizeof r);
+    if (r.magic != kAttachRequestMagic)
+        return false;
+    if (r.kind != (uint32_t)AttachKind::vehva && r.kind != (uint32_t)AttachKind::vemva)
+        return false;
+    if (r.size == 0 || r.vemva + r.size < r.vemva || r.attacher_node < 0)
+        return false;
+    *out = r;
+    return true;
+}
+
+bool decode_attach_reply(const void *buf, size_t len, AttachReply *out) {
+    if (buf == nullptr || len != sizeof(AttachReply))
+        return false;
+    AttachReply r;
+    memcpy(&r, buf, sizeof r);
+    if (r.magic != kAttachReplyMagic || r.error < 0 || r.error > 4095 || r.read_only > 1)
+        return false;
+    *out = r;
+    return true;
+}
+
+} // namespace veo::emu

@@ -1,0 +1,81 @@
+#include "dmaatb.hpp"
+
+#include "common/config.hpp"
+#include "common/unix_socket.hpp"
+#include "veo_vedma.h"
+
+#include <mutex>
+
+namespace veo::emu {
+
+Dmaatb::Dmaatb(uint32_t capacity_pages, uint64_t page_size)
+    : space_(kVehvaBase, kVehvaLimit - kVehvaBase), capacity_(capacity_pages),
+      page_size_(page_size) {}
+
+Dmaatb::~Dmaatb() {
+    for (DmaatbEntry &e : drain())
+        close_fd(e.connection);
+}
+
+uint64_t Dmaatb::insert(DmaatbEntry entry) {
+    entry.pages = (uint32_t)((entry.size + page_size_ - 1) / page_size_);
+    std::unique_lock lock(mutex_);
+    if (used_ + entry.pages > capacity_)
+        return 0;
+    uint64_t vehva = space_.allocate((uint64_t)entry.pages * page_size_, page_size_);
+    if (vehva == 0)
+        return 0;
+    used_ += entry.pages;
+    entry.vehva = vehva;
+    entries_.emplace(vehva, std::move(entry));
+    return vehva;
+}
+
+bool Dmaatb::remove(uint64_t vehva, bool local, DmaatbEntry *out) {
+    std::unique_lock lock(mutex_);
+    auto it = entries_.find(vehva);
+    if (it == entries_.end() || it->second.local != local)
+        return false;
+    *out = std::move(it->second);
+    entries_.erase(it);
+    used_ -= out->pages;
+    space_.release(vehva);
+    return true;
+}
+
+int Dmaatb::translate(uint64_t vehva, uint64_t len, bool write, uint8_t **host,
+                      MappingRef *keep) const {
+    std::shared_lock lock(mutex_);
+    auto it = entries_.upper_bound(vehva);
+    if (it == entries_.begin())
+        return VE_DMA_EXC_MISSING_SPACE;
+    --it;
+    const DmaatbEntry &e = it->second;
+    if (vehva + len < vehva || vehva + len > e.vehva + e.size)
+        return VE_DMA_EXC_MISSING_SPACE;
+    if (write && !e.writable)
+        return VE_DMA_EXC_PROTECTION;
+    *host = e.host + (vehva - e.vehva);
+    if (keep)
+        *keep = e.mapping;
+    return 0;
+}
+
+uint32_t Dmaatb::pages_used() const {
+    std::shared_lock lock(mutex_);
+    return used_;
+}
+
+std::vector<DmaatbEntry> Dmaatb::drain() {
+    std::unique_lock lock(mutex_);
+    std::vector<DmaatbEntry> out;
+    for (auto &[vehva, e] : entries_) {
+        space_.release(vehva);
+        out.push_back(std::move(e));
+    }
+    entries_.clear();
+    used_ = 0;
+    return out;
+}
+
+} // namespace veo::emu

@@ -1,0 +1,55 @@
+// The DMAATB of a VE process: its VEHVA space. Each entry maps a VEHVA range
+// to host memory that this VH process already has mapped, so translating a
+// DMA address is a lookup, never a system call.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <shared_mutex>
+#include <vector>
+
+#include "mapping.hpp"
+#include "vemva_allocator.hpp"
+
+namespace veo::emu {
+
+struct DmaatbEntry {
+    uint64_t vehva = 0;
+    uint64_t size = 0;
+    uint8_t *host = nullptr; // where vehva lies in this process
+    bool writable = false;
+    bool local = false;  // VE_MEM_LOCAL (own memory) rather than a VESHM attachment
+    uint32_t pages = 0;  // DMAATB entries it takes
+    MappingRef mapping;  // keeps the host memory mapped while the entry or a copy needs it
+    int connection = -1; // attach connection to the owner; closing it is the detach
+};
+
+class Dmaatb {
+  public:
+    Dmaatb(uint32_t capacity_pages, uint64_t page_size);
+    ~Dmaatb();
+
+    // Inserts an entry (vehva is chosen here); the VEHVA, or 0 when the
+    // DMAATB has no room (ENOMEM).
+    uint64_t insert(DmaatbEntry entry);
+    // Removes the entry starting at vehva if its kind matches; false if none.
+    bool remove(uint64_t vehva, bool local, DmaatbEntry *out);
+    // Translates [vehva, vehva+len) for reading or writing. Returns 0 with
+    // *host (and *keep, if asked) set, or the DMA exception bits.
+    int translate(uint64_t vehva, uint64_t len, bool write, uint8_t **host,
+                  MappingRef *keep = nullptr) const;
+    uint32_t pages_used() const;
+    uint32_t capacity() const { return capacity_; }
+    // Takes every entry out (process teardown).
+    std::vector<DmaatbEntry> drain();
+
+  private:
+    mutable std::shared_mutex mutex_;
+    std::map<uint64_t, DmaatbEntry> entries_;
+    VemvaAllocator space_;
+    uint32_t capacity_;
+    uint64_t page_size_;
+    uint32_t used_ = 0;
+};
+
+} // namespace veo::emu

@@ -1,0 +1,29 @@
+// A host mapping of VE memory, shared by whoever may still touch it: a DMA
+// descriptor in flight keeps the mapping of the area it copies alive, so a
+// concurrent detach can never pull the pages from under a copy.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <sys/mman.h>
+
+namespace veo::emu {
+
+class Mapping {
+  public:
+    Mapping(void *addr, size_t len) : addr_(static_cast<uint8_t *>(addr)), len_(len) {}
+    ~Mapping() { munmap(addr_, len_); }
+    Mapping(const Mapping &) = delete;
+    Mapping &operator=(const Mapping &) = delete;
+    uint8_t *data() const { return addr_; }
+    size_t size() const { return len_; }
+
+  private:
+    uint8_t *addr_;
+    size_t len_;
+};
+
+using MappingRef = std::shared_ptr<Mapping>;
+
+} // namespace veo::emu

@@ -1,0 +1,101 @@
+// A VE process as its VH sees it: the helper process that is the VE process,
+// its memory mapped here too, its VEMVA attachments, its DMAATB and DMA engine.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <sys/types.h>
+
+#include "control_channel.hpp"
+#include "dma_engine.hpp"
+#include "dmaatb.hpp"
+#include "mapping.hpp"
+#include "vemva_allocator.hpp"
+
+struct veo_proc_handle; // the C handle is a VeProc
+
+namespace veo::emu {
+
+struct VemvaAttachment {
+    uint64_t size = 0;
+    MappingRef mapping;  // where this VH reaches the area
+    int connection = -1; // to the owner; closing it is the detach
+};
+
+class VeProc {
+  public:
+    // Starts a VE process on node (veorun_path: helper binary, null = default).
+    // nullptr with errno set on failure.
+    static VeProc *create(int node, const char *veorun_path);
+    ~VeProc(); // ends the VE process and waits for it
+
+    int ident() const { return ident_; }
+    int node() const { return node_; }
+    pid_t pid() const { return pid_; }
+    bool alive() const { return !control_.broken(); }
+    uint64_t memory_size() const { return memory_->size(); }
+    uint8_t *memory() const { return memory_->data(); }
+    const MappingRef &memory_mapping() const { return memory_; }
+
+    // Host pointer for [vemva, vemva+len) of this VE process's memory or of an
+    // area it attached with VE_REGISTER_VEMVA; nullptr if not all of it is mapped.
+    uint8_t *translate(uint64_t vemva, uint64_t len) const;
+    // As translate(), but own memory must lie inside one allocated block:
+    // what the memory API may touch.
+    uint8_t *access(uint64_t vemva, uint64_t len) const;
+    // Inverse for own memory and VEMVA attachments; 0 if host is neither.
+    uint64_t vemva_of(const void *host) const;
+
+    VemvaAllocator &allocator() { return allocator_; }
+    Dmaatb &dmaatb() { return dmaatb_; }
+    DmaEngine &dma() { return dma_; }
+    ControlChannel &control() { return control_; }
+
+    // VEMVA attachments: reserve an address, then insert once mapped.
+    uint64_t reserve_vemva_range(uint64_t size, uint64_t align) {
+        return attach_space_.allocate(size, align);
+    }
+    void release_vemva_range(uint64_t vemva) { attach_space_.release(vemva); }
+    void insert_vemva_attachment(uint64_t vemva, VemvaAttachment a);
+    bool remove_vemva_attachment(uint64_t vemva, VemvaAttachment *out);
+
+    // Gives back the host pages of [vemva, vemva+len) (a freed block).
+    void discard(uint64_t vemva, uint64_t len);
+    // Emulated partial process swapping (attach of our areas answers EAGAIN).
+    int set_swapped(bool swapped);
+    // Closes the control socket without ending the VE process: for a forked
+    // child, which must not keep its parent's VE processes alive.
+    void forget_after_fork();
+
+    // Slots of the HMEM process identifier: 0..15.
+    static VeProc *by_ident(int ident);
+    static VeProc *first_on_node(int node);
+
+  private:
+    VeProc(int ident, int node, pid_t pid, int control_fd, int memfd, MappingRef memory);
+
+    int ident_ = -1;
+    int node_;
+    pid_t pid_;
+    int memfd_;
+    MappingRef memory_;
+    ControlChannel control_;
+    VemvaAllocator allocator_;
+    VemvaAllocator attach_space_;
+    mutable std::shared_mutex attach_mutex_;
+    std::map<uint64_t, VemvaAttachment> attachments_;
+    Dmaatb dmaatb_;
+    DmaEngine dma_;
+};
+
+inline VeProc *from_handle(veo_proc_handle *h) {
+    return reinterpret_cast<VeProc *>(h);
+}
+inline veo_proc_handle *to_handle(VeProc *p) {
+    return reinterpret_cast<veo_proc_handle *>(p);
+}
+
+} // namespace veo::emu

@@ -1,0 +1,58 @@
+// VE process life cycle and queries of the VEO API.
+#include "api.hpp"
+#include "common/config.hpp"
+#include "common/log.hpp"
+#include "proc.hpp"
+
+#include "ve_offload.h"
+
+#include <cerrno>
+#include <cstdlib>
+
+using namespace veo::emu;
+
+namespace {
+int node_from_env() {
+    const char *s = getenv("VE_NODE_NUMBER");
+    if (s == nullptr || *s == '\0')
+        return 0;
+    char *end = nullptr;
+    long v = strtol(s, &end, 10);
+    return (*end == '\0' && v >= 0 && v < 1 << 20) ? (int)v : -2;
+}
+} // namespace
+
+VEO_API veo_proc_handle *veo_proc_create_static(int venode, char *veobin) {
+    if (venode == -1)
+        venode = node_from_env();
+    return to_handle(VeProc::create(venode, veobin));
+}
+
+VEO_API veo_proc_handle *veo_proc_create(int venode) {
+    return veo_proc_create_static(venode, nullptr);
+}
+
+VEO_API int veo_proc_destroy(veo_proc_handle *h) {
+    if (h == nullptr)
+        return -1;
+    delete from_handle(h);
+    return 0;
+}
+
+VEO_API int veo_proc_identifier(veo_proc_handle *h) {
+    return h == nullptr ? -1 : from_handle(h)->ident();
+}
+
+VEO_API int veo_get_ve_arch(int venode) {
+    if (venode < 0 || venode >= config().nodes)
+        return -1;
+    return 1; // an emulated VE1-class (VE10B) card: 64 MiB PCIATB pages
+}
+
+VEO_API const char *veo_version_string(void) {
+    return "veshm " VESHM_VERSION " (AVEO 3.0.2 API)";
+}
+
+VEO_API int veo_api_version(void) {
+    return VEO_API_VERSION;
+}

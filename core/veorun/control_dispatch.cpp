@@ -1,0 +1,70 @@
+#include "common/log.hpp"
+#include "common/unix_socket.hpp"
+#include "veorun/ve_process.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+#include <unordered_map>
+
+namespace veo::emu {
+
+VeProcessState &ve_process() {
+    static VeProcessState state;
+    return state;
+}
+
+namespace {
+std::unordered_map<uint32_t, ControlHandler> &handlers() {
+    static std::unordered_map<uint32_t, ControlHandler> table;
+    return table;
+}
+} // namespace
+
+void register_control_handler(ControlType type, ControlHandler handler) {
+    handlers()[(uint32_t)type] = handler;
+}
+
+bool serve_control_request(int fd) {
+    alignas(8) uint8_t buf[sizeof(ControlHeader) + kControlMaxPayload];
+    int fds[kMaxFdsPerMessage];
+    int nfds = kMaxFdsPerMessage;
+    ssize_t n = recv_message(fd, buf, sizeof buf, fds, &nfds);
+    if (n <= 0)
+        return false; // the VH closed its end or died: the VE process ends with it
+    ControlHeader hdr;
+    ControlResult result;
+    if ((size_t)n < sizeof hdr) {
+        result.error = EINVAL;
+        hdr = ControlHeader{};
+    } else {
+        memcpy(&hdr, buf, sizeof hdr);
+        auto it = handlers().find(hdr.type);
+        if (hdr.magic != kControlMagic || hdr.length != (size_t)n - sizeof hdr ||
+            it == handlers().end()) {
+            result.error = ENOSYS;
+        } else {
+            result = it->second(buf + sizeof hdr, hdr.length, fds, nfds);
+            nfds = 0; // ownership passed to the handler
+        }
+    }
+    for (int i = 0; i < nfds; ++i)
+        close(fds[i]);
+
+    std::vector<uint8_t> out(sizeof(ControlReply) + result.payload.size());
+    ControlReply reply{kControlMagic, hdr.seq, result.error, (uint32_t)result.payload.size(),
+                       result.value};
+    memcpy(out.data(), &reply, sizeof reply);
+    if (!result.payload.empty())
+        memcpy(out.data() + sizeof reply, result.payload.data(), result.payload.size());
+    int rc = send_message(fd, out.data(), out.size(), result.fd >= 0 ? &result.fd : nullptr,
+                          result.fd >= 0 ? 1 : 0);
+    close_fd(result.fd);
+    if (rc < 0) {
+        VEO_LOG(error, "control reply failed: %s", strerror(-rc));
+        return false;
+    }
+    return true;
+}
+
+} // namespace veo::emu

@@ -1,0 +1,92 @@
+// veorun: the emulated VE process. Started by libveo with its control socket
+// on fd 3 and its VE memory (a memfd) on fd 4; lives exactly as long as the
+// VH process that started it.
+#include "common/config.hpp"
+#include "common/log.hpp"
+#include "common/unix_socket.hpp"
+#include "common/numa_placement.hpp"
+#include "veorun/ve_process.hpp"
+#include "veorun/veshm_service.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+using namespace veo::emu;
+
+namespace {
+
+constexpr int kControlFd = 3;
+constexpr int kMemFd = 4;
+
+// The first message on the control socket tells the VH whether start-up worked.
+struct StartupReport {
+    uint32_t magic;
+    int32_t error;
+};
+
+[[noreturn]] void fail(int error, const char *what) {
+    VEO_LOG(error, "veorun: %s: %s", what, strerror(error));
+    StartupReport report{kControlMagic, error};
+    send_message(kControlFd, &report, sizeof report);
+    _exit(1);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "veorun is started by libveo, not by hand\n");
+        return 2;
+    }
+    VeProcessState &ve = ve_process();
+    ve.node = atoi(argv[1]);
+    pid_t vh = (pid_t)atol(argv[2]);
+    ve.control_fd = kControlFd;
+    ve.memfd = kMemFd;
+    ve.memory_size = config().memory_size;
+    fcntl(kControlFd, F_SETFD, FD_CLOEXEC);
+    fcntl(kMemFd, F_SETFD, FD_CLOEXEC);
+
+    // Die with the VH. The signal covers the parent thread's exit, the control
+    // socket's hang-up (served in the loop) covers the VH process's exit.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != vh)
+        _exit(1);
+    signal(SIGPIPE, SIG_IGN);
+
+    place_on_numa_node(ve.node);
+    void *want = (void *)kVemvaBase;
+    void *mem = mmap(want, ve.memory_size, PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, kMemFd, 0);
+    if (mem == MAP_FAILED || mem != want)
+        fail(mem == MAP_FAILED ? errno : EEXIST, "mapping VE memory");
+    bind_memory_to_numa_node(ve.node, mem, ve.memory_size);
+
+    // A read-only descriptor of the same memory: attachers of VE_SHM_RO areas
+    // get this one, so they cannot map the area writable.
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", kMemFd);
+    ve.memfd_ro = open(path, O_RDONLY | O_CLOEXEC);
+    if (ve.memfd_ro < 0)
+        fail(errno, "opening a read-only view of VE memory");
+
+    int rc = start_veshm_service();
+    if (rc < 0)
+        fail(-rc, "starting the VESHM service");
+    ve.loop.watch(kControlFd, [](int fd, uint32_t) {
+        if (serve_control_request(fd))
+            return true;
+        _exit(0); // the VH is gone
+    });
+    StartupReport ok{kControlMagic, 0};
+    if (send_message(kControlFd, &ok, sizeof ok) < 0)
+        _exit(1);
+    ve.loop.run();
+    return 0;
+}

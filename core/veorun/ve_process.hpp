@@ -1,0 +1,40 @@
+// State of the VE process that this veorun is: its node, its memory (mapped
+// at the VEMVA the VH hands out) and the control channel to its VH.
+#pragma once
+
+#include <cstdint>
+#include <sys/types.h>
+#include <vector>
+
+#include "common/control_protocol.hpp"
+#include "veorun/event_loop.hpp"
+
+namespace veo::emu {
+
+struct VeProcessState {
+    int node = 0;
+    int control_fd = -1;
+    int memfd = -1;
+    int memfd_ro = -1; // read-only descriptor of the same memory, for VE_SHM_RO areas
+    uint64_t memory_size = 0;
+    EventLoop loop;
+};
+
+VeProcessState &ve_process();
+
+// What a control handler answers; fd (if >= 0) is sent along and then closed.
+struct ControlResult {
+    int error = 0;
+    uint64_t value = 0;
+    std::vector<uint8_t> payload;
+    int fd = -1;
+};
+
+// A handler owns the descriptors it receives and must close those it keeps no use for.
+using ControlHandler = ControlResult (*)(const uint8_t *payload, size_t len, const int *fds,
+                                         int nfds);
+void register_control_handler(ControlType type, ControlHandler handler);
+// Reads and answers one control request; false when the VH is gone.
+bool serve_control_request(int fd);
+
+} // namespace veo::emu

@@ -1,0 +1,259 @@
+#include "veorun/veshm_service.hpp"
+
+#include "common/config.hpp"
+#include "common/log.hpp"
+#include "common/unix_socket.hpp"
+#include "common/veshm_protocol.hpp"
+#include "veo_veshm_defs.h"
+#include "veorun/ve_process.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <unordered_map>
+#include <vector>
+
+namespace veo::emu {
+
+namespace {
+
+struct Area {
+    VeshmAreaKey key;
+    uint32_t attachments = 0;
+    bool open = true; // false once closed; kept while attachments remain, for the count
+};
+
+struct ServiceState {
+    std::vector<Area> areas;
+    std::unordered_map<int, size_t> connections; // attach connection fd -> area index
+    bool swapped = false;
+    uint32_t pciatb_pages = 0;
+};
+
+ServiceState &state() {
+    static ServiceState s;
+    return s;
+}
+
+bool same_key(const VeshmAreaKey &a, const VeshmAreaKey &b) {
+    return a.vemva == b.vemva && a.size == b.size && a.flags == b.flags && a.syncnum == b.syncnum;
+}
+
+uint32_t pciatb_pages_of(const VeshmAreaKey &k) {
+    if (!(k.flags & VE_REGISTER_PCI))
+        return 0;
+    uint64_t page = config().pciatb_page_size;
+    return (uint32_t)((k.size + page - 1) / page);
+}
+
+ControlResult on_register(const uint8_t *p, size_t len, const int *, int) {
+    ControlResult r;
+    VeshmAreaKey key;
+    if (len != sizeof key) {
+        r.error = EINVAL;
+        return r;
+    }
+    memcpy(&key, p, sizeof key);
+    ServiceState &s = state();
+    for (const Area &a : s.areas)
+        if (a.open && same_key(a.key, key)) {
+            r.error = EINVAL; // already open with exactly these values
+            return r;
+        }
+    uint32_t pages = pciatb_pages_of(key);
+    if (s.pciatb_pages + pages > config().pciatb_entries) {
+        r.error = ENOMEM;
+        return r;
+    }
+    s.pciatb_pages += pages;
+    // Reuse a slot of a closed area nobody is attached to any more.
+    for (Area &a : s.areas)
+        if (!a.open && a.attachments == 0) {
+            a = Area{key};
+            return r;
+        }
+    s.areas.push_back(Area{key});
+    return r;
+}
+
+ControlResult on_unregister(const uint8_t *p, size_t len, const int *, int) {
+    ControlResult r;
+    VeshmAreaKey key;
+    if (len != sizeof key) {
+        r.error = EINVAL;
+        return r;
+    }
+    memcpy(&key, p, sizeof key);
+    ServiceState &s = state();
+    for (Area &a : s.areas)
+        if (a.open && same_key(a.key, key)) {
+            a.open = false;
+            s.pciatb_pages -= pciatb_pages_of(key);
+            return r;
+        }
+    r.error = EINVAL; // no area open with these values
+    return r;
+}
+
+ControlResult on_map(const uint8_t *p, size_t len, const int *fds, int nfds) {
+    ControlResult r;
+    MapRequest req;
+    if (len != sizeof req || nfds != 1) {
+        for (int i = 0; i < nfds; ++i)
+            close(fds[i]);
+        r.error = EINVAL;
+        return r;
+    }
+    memcpy(&req, p, sizeof req);
+    // VE code of this process sees the attached area at req.vemva.
+    int prot = PROT_READ | (req.read_only ? 0 : PROT_WRITE);
+    void *want = (void *)req.vemva;
+    void *got =
+        mmap(want, req.size, prot, MAP_SHARED | MAP_FIXED_NOREPLACE, fds[0], (off_t)req.fd_offset);
+    if (got == MAP_FAILED || got != want) {
+        r.error = got == MAP_FAILED ? errno : EEXIST;
+        if (got != MAP_FAILED)
+            munmap(got, req.size);
+    }
+    close(fds[0]);
+    return r;
+}
+
+ControlResult on_unmap(const uint8_t *p, size_t len, const int *, int) {
+    ControlResult r;
+    MapRequest req;
+    if (len != sizeof req) {
+        r.error = EINVAL;
+        return r;
+    }
+    memcpy(&req, p, sizeof req);
+    if (req.vemva < kAttachBase || req.vemva + req.size > kAttachLimit ||
+        munmap((void *)req.vemva, req.size) < 0)
+        r.error = EINVAL;
+    return r;
+}
+
+ControlResult on_swap(const uint8_t *p, size_t len, const int *, int) {
+    ControlResult r;
+    uint32_t v;
+    if (len != sizeof v) {
+        r.error = EINVAL;
+        return r;
+    }
+    memcpy(&v, p, sizeof v);
+    state().swapped = v != 0;
+    return r;
+}
+
+ControlResult on_list(const uint8_t *, size_t, const int *, int) {
+    ControlResult r;
+    for (const Area &a : state().areas) {
+        if (!a.open && a.attachments == 0)
+            continue;
+        AreaInfo info{a.key.vemva, a.key.size, a.key.flags, a.attachments, a.key.syncnum};
+        if (!a.open)
+            info.flags |= (int64_t)1 << 62; // closed, still attached
+        const uint8_t *b = (const uint8_t *)&info;
+        r.payload.insert(r.payload.end(), b, b + sizeof info);
+        if (r.payload.size() + sizeof info > kControlMaxPayload)
+            break;
+    }
+    return r;
+}
+
+// Decides an attach request; on success *area_index names the area.
+int decide_attach(int conn, const AttachRequest &req, size_t *area_index) {
+    ServiceState &s = state();
+    uid_t uid;
+    if (peer_credentials(conn, nullptr, &uid) < 0 || uid != getuid())
+        return EACCES;
+    if (req.kind == (uint32_t)AttachKind::vemva && req.attacher_node != ve_process().node)
+        return ESRCH; // VEMVA attach reaches processes of the attacher's own VE only
+    if (s.swapped)
+        return EAGAIN;
+    for (size_t i = 0; i < s.areas.size(); ++i) {
+        const Area &a = s.areas[i];
+        if (!a.open || a.key.flags != req.open_flags || a.key.syncnum != req.syncnum)
+            continue;
+        if (req.vemva < a.key.vemva || req.vemva + req.size > a.key.vemva + a.key.size)
+            continue;
+        if (req.kind == (uint32_t)AttachKind::vehva && !(a.key.flags & VE_REGISTER_PCI))
+            return EACCES; // not registered with PCIATB: not reachable by DMA
+        *area_index = i;
+        return 0;
+    }
+    return ENOENT;
+}
+
+bool on_attach_connection(int conn, uint32_t) {
+    ServiceState &s = state();
+    auto it = s.connections.find(conn);
+    if (it != s.connections.end()) {
+        // An attachment's connection only ever closes: that is its detach.
+        char byte;
+        if (recv(conn, &byte, 1, MSG_DONTWAIT) > 0)
+            return true;
+        if (errno == EAGAIN)
+            return true;
+        Area &a = s.areas[it->second];
+        if (a.attachments > 0)
+            --a.attachments;
+        s.connections.erase(it);
+        close(conn);
+        return false;
+    }
+    alignas(8) uint8_t buf[sizeof(AttachRequest) + 8];
+    ssize_t n = recv_message(conn, buf, sizeof buf);
+    AttachRequest req;
+    AttachReply reply{kAttachReplyMagic, 0, ve_process().node, 0, 0};
+    size_t index = 0;
+    if (n <= 0 || !decode_attach_request(buf, (size_t)n, &req))
+        reply.error = EINVAL;
+    else
+        reply.error = decide_attach(conn, req, &index);
+    int fd = -1;
+    if (reply.error == 0) {
+        reply.read_only = (s.areas[index].key.flags & VE_SHM_RO) ? 1 : 0;
+        reply.fd_offset = req.vemva - kVemvaBase;
+        fd = reply.read_only ? ve_process().memfd_ro : ve_process().memfd;
+    }
+    bool sent =
+        send_message(conn, &reply, sizeof reply, fd >= 0 ? &fd : nullptr, fd >= 0 ? 1 : 0) == 0;
+    if (reply.error != 0 || !sent) {
+        close(conn);
+        return false;
+    }
+    s.areas[index].attachments++;
+    s.connections[conn] = index;
+    return true;
+}
+
+bool on_listen(int listen_fd, uint32_t) {
+    for (;;) {
+        int conn = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (conn < 0)
+            return true;
+        if (!ve_process().loop.watch(conn, on_attach_connection))
+            close(conn);
+    }
+}
+
+} // namespace
+
+int start_veshm_service() {
+    register_control_handler(ControlType::register_area, on_register);
+    register_control_handler(ControlType::unregister_area, on_unregister);
+    register_control_handler(ControlType::map_attachment, on_map);
+    register_control_handler(ControlType::unmap_attachment, on_unmap);
+    register_control_handler(ControlType::set_swapped, on_swap);
+    register_control_handler(ControlType::list_areas, on_list);
+    int fd = listen_abstract(veshm_service_name(getpid()));
+    if (fd < 0)
+        return fd;
+    ve_process().loop.watch(fd, on_listen);
+    return 0;
+}
+
+} // namespace veo::emu

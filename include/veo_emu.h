@@ -1,0 +1,59 @@
+/* Extensions of this project (not part of AVEO): what the emulated VE platform
+ * can tell and do beyond the VEO API. Upper layers that want to stay portable
+ * to real VEs use only the VEO headers; the UCX transport uses these too. */
+#ifndef VEO_EMU_H_INCLUDED
+#define VEO_EMU_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "ve_offload.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Configuration of one emulated VE node (see README "Configuration"). */
+struct veo_emu_node_info {
+    int node;                  /* node number */
+    int numa_node;             /* host NUMA node its helpers and memory are bound to, -1 none */
+    uint64_t memory_size;      /* VE memory capacity in bytes */
+    uint64_t page_size;        /* VE page size: 64 MiB or 2 MiB */
+    uint64_t pciatb_page_size; /* PCIATB page size */
+    uint32_t pciatb_entries;   /* PCIATB capacity, in pages, per VE process */
+    uint32_t dmaatb_entries;   /* DMAATB capacity, in pages, per VE process */
+    uint32_t dma_descriptors;  /* descriptors in a VE process's DMA ring */
+};
+
+/** Number of emulated VE nodes on this host. */
+int veo_emu_node_count(void);
+/** Fill *info for node; 0, or -1 with errno EINVAL for an unknown node. */
+int veo_emu_get_node_info(int node, struct veo_emu_node_info *info);
+
+/** VE node of a VE process of this VH, -1 for NULL. */
+int veo_emu_proc_node(struct veo_proc_handle *h);
+/** Host pid of the VE process (the helper that is the VE process). */
+pid_t veo_emu_proc_pid(struct veo_proc_handle *h);
+/** A VE process this VH already has on node, or NULL (lowest identifier first). */
+struct veo_proc_handle *veo_emu_proc_find(int node);
+
+/** Host pointer, valid in this process, through which the VE memory at HMEM
+ * address hmem is reachable (own memory or a VE_REGISTER_VEMVA attachment);
+ * NULL with errno EFAULT if hmem is not mapped in this process. */
+void *veo_emu_hmem_to_vh(const void *hmem);
+/** The inverse: HMEM address of the VE memory that host pointer vh_ptr points
+ * into, or NULL with errno EFAULT if it is no VE memory of this process. */
+void *veo_emu_vh_to_hmem(const void *vh_ptr);
+/** Host pointer of a VEHVA of h for len bytes, NULL with errno EFAULT if the
+ * range is not inside one DMAATB entry. writable is set to 0 for read-only. */
+void *veo_emu_vehva_to_vh(struct veo_proc_handle *h, uint64_t vehva, size_t len, int *writable);
+
+/** Emulate VE partial process swapping: while swapped out, attaching an area
+ * of h fails with EAGAIN. 0, or -1 with errno EINVAL. */
+int veo_emu_proc_swap_out(struct veo_proc_handle *h);
+int veo_emu_proc_swap_in(struct veo_proc_handle *h);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
