@@ -4,11 +4,33 @@
 #include "common/unix_socket.hpp"
 
 #include <cerrno>
+#include <chrono>
+#include <immintrin.h>
 #include <cstring>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace veo::emu {
+
+namespace {
+// The owner answers within microseconds; waiting for it in the kernel would
+// add a wake-up of this thread to every attach, so look for the reply for a
+// short while first.
+ssize_t recv_reply(int conn, void *buf, size_t len, int *fd, int *nfds) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+    do {
+        int want = *nfds;
+        ssize_t n = recv_message(conn, buf, len, fd, &want, MSG_DONTWAIT);
+        if (n != -EAGAIN) {
+            *nfds = want;
+            return n;
+        }
+        _mm_pause();
+    } while (std::chrono::steady_clock::now() < deadline);
+    return recv_message(conn, buf, len, fd, nfds);
+}
+} // namespace
 
 int attach_remote(pid_t owner, const AttachRequest &request, RemoteArea *out) {
     int conn = connect_abstract(veshm_service_name(owner));
@@ -30,7 +52,7 @@ int attach_remote(pid_t owner, const AttachRequest &request, RemoteArea *out) {
     }
     alignas(8) uint8_t buf[sizeof(AttachReply) + 8];
     int fd = -1, nfds = 1;
-    ssize_t n = recv_message(conn, buf, sizeof buf, &fd, &nfds);
+    ssize_t n = recv_reply(conn, buf, sizeof buf, &fd, &nfds);
     AttachReply reply;
     if (n <= 0 || !decode_attach_reply(buf, (size_t)n, &reply) || (reply.error == 0 && nfds != 1)) {
         if (nfds == 1)

@@ -18,4 +18,15 @@ enum VESHM_additional_mode_flag {
     VE_MEM_LOCAL = 0x0000000000008000LL,      /* own memory into VEHVA / DMAATB */
 };
 
+#ifdef __cplusplus
+/* C++20 deprecates '|' between two different enumerations, yet combining a
+ * register flag with an attach flag is how this API is used. */
+constexpr long long operator|(VESHM_mode_flag a, VESHM_additional_mode_flag b) {
+    return (long long)a | (long long)b;
+}
+constexpr long long operator|(VESHM_additional_mode_flag a, VESHM_mode_flag b) {
+    return (long long)a | (long long)b;
+}
+#endif
+
 #endif

@@ -34,7 +34,7 @@ int send_message(int sock, const void *buf, size_t len, const int *fds, int nfds
     }
 }
 
-ssize_t recv_message(int sock, void *buf, size_t len, int *fds, int *nfds) {
+ssize_t recv_message(int sock, void *buf, size_t len, int *fds, int *nfds, int flags) {
     iovec iov{buf, len};
     msghdr msg{};
     msg.msg_iov = &iov;
@@ -44,7 +44,7 @@ ssize_t recv_message(int sock, void *buf, size_t len, int *fds, int *nfds) {
     msg.msg_controllen = sizeof control;
     ssize_t n;
     do {
-        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
     } while (n < 0 && errno == EINTR);
     if (n < 0)
         return -errno;

@@ -14,7 +14,8 @@ inline constexpr int kMaxFdsPerMessage = 4;
 int send_message(int sock, const void *buf, size_t len, const int *fds = nullptr, int nfds = 0);
 // Receives one datagram; descriptors land in fds (close-on-exec), their count
 // in *nfds. Returns the byte count, 0 on orderly shutdown, or -errno.
-ssize_t recv_message(int sock, void *buf, size_t len, int *fds = nullptr, int *nfds = nullptr);
+ssize_t recv_message(int sock, void *buf, size_t len, int *fds = nullptr, int *nfds = nullptr,
+                     int flags = 0);
 
 // Abstract-namespace name on which the VE process pid serves VESHM attach
 // requests. Abstract names vanish with their socket: nothing survives a crash.

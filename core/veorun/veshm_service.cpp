@@ -193,9 +193,8 @@ bool on_attach_connection(int conn, uint32_t) {
     if (it != s.connections.end()) {
         // An attachment's connection only ever closes: that is its detach.
         char byte;
-        if (recv(conn, &byte, 1, MSG_DONTWAIT) > 0)
-            return true;
-        if (errno == EAGAIN)
+        ssize_t n = recv(conn, &byte, 1, MSG_DONTWAIT);
+        if (n > 0 || (n < 0 && errno == EAGAIN))
             return true;
         Area &a = s.areas[it->second];
         if (a.attachments > 0)
@@ -206,6 +205,8 @@ bool on_attach_connection(int conn, uint32_t) {
     }
     alignas(8) uint8_t buf[sizeof(AttachRequest) + 8];
     ssize_t n = recv_message(conn, buf, sizeof buf);
+    if (n == -EAGAIN)
+        return true; // connected, request not here yet
     AttachRequest req;
     AttachReply reply{kAttachReplyMagic, 0, ve_process().node, 0, 0};
     size_t index = 0;
@@ -232,10 +233,14 @@ bool on_attach_connection(int conn, uint32_t) {
 
 bool on_listen(int listen_fd, uint32_t) {
     for (;;) {
-        int conn = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        // Non-blocking, so a client that connects and never sends cannot stall
+        // the VE process's loop.
+        int conn = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (conn < 0)
             return true;
-        if (!ve_process().loop.watch(conn, on_attach_connection))
+        // Clients send their request right after connecting: serving it now
+        // saves a trip through epoll on the attach path.
+        if (on_attach_connection(conn, 0) && !ve_process().loop.watch(conn, on_attach_connection))
             close(conn);
     }
 }
