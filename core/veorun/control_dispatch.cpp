@@ -1,5 +1,6 @@
 #include "common/log.hpp"
 #include "common/unix_socket.hpp"
+#include "veorun/fault_injection.hpp"
 #include "veorun/ve_process.hpp"
 
 #include <cerrno>
@@ -39,6 +40,7 @@ bool serve_control_request(int fd) {
         hdr = ControlHeader{};
     } else {
         memcpy(&hdr, buf, sizeof hdr);
+        maybe_fail_on_request(hdr.type);
         auto it = handlers().find(hdr.type);
         if (hdr.magic != kControlMagic || hdr.length != (size_t)n - sizeof hdr ||
             it == handlers().end()) {

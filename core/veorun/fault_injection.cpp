@@ -1,0 +1,40 @@
+#include "veorun/fault_injection.hpp"
+
+#include "common/control_protocol.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <unistd.h>
+
+namespace veo::emu {
+
+namespace {
+int64_t requested_fault() {
+    const char *s = getenv("VEORUN_FAULT");
+    if (s == nullptr || *s == '\0')
+        return -1;
+    static const struct {
+        const char *name;
+        ControlType type;
+    } names[] = {{"register_area", ControlType::register_area},
+                 {"unregister_area", ControlType::unregister_area},
+                 {"map_attachment", ControlType::map_attachment},
+                 {"unmap_attachment", ControlType::unmap_attachment},
+                 {"set_swapped", ControlType::set_swapped},
+                 {"list_areas", ControlType::list_areas}};
+    for (const auto &n : names)
+        if (strcmp(s, n.name) == 0)
+            return (int64_t)n.type;
+    char *end = nullptr;
+    long v = strtol(s, &end, 0);
+    return *end == '\0' ? v : -1;
+}
+} // namespace
+
+void maybe_fail_on_request(uint32_t type) {
+    static const int64_t fault = requested_fault();
+    if (fault >= 0 && (uint32_t)fault == type)
+        _exit(70);
+}
+
+} // namespace veo::emu
