@@ -66,6 +66,14 @@ uint32_t Dmaatb::pages_used() const {
     return used_;
 }
 
+uint32_t Dmaatb::remote_entries() const {
+    std::shared_lock lock(mutex_);
+    uint32_t n = 0;
+    for (const auto &[vehva, e] : entries_)
+        n += e.local ? 0 : 1;
+    return n;
+}
+
 std::vector<DmaatbEntry> Dmaatb::drain() {
     std::unique_lock lock(mutex_);
     std::vector<DmaatbEntry> out;

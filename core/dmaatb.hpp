@@ -40,6 +40,8 @@ class Dmaatb {
                   MappingRef *keep = nullptr) const;
     uint32_t pages_used() const;
     uint32_t capacity() const { return capacity_; }
+    // Entries that are attachments of other processes' areas.
+    uint32_t remote_entries() const;
     // Takes every entry out (process teardown).
     std::vector<DmaatbEntry> drain();
 

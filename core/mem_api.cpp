@@ -44,6 +44,7 @@ int alloc_vemva(VeProc *p, uint64_t *vemva, size_t size, uint64_t alignment) {
         return -1;
     }
     *vemva = a;
+    p->publish_stats();
     return 0;
 }
 
@@ -54,6 +55,7 @@ int free_vemva(VeProc *p, uint64_t vemva) {
         return -1;
     }
     p->discard(vemva, size);
+    p->publish_stats();
     return 0;
 }
 

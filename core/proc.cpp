@@ -63,7 +63,7 @@ std::string find_veorun(const char *given) {
 
 // Moves fd above the range the child's fixed descriptors use.
 int high_fd(int fd) {
-    if (fd > 4)
+    if (fd > 5)
         return fd;
     int moved = fcntl(fd, F_DUPFD_CLOEXEC, 10);
     close(fd);
@@ -80,9 +80,12 @@ std::once_flag atfork_once;
 
 } // namespace
 
-VeProc::VeProc(int ident, int node, pid_t pid, int control_fd, int memfd, MappingRef memory)
+VeProc::VeProc(int ident, int node, pid_t pid, int control_fd, int memfd, MappingRef memory,
+               MappingRef stats)
     : ident_(ident), node_(node), pid_(pid), memfd_(memfd), memory_(std::move(memory)),
-      control_(control_fd), allocator_(kVemvaBase, memory_->size()),
+      stats_mapping_(std::move(stats)),
+      stats_(reinterpret_cast<ProcStats *>(stats_mapping_->data())), control_(control_fd),
+      allocator_(kVemvaBase, memory_->size()),
       attach_space_(kAttachBase, kAttachLimit - kAttachBase),
       dmaatb_(config().dmaatb_entries, config().page_size),
       dma_(dmaatb_, config().dma_descriptors) {}
@@ -114,17 +117,33 @@ VeProc *VeProc::create(int node, const char *veorun_path) {
     }
     sv[0] = high_fd(sv[0]);
     sv[1] = high_fd(sv[1]);
+    int statsfd = high_fd(memfd_create("ve-stats", MFD_CLOEXEC));
+    void *stats = MAP_FAILED;
+    if (statsfd >= 0 && ftruncate(statsfd, kProcStatsSize) == 0)
+        stats = mmap(nullptr, kProcStatsSize, PROT_READ | PROT_WRITE, MAP_SHARED, statsfd, 0);
+    if (stats == MAP_FAILED) {
+        int err = errno;
+        close_fd(statsfd);
+        close(sv[0]);
+        close(sv[1]);
+        close(memfd);
+        errno = err;
+        return nullptr;
+    }
+    auto stats_mapping = std::make_shared<Mapping>(stats, kProcStatsSize);
 
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
     posix_spawn_file_actions_adddup2(&fa, memfd, 4);
+    posix_spawn_file_actions_adddup2(&fa, statsfd, 5);
     std::string node_arg = std::to_string(node), vh_arg = std::to_string(getpid());
     char *argv[] = {const_cast<char *>(path.c_str()), node_arg.data(), vh_arg.data(), nullptr};
     pid_t pid = -1;
     int rc = posix_spawn(&pid, path.c_str(), &fa, nullptr, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(sv[1]);
+    close(statsfd);
     if (rc != 0) {
         VEO_LOG(error, "cannot start VE process helper %s: %s", path.c_str(), strerror(rc));
         close(sv[0]);
@@ -158,8 +177,9 @@ VeProc *VeProc::create(int node, const char *veorun_path) {
         errno = err;
         return nullptr;
     }
-    auto *p =
-        new VeProc(ident, node, pid, sv[0], memfd, std::make_shared<Mapping>(mem, cfg.memory_size));
+    auto *p = new VeProc(ident, node, pid, sv[0], memfd,
+                         std::make_shared<Mapping>(mem, cfg.memory_size), std::move(stats_mapping));
+    p->publish_stats();
     table[ident].store(p);
     VEO_LOG(info, "VE process %d (pid %d) started on node %d", ident, (int)pid, node);
     return p;
@@ -262,6 +282,15 @@ void VeProc::discard(uint64_t vemva, uint64_t len) {
     if (end > start)
         fallocate(memfd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
                   (off_t)(end - start));
+}
+
+void VeProc::publish_stats() {
+    stats_->memory_allocated.store(allocator_.bytes_in_use(), std::memory_order_relaxed);
+    stats_->dmaatb_pages.store(dmaatb_.pages_used(), std::memory_order_relaxed);
+    stats_->dmaatb_capacity.store(dmaatb_.capacity(), std::memory_order_relaxed);
+    std::shared_lock lock(attach_mutex_);
+    stats_->vemva_attachments.store((uint32_t)attachments_.size(), std::memory_order_relaxed);
+    stats_->vehva_attachments.store(dmaatb_.remote_entries(), std::memory_order_relaxed);
 }
 
 int VeProc::set_swapped(bool swapped) {

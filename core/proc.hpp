@@ -9,6 +9,7 @@
 #include <shared_mutex>
 #include <sys/types.h>
 
+#include "common/proc_stats.hpp"
 #include "control_channel.hpp"
 #include "dma_engine.hpp"
 #include "dmaatb.hpp"
@@ -64,6 +65,9 @@ class VeProc {
 
     // Gives back the host pages of [vemva, vemva+len) (a freed block).
     void discard(uint64_t vemva, uint64_t len);
+    // Refreshes the counters the VE process reports to veshm-info.
+    void publish_stats();
+    ProcStats &stats() { return *stats_; }
     // Emulated partial process swapping (attach of our areas answers EAGAIN).
     int set_swapped(bool swapped);
     // Closes the control socket without ending the VE process: for a forked
@@ -75,13 +79,16 @@ class VeProc {
     static VeProc *first_on_node(int node);
 
   private:
-    VeProc(int ident, int node, pid_t pid, int control_fd, int memfd, MappingRef memory);
+    VeProc(int ident, int node, pid_t pid, int control_fd, int memfd, MappingRef memory,
+           MappingRef stats);
 
     int ident_ = -1;
     int node_;
     pid_t pid_;
     int memfd_;
     MappingRef memory_;
+    MappingRef stats_mapping_;
+    ProcStats *stats_;
     ControlChannel control_;
     VemvaAllocator allocator_;
     VemvaAllocator attach_space_;

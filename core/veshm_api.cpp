@@ -133,6 +133,7 @@ void *attach_local(VeProc *p, uint64_t vemva, size_t size) {
     uint64_t vehva = p->dmaatb().insert(std::move(e));
     if (vehva == 0)
         return fail_ptr(ENOMEM, fn, "DMAATB full");
+    p->publish_stats();
     return (void *)vehva;
 }
 
@@ -204,6 +205,7 @@ VEO_API void *veo_shared_mem_attach(veo_proc_handle *h, pid_t pid, void *veshm_v
             return fail_ptr(err, fn, "the attaching VE process could not map the area");
         }
         p->insert_vemva_attachment(at, VemvaAttachment{size, area.mapping, area.connection});
+        p->publish_stats();
         return (void *)make_hmem(at, p->ident());
     }
     close_fd(area.fd);
@@ -218,6 +220,7 @@ VEO_API void *veo_shared_mem_attach(veo_proc_handle *h, pid_t pid, void *veshm_v
         close_fd(area.connection);
         return fail_ptr(ENOMEM, fn, "DMAATB full");
     }
+    p->publish_stats();
     return (void *)vehva;
 }
 
@@ -244,6 +247,7 @@ VEO_API int veo_shared_mem_detach(veo_proc_handle *h, void *veshm_addr, long lon
         int err = control(p, ControlType::unmap_attachment, &unmap, sizeof unmap);
         close_fd(a.connection);
         p->release_vemva_range(at);
+        p->publish_stats();
         if (err)
             return fail(err, fn, "the VE process could not unmap the area");
         return 0;
@@ -252,5 +256,6 @@ VEO_API int veo_shared_mem_detach(veo_proc_handle *h, void *veshm_addr, long lon
     if (!p->dmaatb().remove((uint64_t)veshm_addr, mode_flag == VE_MEM_LOCAL, &e))
         return fail(ECANCELED, fn, "no such attachment");
     close_fd(e.connection);
+    p->publish_stats();
     return 0;
 }

@@ -17,7 +17,6 @@ enum class ControlType : uint32_t {
     map_attachment = 3,   // MapRequest + fd -> result
     unmap_attachment = 4, // MapRequest -> result
     set_swapped = 5,      // uint32 swapped -> result
-    list_areas = 6,       // -> AreaInfo[]
     // 100.. VE code execution (libraries, symbols, contexts, calls)
     exec_first = 100,
 };
@@ -51,14 +50,6 @@ struct MapRequest {
     uint64_t fd_offset;
     uint32_t read_only;
     uint32_t pad;
-};
-
-struct AreaInfo {
-    uint64_t vemva;
-    uint64_t size;
-    int64_t flags;
-    uint32_t attachments;
-    int32_t syncnum;
 };
 
 } // namespace veo::emu

@@ -76,7 +76,7 @@ ssize_t recv_message(int sock, void *buf, size_t len, int *fds, int *nfds, int f
 }
 
 std::string veshm_service_name(pid_t pid) {
-    return "veshm.ve." + std::to_string(pid);
+    return kVeshmServicePrefix + std::to_string(pid);
 }
 
 namespace {

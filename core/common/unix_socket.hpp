@@ -20,6 +20,7 @@ ssize_t recv_message(int sock, void *buf, size_t len, int *fds = nullptr, int *n
 // Abstract-namespace name on which the VE process pid serves VESHM attach
 // requests. Abstract names vanish with their socket: nothing survives a crash.
 std::string veshm_service_name(pid_t pid);
+inline constexpr const char *kVeshmServicePrefix = "veshm.ve.";
 // Connects a SOCK_SEQPACKET socket to the abstract name; fd or -errno.
 int connect_abstract(const std::string &name);
 // Binds and listens on the abstract name; fd or -errno.

@@ -31,4 +31,27 @@ bool decode_attach_reply(const void *buf, size_t len, AttachReply *out) {
     return true;
 }
 
+bool decode_info_request(const void *buf, size_t len) {
+    if (buf == nullptr || len != sizeof(InfoRequest))
+        return false;
+    InfoRequest r;
+    memcpy(&r, buf, sizeof r);
+    return r.magic == kInfoRequestMagic;
+}
+
+bool decode_info_reply(const void *buf, size_t len, InfoReply *out, std::vector<AreaInfo> *areas) {
+    if (buf == nullptr || len < sizeof(InfoReply))
+        return false;
+    InfoReply r;
+    memcpy(&r, buf, sizeof r);
+    if (r.magic != kInfoReplyMagic || r.error < 0 || r.area_count > kInfoMaxAreas ||
+        len != sizeof r + (size_t)r.area_count * sizeof(AreaInfo))
+        return false;
+    areas->resize(r.area_count);
+    if (r.area_count)
+        memcpy(areas->data(), (const uint8_t *)buf + sizeof r, r.area_count * sizeof(AreaInfo));
+    *out = r;
+    return true;
+}
+
 } // namespace veo::emu

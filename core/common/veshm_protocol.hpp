@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace veo::emu {
 
@@ -31,8 +32,44 @@ struct AttachReply {
     uint64_t fd_offset; // where vemva lies in the descriptor sent along
 };
 
+// What a VE process tells about itself (veshm-info). Same user only.
+inline constexpr uint32_t kInfoRequestMagic = 0x56454951; // "VEIQ"
+inline constexpr uint32_t kInfoReplyMagic = 0x56454950;   // "VEIP"
+inline constexpr uint32_t kInfoMaxAreas = 1024;
+
+struct InfoRequest {
+    uint32_t magic;
+    uint32_t pad;
+};
+
+struct AreaInfo {
+    uint64_t vemva;
+    uint64_t size;
+    int64_t flags;
+    uint32_t attachments;
+    uint32_t closed; // 1: closed by its owner, still attached
+};
+
+struct InfoReply {
+    uint32_t magic;
+    int32_t error;
+    int32_t node;
+    int32_t vh_pid;
+    uint32_t swapped;
+    uint32_t area_count; // AreaInfo records following this struct
+    uint64_t memory_size;
+    uint64_t memory_resident; // pages of VE memory that hold data
+    uint64_t memory_allocated;
+    uint32_t dmaatb_pages, dmaatb_capacity;
+    uint32_t pciatb_pages, pciatb_capacity;
+    uint32_t vemva_attachments, vehva_attachments;
+};
+
 // False unless buf holds exactly one well-formed message.
 bool decode_attach_request(const void *buf, size_t len, AttachRequest *out);
 bool decode_attach_reply(const void *buf, size_t len, AttachReply *out);
+bool decode_info_request(const void *buf, size_t len);
+// On success areas holds reply.area_count records.
+bool decode_info_reply(const void *buf, size_t len, InfoReply *out, std::vector<AreaInfo> *areas);
 
 } // namespace veo::emu

@@ -20,8 +20,7 @@ int64_t requested_fault() {
                  {"unregister_area", ControlType::unregister_area},
                  {"map_attachment", ControlType::map_attachment},
                  {"unmap_attachment", ControlType::unmap_attachment},
-                 {"set_swapped", ControlType::set_swapped},
-                 {"list_areas", ControlType::list_areas}};
+                 {"set_swapped", ControlType::set_swapped}};
     for (const auto &n : names)
         if (strcmp(s, n.name) == 0)
             return (int64_t)n.type;

@@ -23,6 +23,7 @@ namespace {
 
 constexpr int kControlFd = 3;
 constexpr int kMemFd = 4;
+constexpr int kStatsFd = 5;
 
 // The first message on the control socket tells the VH whether start-up worked.
 struct StartupReport {
@@ -52,6 +53,10 @@ int main(int argc, char **argv) {
     ve.memory_size = config().memory_size;
     fcntl(kControlFd, F_SETFD, FD_CLOEXEC);
     fcntl(kMemFd, F_SETFD, FD_CLOEXEC);
+    void *stats = mmap(nullptr, kProcStatsSize, PROT_READ, MAP_SHARED, kStatsFd, 0);
+    close(kStatsFd);
+    if (stats != MAP_FAILED)
+        ve.stats = static_cast<const ProcStats *>(stats);
 
     // Die with the VH. The signal covers the parent thread's exit, the control
     // socket's hang-up (served in the loop) covers the VH process's exit.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/control_protocol.hpp"
+#include "common/proc_stats.hpp"
 #include "veorun/event_loop.hpp"
 
 namespace veo::emu {
@@ -17,6 +18,7 @@ struct VeProcessState {
     int memfd = -1;
     int memfd_ro = -1; // read-only descriptor of the same memory, for VE_SHM_RO areas
     uint64_t memory_size = 0;
+    const ProcStats *stats = nullptr; // kept up to date by the VH
     EventLoop loop;
 };
 

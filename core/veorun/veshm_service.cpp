@@ -11,6 +11,7 @@
 #include <cstring>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <unordered_map>
 #include <vector>
@@ -147,22 +148,6 @@ ControlResult on_swap(const uint8_t *p, size_t len, const int *, int) {
     return r;
 }
 
-ControlResult on_list(const uint8_t *, size_t, const int *, int) {
-    ControlResult r;
-    for (const Area &a : state().areas) {
-        if (!a.open && a.attachments == 0)
-            continue;
-        AreaInfo info{a.key.vemva, a.key.size, a.key.flags, a.attachments, a.key.syncnum};
-        if (!a.open)
-            info.flags |= (int64_t)1 << 62; // closed, still attached
-        const uint8_t *b = (const uint8_t *)&info;
-        r.payload.insert(r.payload.end(), b, b + sizeof info);
-        if (r.payload.size() + sizeof info > kControlMaxPayload)
-            break;
-    }
-    return r;
-}
-
 // Decides an attach request; on success *area_index names the area.
 int decide_attach(int conn, const AttachRequest &req, size_t *area_index) {
     ServiceState &s = state();
@@ -187,6 +172,45 @@ int decide_attach(int conn, const AttachRequest &req, size_t *area_index) {
     return ENOENT;
 }
 
+void serve_info(int conn) {
+    ServiceState &s = state();
+    VeProcessState &ve = ve_process();
+    std::vector<uint8_t> out(sizeof(InfoReply));
+    InfoReply r{};
+    r.magic = kInfoReplyMagic;
+    uid_t uid;
+    if (peer_credentials(conn, nullptr, &uid) < 0 || uid != getuid()) {
+        r.error = EACCES; // another user learns nothing but that
+    } else {
+        r.node = ve.node;
+        r.vh_pid = (int32_t)getppid();
+        r.swapped = s.swapped;
+        r.memory_size = ve.memory_size;
+        struct stat st {};
+        if (fstat(ve.memfd, &st) == 0)
+            r.memory_resident = (uint64_t)st.st_blocks * 512;
+        if (ve.stats) {
+            r.memory_allocated = ve.stats->memory_allocated.load();
+            r.dmaatb_pages = ve.stats->dmaatb_pages.load();
+            r.dmaatb_capacity = ve.stats->dmaatb_capacity.load();
+            r.vemva_attachments = ve.stats->vemva_attachments.load();
+            r.vehva_attachments = ve.stats->vehva_attachments.load();
+        }
+        r.pciatb_pages = s.pciatb_pages;
+        r.pciatb_capacity = config().pciatb_entries;
+        for (const Area &a : s.areas) {
+            if ((!a.open && a.attachments == 0) || r.area_count == kInfoMaxAreas)
+                continue;
+            AreaInfo info{a.key.vemva, a.key.size, a.key.flags, a.attachments, a.open ? 0u : 1u};
+            const uint8_t *b = (const uint8_t *)&info;
+            out.insert(out.end(), b, b + sizeof info);
+            r.area_count++;
+        }
+    }
+    memcpy(out.data(), &r, sizeof r);
+    send_message(conn, out.data(), out.size());
+}
+
 bool on_attach_connection(int conn, uint32_t) {
     ServiceState &s = state();
     auto it = s.connections.find(conn);
@@ -207,6 +231,11 @@ bool on_attach_connection(int conn, uint32_t) {
     ssize_t n = recv_message(conn, buf, sizeof buf);
     if (n == -EAGAIN)
         return true; // connected, request not here yet
+    if (n > 0 && decode_info_request(buf, (size_t)n)) {
+        serve_info(conn);
+        close(conn);
+        return false;
+    }
     AttachRequest req;
     AttachReply reply{kAttachReplyMagic, 0, ve_process().node, 0, 0};
     size_t index = 0;
@@ -253,7 +282,6 @@ int start_veshm_service() {
     register_control_handler(ControlType::map_attachment, on_map);
     register_control_handler(ControlType::unmap_attachment, on_unmap);
     register_control_handler(ControlType::set_swapped, on_swap);
-    register_control_handler(ControlType::list_areas, on_list);
     int fd = listen_abstract(veshm_service_name(getpid()));
     if (fd < 0)
         return fd;
