@@ -1,7 +1,6 @@
 #include "dmaatb.hpp"
 
 #include "common/config.hpp"
-#include "common/unix_socket.hpp"
 #include "veo_vedma.h"
 
 #include <mutex>
@@ -12,10 +11,7 @@ Dmaatb::Dmaatb(uint32_t capacity_pages, uint64_t page_size)
     : space_(kVehvaBase, kVehvaLimit - kVehvaBase), capacity_(capacity_pages),
       page_size_(page_size) {}
 
-Dmaatb::~Dmaatb() {
-    for (DmaatbEntry &e : drain())
-        close_fd(e.connection);
-}
+Dmaatb::~Dmaatb() = default;
 
 uint64_t Dmaatb::insert(DmaatbEntry entry) {
     entry.pages = (uint32_t)((entry.size + page_size_ - 1) / page_size_);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mapping.hpp"
+#include "veshm_client.hpp"
 #include "vemva_allocator.hpp"
 
 namespace veo::emu {
@@ -18,10 +19,10 @@ struct DmaatbEntry {
     uint64_t size = 0;
     uint8_t *host = nullptr; // where vehva lies in this process
     bool writable = false;
-    bool local = false;  // VE_MEM_LOCAL (own memory) rather than a VESHM attachment
-    uint32_t pages = 0;  // DMAATB entries it takes
-    MappingRef mapping;  // keeps the host memory mapped while the entry or a copy needs it
-    int connection = -1; // attach connection to the owner; closing it is the detach
+    bool local = false; // VE_MEM_LOCAL (own memory) rather than a VESHM attachment
+    uint32_t pages = 0; // DMAATB entries it takes
+    MappingRef mapping; // keeps the host memory mapped while the entry or a copy needs it
+    std::shared_ptr<AttachToken> attachment; // the owner's count of it; released = detached
 };
 
 class Dmaatb {

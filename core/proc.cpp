@@ -192,8 +192,6 @@ VeProc::~VeProc() {
             table[ident_].store(nullptr);
     }
     std::unique_lock lock(attach_mutex_);
-    for (auto &[vemva, a] : attachments_)
-        close_fd(a.connection);
     attachments_.clear();
     lock.unlock();
     control_.shutdown();

@@ -15,6 +15,7 @@
 #include "dmaatb.hpp"
 #include "mapping.hpp"
 #include "vemva_allocator.hpp"
+#include "veshm_client.hpp"
 
 struct veo_proc_handle; // the C handle is a VeProc
 
@@ -22,8 +23,8 @@ namespace veo::emu {
 
 struct VemvaAttachment {
     uint64_t size = 0;
-    MappingRef mapping;  // where this VH reaches the area
-    int connection = -1; // to the owner; closing it is the detach
+    MappingRef mapping;                      // where this VH reaches the area
+    std::shared_ptr<AttachToken> attachment; // the owner's count of it; released = detached
 };
 
 class VeProc {

@@ -187,7 +187,9 @@ VEO_API void *veo_shared_mem_attach(veo_proc_handle *h, pid_t pid, void *veshm_v
                       size,
                       open_flags,
                       syncnum,
-                      p->node()};
+                      p->node(),
+                      0,
+                      0};
     RemoteArea area;
     if (int err = attach_remote(pid, req, &area)) {
         if (at)
@@ -200,11 +202,10 @@ VEO_API void *veo_shared_mem_attach(veo_proc_handle *h, pid_t pid, void *veshm_v
         int err = control(p, ControlType::map_attachment, &map, sizeof map, area.fd);
         close_fd(area.fd);
         if (err) {
-            close_fd(area.connection);
             p->release_vemva_range(at);
             return fail_ptr(err, fn, "the attaching VE process could not map the area");
         }
-        p->insert_vemva_attachment(at, VemvaAttachment{size, area.mapping, area.connection});
+        p->insert_vemva_attachment(at, VemvaAttachment{size, area.mapping, area.token});
         p->publish_stats();
         return (void *)make_hmem(at, p->ident());
     }
@@ -214,12 +215,10 @@ VEO_API void *veo_shared_mem_attach(veo_proc_handle *h, pid_t pid, void *veshm_v
     e.host = area.host;
     e.writable = !area.read_only;
     e.mapping = area.mapping;
-    e.connection = area.connection;
+    e.attachment = area.token;
     uint64_t vehva = p->dmaatb().insert(std::move(e));
-    if (vehva == 0) {
-        close_fd(area.connection);
+    if (vehva == 0)
         return fail_ptr(ENOMEM, fn, "DMAATB full");
-    }
     p->publish_stats();
     return (void *)vehva;
 }
@@ -245,7 +244,7 @@ VEO_API int veo_shared_mem_detach(veo_proc_handle *h, void *veshm_addr, long lon
             return fail(ECANCELED, fn, "no such attachment");
         MapRequest unmap{at, a.size, 0, 0, 0};
         int err = control(p, ControlType::unmap_attachment, &unmap, sizeof unmap);
-        close_fd(a.connection);
+        a.attachment.reset();
         p->release_vemva_range(at);
         p->publish_stats();
         if (err)
@@ -255,7 +254,7 @@ VEO_API int veo_shared_mem_detach(veo_proc_handle *h, void *veshm_addr, long lon
     DmaatbEntry e;
     if (!p->dmaatb().remove((uint64_t)veshm_addr, mode_flag == VE_MEM_LOCAL, &e))
         return fail(ECANCELED, fn, "no such attachment");
-    close_fd(e.connection);
+    e.attachment.reset();
     p->publish_stats();
     return 0;
 }

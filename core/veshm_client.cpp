@@ -5,34 +5,102 @@
 
 #include <cerrno>
 #include <chrono>
-#include <immintrin.h>
 #include <cstring>
+#include <immintrin.h>
+#include <mutex>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <unordered_map>
 
 namespace veo::emu {
 
-namespace {
-// The owner answers within microseconds; waiting for it in the kernel would
-// add a wake-up of this thread to every attach, so look for the reply for a
-// short while first.
-ssize_t recv_reply(int conn, void *buf, size_t len, int *fd, int *nfds) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
-    do {
-        int want = *nfds;
-        ssize_t n = recv_message(conn, buf, len, fd, &want, MSG_DONTWAIT);
-        if (n != -EAGAIN) {
-            *nfds = want;
-            return n;
-        }
-        _mm_pause();
-    } while (std::chrono::steady_clock::now() < deadline);
-    return recv_message(conn, buf, len, fd, nfds);
-}
-} // namespace
+class OwnerLink {
+  public:
+    OwnerLink(int fd, pid_t owner) : fd_(fd), owner_(owner), creator_(getpid()) {}
+    ~OwnerLink() { close(fd_); }
 
-int attach_remote(pid_t owner, const AttachRequest &request, RemoteArea *out) {
+    // A link made before a fork belongs to the parent: the child must neither
+    // use it nor tell the owner anything through it.
+    bool ours() const { return creator_ == getpid(); }
+    // The owner closed its end (it died): the link can only fail now.
+    bool hung_up() const {
+        pollfd p{fd_, POLLRDHUP, 0};
+        return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+    }
+
+    // 0 with *reply and *fd set; ECANCELED if the link broke.
+    int request(AttachRequest req, AttachReply *reply, int *fd, uint32_t *token) {
+        std::lock_guard lock(mutex_);
+        req.token = *token = next_token_++;
+        if (send_message(fd_, &req, sizeof req) < 0)
+            return ECANCELED;
+        alignas(8) uint8_t buf[sizeof(AttachReply) + 8];
+        int nfds = 1;
+        ssize_t n = receive(buf, sizeof buf, fd, &nfds);
+        if (n <= 0 || !decode_attach_reply(buf, (size_t)n, reply) || reply->token != req.token ||
+            (reply->error == 0 && nfds != 1)) {
+            if (nfds == 1)
+                close(*fd);
+            return ECANCELED; // the owner went away mid-request or answered nonsense
+        }
+        if (nfds != 1)
+            *fd = -1;
+        return 0;
+    }
+
+    void detach(uint32_t token) {
+        if (!ours())
+            return;
+        std::lock_guard lock(mutex_);
+        DetachNotice notice{kDetachNoticeMagic, token};
+        send_message(fd_, &notice, sizeof notice); // a dead owner needs no notice
+    }
+
+  private:
+    // The owner answers within microseconds; waiting in the kernel would add a
+    // wake-up of this thread to every attach, so look for the reply briefly first.
+    ssize_t receive(void *buf, size_t len, int *fd, int *nfds) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+        do {
+            int want = *nfds;
+            ssize_t n = recv_message(fd_, buf, len, fd, &want, MSG_DONTWAIT);
+            if (n != -EAGAIN) {
+                *nfds = want;
+                return n;
+            }
+            _mm_pause();
+        } while (std::chrono::steady_clock::now() < deadline);
+        return recv_message(fd_, buf, len, fd, nfds);
+    }
+
+    std::mutex mutex_;
+    int fd_;
+    pid_t owner_;
+    pid_t creator_;
+    uint32_t next_token_ = 1;
+};
+
+AttachToken::~AttachToken() {
+    link_->detach(token_);
+}
+
+namespace {
+
+std::mutex links_mutex;
+std::unordered_map<pid_t, std::shared_ptr<OwnerLink>> links;
+
+// A connection to owner's VE process: the cached one, or a new one. 0 or ESRCH.
+int link_to(pid_t owner, bool fresh, std::shared_ptr<OwnerLink> *out) {
+    std::lock_guard lock(links_mutex);
+    auto it = links.find(owner);
+    if (!fresh && it != links.end() && it->second->ours() && !it->second->hung_up()) {
+        *out = it->second;
+        return 0;
+    }
+    if (it != links.end())
+        links.erase(it);
     int conn = connect_abstract(veshm_service_name(owner));
     if (conn < 0) {
         VEO_LOG(debug, "attach: pid %d serves no VESHM (%s): ESRCH", (int)owner, strerror(-conn));
@@ -46,43 +114,52 @@ int attach_remote(pid_t owner, const AttachRequest &request, RemoteArea *out) {
         close(conn);
         return ESRCH;
     }
-    if (send_message(conn, &request, sizeof request) < 0) {
-        close(conn);
-        return ECANCELED;
+    // Links to owners that have ended are dropped here, so they cannot pile up.
+    for (auto l = links.begin(); l != links.end();)
+        l = l->second->hung_up() ? links.erase(l) : std::next(l);
+    *out = links[owner] = std::make_shared<OwnerLink>(conn, owner);
+    return 0;
+}
+
+} // namespace
+
+int attach_remote(pid_t owner, AttachRequest request, RemoteArea *out) {
+    AttachReply reply{};
+    int fd = -1;
+    uint32_t token = 0;
+    std::shared_ptr<OwnerLink> link;
+    int err = 0;
+    // A cached link may have died since its last use; a fresh one may not.
+    for (bool fresh : {false, true}) {
+        if ((err = link_to(owner, fresh, &link)) != 0)
+            return err;
+        if ((err = link->request(request, &reply, &fd, &token)) == 0)
+            break;
     }
-    alignas(8) uint8_t buf[sizeof(AttachReply) + 8];
-    int fd = -1, nfds = 1;
-    ssize_t n = recv_reply(conn, buf, sizeof buf, &fd, &nfds);
-    AttachReply reply;
-    if (n <= 0 || !decode_attach_reply(buf, (size_t)n, &reply) || (reply.error == 0 && nfds != 1)) {
-        if (nfds == 1)
-            close(fd);
-        close(conn);
-        return ECANCELED; // the owner went away mid-request or answered nonsense
-    }
+    if (err)
+        return err;
     if (reply.error != 0) {
-        if (nfds == 1)
-            close(fd);
-        close(conn);
+        close_fd(fd);
         VEO_LOG(debug, "attach: owner %d refused: %s", (int)owner, strerror(reply.error));
         return reply.error;
     }
+    // From here on the owner counts the attachment: the token undoes it.
+    auto attachment = std::make_shared<AttachToken>(link, token);
     int prot = PROT_READ | (reply.read_only ? 0 : PROT_WRITE);
     void *addr = mmap(nullptr, request.size, prot, MAP_SHARED, fd, (off_t)reply.fd_offset);
     if (addr == MAP_FAILED) {
-        int err = errno;
+        int map_err = errno;
         close(fd);
-        close(conn);
-        VEO_LOG(debug, "attach: mapping the area failed (%s): ENOMEM", strerror(err));
+        VEO_LOG(debug, "attach: mapping the area failed (%s): ENOMEM", strerror(map_err));
         return ENOMEM;
     }
     out->mapping = std::make_shared<Mapping>(addr, request.size);
     out->host = static_cast<uint8_t *>(addr);
     out->read_only = reply.read_only != 0;
     out->owner_node = reply.owner_node;
-    out->connection = conn;
     out->fd = fd;
     out->fd_offset = reply.fd_offset;
+    out->token = std::move(attachment);
     return 0;
 }
 

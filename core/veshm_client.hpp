@@ -1,8 +1,10 @@
 // The attaching side of VESHM: asks the owning VE process for an area and
-// maps what it hands over into this VH process.
+// maps what it hands over into this VH process. One connection per owner is
+// kept for the life of this process and shared by all attachments to it.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <sys/types.h>
 
 #include "common/veshm_protocol.hpp"
@@ -10,17 +12,33 @@
 
 namespace veo::emu {
 
+class OwnerLink;
+
+// One attachment as the owner counts it; destroying it is the detach.
+class AttachToken {
+  public:
+    AttachToken(std::shared_ptr<OwnerLink> link, uint32_t token)
+        : link_(std::move(link)), token_(token) {}
+    ~AttachToken();
+    AttachToken(const AttachToken &) = delete;
+    AttachToken &operator=(const AttachToken &) = delete;
+
+  private:
+    std::shared_ptr<OwnerLink> link_;
+    uint32_t token_;
+};
+
 struct RemoteArea {
     MappingRef mapping; // the area, mapped here
     uint8_t *host = nullptr;
     bool read_only = false;
     int owner_node = -1;
-    int connection = -1; // stays open for the attachment's lifetime
-    int fd = -1;         // the owner's memory descriptor (caller closes it)
+    int fd = -1; // the owner's memory descriptor (caller closes it)
     uint64_t fd_offset = 0;
+    std::shared_ptr<AttachToken> token;
 };
 
 // 0 or a positive errno (ESRCH, ENOENT, EACCES, EAGAIN, ENOMEM, ECANCELED...).
-int attach_remote(pid_t owner, const AttachRequest &request, RemoteArea *out);
+int attach_remote(pid_t owner, AttachRequest request, RemoteArea *out);
 
 } // namespace veo::emu

@@ -31,6 +31,17 @@ bool decode_attach_reply(const void *buf, size_t len, AttachReply *out) {
     return true;
 }
 
+bool decode_detach_notice(const void *buf, size_t len, DetachNotice *out) {
+    if (buf == nullptr || len != sizeof(DetachNotice))
+        return false;
+    DetachNotice r;
+    memcpy(&r, buf, sizeof r);
+    if (r.magic != kDetachNoticeMagic)
+        return false;
+    *out = r;
+    return true;
+}
+
 bool decode_info_request(const void *buf, size_t len) {
     if (buf == nullptr || len != sizeof(InfoRequest))
         return false;

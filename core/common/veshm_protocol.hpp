@@ -1,6 +1,10 @@
 // Wire format between an attaching process and the VE process that owns a
 // VESHM area. Both ends run our code, but the owner must not trust the bytes:
 // any local process can connect, so every field is checked by decode_*().
+//
+// An attaching process keeps one connection per owner. Each attachment has a
+// token the attacher picks; a detach notice names it, and a closed connection
+// detaches everything that came through it (so a dead attacher leaves nothing).
 #pragma once
 
 #include <cstddef>
@@ -11,6 +15,7 @@ namespace veo::emu {
 
 inline constexpr uint32_t kAttachRequestMagic = 0x56455241; // "VERA"
 inline constexpr uint32_t kAttachReplyMagic = 0x56455250;   // "VERP"
+inline constexpr uint32_t kDetachNoticeMagic = 0x56455244;  // "VERD"
 
 enum class AttachKind : uint32_t { vehva = 1, vemva = 2 };
 
@@ -22,6 +27,8 @@ struct AttachRequest {
     int64_t open_flags; // the flags the area was opened with
     int32_t syncnum;
     int32_t attacher_node;
+    uint32_t token;
+    uint32_t pad;
 };
 
 struct AttachReply {
@@ -30,6 +37,13 @@ struct AttachReply {
     int32_t owner_node;
     uint32_t read_only;
     uint64_t fd_offset; // where vemva lies in the descriptor sent along
+    uint32_t token;
+    uint32_t pad;
+};
+
+struct DetachNotice {
+    uint32_t magic;
+    uint32_t token;
 };
 
 // What a VE process tells about itself (veshm-info). Same user only.
@@ -68,6 +82,7 @@ struct InfoReply {
 // False unless buf holds exactly one well-formed message.
 bool decode_attach_request(const void *buf, size_t len, AttachRequest *out);
 bool decode_attach_reply(const void *buf, size_t len, AttachReply *out);
+bool decode_detach_notice(const void *buf, size_t len, DetachNotice *out);
 bool decode_info_request(const void *buf, size_t len);
 // On success areas holds reply.area_count records.
 bool decode_info_reply(const void *buf, size_t len, InfoReply *out, std::vector<AreaInfo> *areas);

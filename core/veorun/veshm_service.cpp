@@ -28,7 +28,8 @@ struct Area {
 
 struct ServiceState {
     std::vector<Area> areas;
-    std::unordered_map<int, size_t> connections; // attach connection fd -> area index
+    // attacher connection -> (attachment token -> area index)
+    std::unordered_map<int, std::unordered_map<uint32_t, size_t>> connections;
     bool swapped = false;
     uint32_t pciatb_pages = 0;
 };
@@ -211,36 +212,14 @@ void serve_info(int conn) {
     send_message(conn, out.data(), out.size());
 }
 
-bool on_attach_connection(int conn, uint32_t) {
+// Answers one attach request on conn; false if the connection must go.
+bool serve_attach(int conn, const AttachRequest &req) {
     ServiceState &s = state();
-    auto it = s.connections.find(conn);
-    if (it != s.connections.end()) {
-        // An attachment's connection only ever closes: that is its detach.
-        char byte;
-        ssize_t n = recv(conn, &byte, 1, MSG_DONTWAIT);
-        if (n > 0 || (n < 0 && errno == EAGAIN))
-            return true;
-        Area &a = s.areas[it->second];
-        if (a.attachments > 0)
-            --a.attachments;
-        s.connections.erase(it);
-        close(conn);
-        return false;
-    }
-    alignas(8) uint8_t buf[sizeof(AttachRequest) + 8];
-    ssize_t n = recv_message(conn, buf, sizeof buf);
-    if (n == -EAGAIN)
-        return true; // connected, request not here yet
-    if (n > 0 && decode_info_request(buf, (size_t)n)) {
-        serve_info(conn);
-        close(conn);
-        return false;
-    }
-    AttachRequest req;
-    AttachReply reply{kAttachReplyMagic, 0, ve_process().node, 0, 0};
+    AttachReply reply{kAttachReplyMagic, 0, ve_process().node, 0, 0, req.token, 0};
     size_t index = 0;
-    if (n <= 0 || !decode_attach_request(buf, (size_t)n, &req))
-        reply.error = EINVAL;
+    auto &tokens = s.connections[conn];
+    if (tokens.count(req.token))
+        reply.error = EINVAL; // the attacher reused a live token: its bug, not ours to honour
     else
         reply.error = decide_attach(conn, req, &index);
     int fd = -1;
@@ -249,15 +228,65 @@ bool on_attach_connection(int conn, uint32_t) {
         reply.fd_offset = req.vemva - kVemvaBase;
         fd = reply.read_only ? ve_process().memfd_ro : ve_process().memfd;
     }
-    bool sent =
-        send_message(conn, &reply, sizeof reply, fd >= 0 ? &fd : nullptr, fd >= 0 ? 1 : 0) == 0;
-    if (reply.error != 0 || !sent) {
-        close(conn);
+    if (send_message(conn, &reply, sizeof reply, fd >= 0 ? &fd : nullptr, fd >= 0 ? 1 : 0) != 0)
         return false;
+    if (reply.error == 0) {
+        s.areas[index].attachments++;
+        tokens[req.token] = index;
     }
-    s.areas[index].attachments++;
-    s.connections[conn] = index;
     return true;
+}
+
+void detach_token(int conn, uint32_t token) {
+    ServiceState &s = state();
+    auto &tokens = s.connections[conn];
+    auto it = tokens.find(token);
+    if (it == tokens.end())
+        return;
+    Area &a = s.areas[it->second];
+    if (a.attachments > 0)
+        --a.attachments;
+    tokens.erase(it);
+}
+
+void drop_connection(int conn) {
+    ServiceState &s = state();
+    auto it = s.connections.find(conn);
+    if (it != s.connections.end()) {
+        for (auto &[token, index] : it->second)
+            if (s.areas[index].attachments > 0)
+                --s.areas[index].attachments;
+        s.connections.erase(it);
+    }
+    close(conn);
+}
+
+// Serves every message waiting on an attacher's connection.
+bool on_attach_connection(int conn, uint32_t) {
+    for (;;) {
+        alignas(8) uint8_t buf[sizeof(AttachRequest) + 8];
+        ssize_t n = recv_message(conn, buf, sizeof buf);
+        if (n == -EAGAIN)
+            return true;
+        AttachRequest req;
+        DetachNotice notice;
+        bool keep = true;
+        if (n <= 0) {
+            keep = false; // the attacher closed or died: everything it attached is detached
+        } else if (decode_detach_notice(buf, (size_t)n, &notice)) {
+            detach_token(conn, notice.token);
+        } else if (decode_attach_request(buf, (size_t)n, &req)) {
+            keep = serve_attach(conn, req);
+        } else if (decode_info_request(buf, (size_t)n)) {
+            serve_info(conn);
+        } else {
+            keep = false; // not our protocol
+        }
+        if (!keep) {
+            drop_connection(conn);
+            return false;
+        }
+    }
 }
 
 bool on_listen(int listen_fd, uint32_t) {
@@ -270,7 +299,7 @@ bool on_listen(int listen_fd, uint32_t) {
         // Clients send their request right after connecting: serving it now
         // saves a trip through epoll on the attach path.
         if (on_attach_connection(conn, 0) && !ve_process().loop.watch(conn, on_attach_connection))
-            close(conn);
+            drop_connection(conn);
     }
 }
 
