@@ -64,6 +64,25 @@ VEO_API void *veo_emu_vh_to_hmem(const void *vh_ptr) {
     return nullptr;
 }
 
+VEO_API void *veo_emu_map_hmem(const void *hmem, size_t size, void *host_addr, int fixed) {
+    VeProc *p = is_ve(hmem) ? VeProc::by_ident(ident_of_hmem(hmem)) : nullptr;
+    if (p == nullptr || size == 0) {
+        errno = EINVAL;
+        return nullptr;
+    }
+    return p->map_alias(vemva_of_hmem(hmem), size, host_addr, fixed != 0);
+}
+
+VEO_API int veo_emu_unmap_hmem(void *host_addr) {
+    for (int i = 0; i < VEO_MAX_HMEM_PROCS; ++i) {
+        VeProc *p = VeProc::by_ident(i);
+        if (p != nullptr && p->unmap_alias(host_addr))
+            return 0;
+    }
+    errno = EINVAL;
+    return -1;
+}
+
 VEO_API void *veo_emu_vehva_to_vh(veo_proc_handle *h, uint64_t vehva, size_t len, int *writable) {
     uint8_t *host = nullptr;
     if (h == nullptr || from_handle(h)->dmaatb().translate(vehva, len, false, &host) != 0) {

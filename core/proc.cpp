@@ -193,6 +193,7 @@ VeProc::~VeProc() {
     }
     std::unique_lock lock(attach_mutex_);
     attachments_.clear();
+    aliases_.clear();
     lock.unlock();
     control_.shutdown();
     // The helper exits on the hang-up; the kill makes teardown independent of
@@ -249,6 +250,13 @@ uint64_t VeProc::vemva_of(const void *host) const {
     if (h >= memory_->data() && h < memory_->data() + memory_->size())
         return kVemvaBase + (uint64_t)(h - memory_->data());
     std::shared_lock lock(attach_mutex_);
+    auto alias = aliases_.upper_bound((uintptr_t)h);
+    if (alias != aliases_.begin()) {
+        --alias;
+        const Mapping &m = *alias->second.mapping;
+        if (h >= m.data() && h < m.data() + m.size())
+            return alias->second.vemva + (uint64_t)(h - m.data());
+    }
     for (const auto &[vemva, a] : attachments_)
         if (h >= a.mapping->data() && h < a.mapping->data() + a.size)
             return vemva + (uint64_t)(h - a.mapping->data());
@@ -268,6 +276,29 @@ bool VeProc::remove_vemva_attachment(uint64_t vemva, VemvaAttachment *out) {
     *out = std::move(it->second);
     attachments_.erase(it);
     return true;
+}
+
+uint8_t *VeProc::map_alias(uint64_t vemva, uint64_t size, void *host_addr, bool fixed) {
+    uint64_t off = vemva - kVemvaBase;
+    if (vemva < kVemvaBase || off >= memory_->size() || size > memory_->size() - off ||
+        (off & 4095) || ((uintptr_t)host_addr & 4095)) {
+        errno = EINVAL;
+        return nullptr;
+    }
+    void *addr = mmap(host_addr, size, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_NORESERVE | (fixed ? MAP_FIXED : 0), memfd_, (off_t)off);
+    if (addr == MAP_FAILED) {
+        errno = ENOMEM;
+        return nullptr;
+    }
+    std::unique_lock lock(attach_mutex_);
+    aliases_[(uintptr_t)addr] = Alias{vemva, std::make_shared<Mapping>(addr, size)};
+    return static_cast<uint8_t *>(addr);
+}
+
+bool VeProc::unmap_alias(const void *host_addr) {
+    std::unique_lock lock(attach_mutex_);
+    return aliases_.erase((uintptr_t)host_addr) == 1;
 }
 
 void VeProc::discard(uint64_t vemva, uint64_t len) {

@@ -64,6 +64,10 @@ class VeProc {
     void insert_vemva_attachment(uint64_t vemva, VemvaAttachment a);
     bool remove_vemva_attachment(uint64_t vemva, VemvaAttachment *out);
 
+    // Second host mappings of own VE memory (veo_emu_map_hmem).
+    uint8_t *map_alias(uint64_t vemva, uint64_t size, void *host_addr, bool fixed);
+    bool unmap_alias(const void *host_addr);
+
     // Gives back the host pages of [vemva, vemva+len) (a freed block).
     void discard(uint64_t vemva, uint64_t len);
     // Refreshes the counters the VE process reports to veshm-info.
@@ -95,6 +99,11 @@ class VeProc {
     VemvaAllocator attach_space_;
     mutable std::shared_mutex attach_mutex_;
     std::map<uint64_t, VemvaAttachment> attachments_;
+    struct Alias {
+        uint64_t vemva;
+        MappingRef mapping;
+    };
+    std::map<uintptr_t, Alias> aliases_; // by host address, under attach_mutex_
     Dmaatb dmaatb_;
     DmaEngine dma_;
 };

@@ -44,6 +44,17 @@ void *veo_emu_hmem_to_vh(const void *hmem);
 /** The inverse: HMEM address of the VE memory that host pointer vh_ptr points
  * into, or NULL with errno EFAULT if it is no VE memory of this process. */
 void *veo_emu_vh_to_hmem(const void *vh_ptr);
+/** Maps size bytes of this process's VE memory at HMEM address hmem a second
+ * time into this host process: at exactly host_addr when fixed is non-zero
+ * (replacing what was there, like mmap's MAP_FIXED), else where the kernel
+ * picks (host_addr is then a hint or NULL). The alias shares the VE memory's
+ * pages; veo_emu_vh_to_hmem() resolves addresses inside it. Returns the host
+ * address, or NULL with errno EINVAL (not own VE memory, size 0, address not
+ * page aligned) or ENOMEM. */
+void *veo_emu_map_hmem(const void *hmem, size_t size, void *host_addr, int fixed);
+/** Removes an alias made by veo_emu_map_hmem(): 0, or -1 with errno EINVAL. */
+int veo_emu_unmap_hmem(void *host_addr);
+
 /** Host pointer of a VEHVA of h for len bytes, NULL with errno EFAULT if the
  * range is not inside one DMAATB entry. writable is set to 0 for read-only. */
 void *veo_emu_vehva_to_vh(struct veo_proc_handle *h, uint64_t vehva, size_t len, int *writable);
