@@ -44,12 +44,12 @@ int DmaEngine::claim(uint64_t dst, uint64_t src, int size, bool inline_copy, int
     lock.unlock();
 
     // Faults are a result of the transfer, reported by poll, as on hardware.
+    // The mappings are held even for a copy made right here: another thread
+    // may detach the area at this very moment, and the copy must not fault.
     uint8_t *to = nullptr, *from = nullptr;
-    int status =
-        atb_.translate(src, (uint64_t)size, false, &from, inline_copy ? nullptr : &d.keep_src);
+    int status = atb_.translate(src, (uint64_t)size, false, &from, &d.keep_src);
     if (status == 0)
-        status =
-            atb_.translate(dst, (uint64_t)size, true, &to, inline_copy ? nullptr : &d.keep_dst);
+        status = atb_.translate(dst, (uint64_t)size, true, &to, &d.keep_dst);
     *index = (int)i;
     if (status != 0 || inline_copy) {
         if (status == 0)
