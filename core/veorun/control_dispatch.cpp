@@ -26,24 +26,17 @@ void register_control_handler(ControlType type, ControlHandler handler) {
     handlers()[(uint32_t)type] = handler;
 }
 
-bool serve_control_request(int fd) {
-    alignas(8) uint8_t buf[sizeof(ControlHeader) + kControlMaxPayload];
-    int fds[kMaxFdsPerMessage];
-    int nfds = kMaxFdsPerMessage;
-    ssize_t n = recv_message(fd, buf, sizeof buf, fds, &nfds);
-    if (n <= 0)
-        return false; // the VH closed its end or died: the VE process ends with it
-    ControlHeader hdr;
+ControlResult dispatch_control_message(const uint8_t *buf, size_t n, const int *fds, int nfds,
+                                       uint32_t *seq) {
+    ControlHeader hdr{};
     ControlResult result;
-    if ((size_t)n < sizeof hdr) {
+    if (n < sizeof hdr) {
         result.error = EINVAL;
-        hdr = ControlHeader{};
     } else {
         memcpy(&hdr, buf, sizeof hdr);
         maybe_fail_on_request(hdr.type);
         auto it = handlers().find(hdr.type);
-        if (hdr.magic != kControlMagic || hdr.length != (size_t)n - sizeof hdr ||
-            it == handlers().end()) {
+        if (hdr.magic != kControlMagic || hdr.length != n - sizeof hdr || it == handlers().end()) {
             result.error = ENOSYS;
         } else {
             result = it->second(buf + sizeof hdr, hdr.length, fds, nfds);
@@ -52,9 +45,22 @@ bool serve_control_request(int fd) {
     }
     for (int i = 0; i < nfds; ++i)
         close(fds[i]);
+    *seq = hdr.seq;
+    return result;
+}
+
+bool serve_control_request(int fd) {
+    alignas(8) uint8_t buf[sizeof(ControlHeader) + kControlMaxPayload];
+    int fds[kMaxFdsPerMessage];
+    int nfds = kMaxFdsPerMessage;
+    ssize_t n = recv_message(fd, buf, sizeof buf, fds, &nfds);
+    if (n <= 0)
+        return false; // the VH closed its end or died: the VE process ends with it
+    uint32_t seq = 0;
+    ControlResult result = dispatch_control_message(buf, (size_t)n, fds, nfds, &seq);
 
     std::vector<uint8_t> out(sizeof(ControlReply) + result.payload.size());
-    ControlReply reply{kControlMagic, hdr.seq, result.error, (uint32_t)result.payload.size(),
+    ControlReply reply{kControlMagic, seq, result.error, (uint32_t)result.payload.size(),
                        result.value};
     memcpy(out.data(), &reply, sizeof reply);
     if (!result.payload.empty())

@@ -36,6 +36,10 @@ struct ControlResult {
 using ControlHandler = ControlResult (*)(const uint8_t *payload, size_t len, const int *fds,
                                          int nfds);
 void register_control_handler(ControlType type, ControlHandler handler);
+// Decodes one control message and runs its handler (the parse step alone, so
+// it can be fuzzed); takes ownership of fds; *seq gets the request's number.
+ControlResult dispatch_control_message(const uint8_t *buf, size_t n, const int *fds, int nfds,
+                                       uint32_t *seq);
 // Reads and answers one control request; false when the VH is gone.
 bool serve_control_request(int fd);
 

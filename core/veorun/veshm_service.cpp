@@ -305,12 +305,16 @@ bool on_listen(int listen_fd, uint32_t) {
 
 } // namespace
 
-int start_veshm_service() {
+void register_veshm_control_handlers() {
     register_control_handler(ControlType::register_area, on_register);
     register_control_handler(ControlType::unregister_area, on_unregister);
     register_control_handler(ControlType::map_attachment, on_map);
     register_control_handler(ControlType::unmap_attachment, on_unmap);
     register_control_handler(ControlType::set_swapped, on_swap);
+}
+
+int start_veshm_service() {
+    register_veshm_control_handlers();
     int fd = listen_abstract(veshm_service_name(getpid()));
     if (fd < 0)
         return fd;

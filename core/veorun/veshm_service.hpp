@@ -7,5 +7,8 @@ namespace veo::emu {
 // Starts listening on the VE process's abstract name and registers the
 // control handlers; 0 or -errno.
 int start_veshm_service();
+// Registers the VESHM control handlers only (what start_veshm_service does
+// before it listens); for tests that feed control messages directly.
+void register_veshm_control_handlers();
 
 } // namespace veo::emu
