@@ -60,7 +60,8 @@ int free_vemva(VeProc *p, uint64_t vemva) {
 }
 
 int copy_within(VeProc *p, uint64_t dst, uint64_t src, size_t size) {
-    uint8_t *d = p->access(dst, size), *s = p->access(src, size);
+    MappingRef keep_dst, keep_src;
+    uint8_t *d = p->access(dst, size, &keep_dst), *s = p->access(src, size, &keep_src);
     if (d == nullptr || s == nullptr)
         return -1;
     memmove(d, s, size);
@@ -135,7 +136,8 @@ VEO_API int veo_read_mem(veo_proc_handle *h, void *dst, uint64_t src, size_t siz
         return -1;
     if (size == 0)
         return 0;
-    const uint8_t *s = from_handle(h)->access(vemva_of_hmem((void *)src), size);
+    MappingRef keep;
+    const uint8_t *s = from_handle(h)->access(vemva_of_hmem((void *)src), size, &keep);
     if (s == nullptr) {
         VEO_LOG(debug, "veo_read_mem: 0x%llx+%zu is not VE memory of this process",
                 (unsigned long long)src, size);
@@ -150,7 +152,8 @@ VEO_API int veo_write_mem(veo_proc_handle *h, uint64_t dst, const void *src, siz
         return -1;
     if (size == 0)
         return 0;
-    uint8_t *d = from_handle(h)->access(vemva_of_hmem((void *)dst), size);
+    MappingRef keep;
+    uint8_t *d = from_handle(h)->access(vemva_of_hmem((void *)dst), size, &keep);
     if (d == nullptr) {
         VEO_LOG(debug, "veo_write_mem: 0x%llx+%zu is not VE memory of this process",
                 (unsigned long long)dst, size);

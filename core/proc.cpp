@@ -221,7 +221,7 @@ void close_in_child() {
 }
 } // namespace
 
-uint8_t *VeProc::translate(uint64_t vemva, uint64_t len) const {
+uint8_t *VeProc::translate(uint64_t vemva, uint64_t len, MappingRef *keep) const {
     uint64_t size = memory_->size();
     if (vemva >= kVemvaBase && vemva - kVemvaBase < size && len <= size - (vemva - kVemvaBase))
         return memory_->data() + (vemva - kVemvaBase);
@@ -234,15 +234,17 @@ uint8_t *VeProc::translate(uint64_t vemva, uint64_t len) const {
     --it;
     if (vemva + len < vemva || vemva + len > it->first + it->second.size)
         return nullptr;
+    if (keep)
+        *keep = it->second.mapping;
     return it->second.mapping->data() + (vemva - it->first);
 }
 
-uint8_t *VeProc::access(uint64_t vemva, uint64_t len) const {
+uint8_t *VeProc::access(uint64_t vemva, uint64_t len, MappingRef *keep) const {
     uint64_t start, size;
     if (vemva >= kVemvaBase && vemva < kVemvaBase + memory_->size() &&
         !allocator_.find(vemva, len, &start, &size))
         return nullptr;
-    return translate(vemva, len);
+    return translate(vemva, len, keep);
 }
 
 uint64_t VeProc::vemva_of(const void *host) const {

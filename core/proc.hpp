@@ -44,10 +44,12 @@ class VeProc {
 
     // Host pointer for [vemva, vemva+len) of this VE process's memory or of an
     // area it attached with VE_REGISTER_VEMVA; nullptr if not all of it is mapped.
-    uint8_t *translate(uint64_t vemva, uint64_t len) const;
+    // keep (if given) holds an attachment's mapping for as long as the caller
+    // copies, so a concurrent detach cannot pull the pages away.
+    uint8_t *translate(uint64_t vemva, uint64_t len, MappingRef *keep = nullptr) const;
     // As translate(), but own memory must lie inside one allocated block:
     // what the memory API may touch.
-    uint8_t *access(uint64_t vemva, uint64_t len) const;
+    uint8_t *access(uint64_t vemva, uint64_t len, MappingRef *keep = nullptr) const;
     // Inverse for own memory and VEMVA attachments; 0 if host is neither.
     uint64_t vemva_of(const void *host) const;
 
