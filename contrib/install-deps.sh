@@ -10,7 +10,7 @@ packages=(
   libffi-dev
   libucx-dev ucx-utils
   openmpi-bin libopenmpi-dev
-  dpkg-dev xz-utils
+  dpkg-dev xz-utils file git
 )
 
 SUDO=""

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# README command 2 (and CI's): sets everything up on a fresh Debian 12 machine,
+# builds with warnings as errors, checks the formatting of every tracked C/C++
+# file and runs the whole test suite with CTest. Exit status 0 only if all of
+# it passed; the last lines are CTest's summary.
+#   VESHM_BUILD_DIR  build directory (default build/ in the repository)
+#   VESHM_JOBS       parallel compile jobs and tests (default 2)
+#   VESHM_TEST_TIMEOUT  default per-test timeout in seconds (default 300)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${VESHM_BUILD_DIR:-$root/build}
+jobs=${VESHM_JOBS:-2}
+cd "$root"
+
+# Open MPI refuses to run as root unless told; CI runs as root.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+bash "$root/contrib/install-deps.sh"
+
+echo "run-tests: clang-format check"
+if [ -d "$root/.git" ] || git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+  mapfile -t sources < <(git -C "$root" ls-files -- '*.c' '*.h' '*.cc' '*.cpp' '*.hpp')
+else
+  mapfile -t sources < <(cd "$root" && find . -path ./build\* -prune -o \
+    \( -name '*.c' -o -name '*.h' -o -name '*.cc' -o -name '*.cpp' -o -name '*.hpp' \) -print)
+fi
+unformatted=()
+for f in "${sources[@]}"; do
+  [ -f "$f" ] || continue
+  clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || unformatted+=("$f")
+done
+if [ ${#unformatted[@]} -ne 0 ]; then
+  echo "run-tests: not formatted with clang-format (run clang-format -i on them):" >&2
+  printf '  %s\n' "${unformatted[@]}" >&2
+  exit 1
+fi
+echo "run-tests: ${#sources[@]} files formatted"
+
+bash "$root/contrib/build.sh" "$build" -DVESHM_WERROR=ON
+
+echo "run-tests: ctest -j $jobs"
+cd "$build"
+ctest --output-on-failure -j "$jobs" --timeout "${VESHM_TEST_TIMEOUT:-300}"

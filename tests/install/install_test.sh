@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Checks an installation of the build tree from the outside.
+#   install_test.sh prefix|deb BUILD_DIR SOURCE_DIR C_COMPILER CMAKE
+# prefix: cmake --install into a temporary prefix; build hello_ve_memory.c
+#         with pkg-config and with find_package(veo); run both; move the
+#         prefix elsewhere and run again (the library must find its veorun
+#         helper relative to itself, not in the build tree).
+# deb:    cpack -G DEB; check the package's files; unpack it into a
+#         temporary root and build and run the example against that.
+set -euo pipefail
+mode=$1 build=$2 src=$3 cc=$4 cmake=$5
+unset VEORUN_BIN
+cpack="$(dirname "$cmake")/cpack"
+tmp=$(mktemp -d /tmp/veo-install-test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+example=$src/contrib/examples/hello_ve_memory.c
+
+fail() {
+  echo "install_test: FAILED: $*" >&2
+  exit 1
+}
+
+# Runs program with the library of prefix and checks that the VE process it
+# started is the veorun helper installed under that prefix.
+run_against() {
+  local prefix=$1 libdir=$2 program=$3 out
+  out=$(LD_LIBRARY_PATH="$libdir" "$program") || fail "$program exited with $?: $out"
+  echo "$out" | sed 's/^/  | /'
+  grep -q "hello VE memory: OK" <<<"$out" || fail "$program did not report OK"
+  local helper
+  helper=$(sed -n 's/.*, helper \(.*\)$/\1/p' <<<"$out")
+  case "$helper" in
+  "$prefix"/*/veo/veorun) ;;
+  *) fail "the VE process runs '$helper', not the helper installed under $prefix" ;;
+  esac
+  local libs
+  libs=$(LD_LIBRARY_PATH="$libdir" ldd "$program")
+  grep -q "$libdir/libveo.so.1" <<<"$libs" || fail "$program is not linked with $libdir/libveo.so.1"
+}
+
+# Builds the example against prefix with pkg-config and with find_package.
+build_and_run() {
+  local prefix=$1 libdir pcdir
+  pcdir=$(dirname "$(find "$prefix" -name veo.pc | head -1)")
+  [ -f "$pcdir/veo.pc" ] || fail "no veo.pc under $prefix"
+  libdir=$(PKG_CONFIG_LIBDIR=$pcdir pkg-config --variable=libdir veo)
+  libdir=$(cd "$libdir" && pwd)
+  echo "install_test: pkg-config --cflags --libs veo: $(PKG_CONFIG_LIBDIR=$pcdir pkg-config --cflags --libs veo)"
+  # shellcheck disable=SC2046
+  "$cc" -Wall -Wextra -Werror -o "$tmp/hello-pkgconfig" "$example" \
+    $(PKG_CONFIG_LIBDIR=$pcdir pkg-config --cflags --libs veo)
+  run_against "$prefix" "$libdir" "$tmp/hello-pkgconfig"
+
+  echo "install_test: find_package(veo) with CMAKE_PREFIX_PATH=$prefix"
+  rm -rf "$tmp/outside"
+  "$cmake" -S "$src/contrib/examples/outside" -B "$tmp/outside" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_C_COMPILER="$cc" >"$tmp/outside.log" 2>&1 || { cat "$tmp/outside.log"; fail "configure"; }
+  "$cmake" --build "$tmp/outside" >>"$tmp/outside.log" 2>&1 || { cat "$tmp/outside.log"; fail "build"; }
+  run_against "$prefix" "$libdir" "$tmp/outside/hello_ve_memory"
+}
+
+case "$mode" in
+prefix)
+  echo "install_test: cmake --install $build --prefix $tmp/prefix"
+  "$cmake" --install "$build" --prefix "$tmp/prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; fail "install"; }
+  for f in include/ve_offload.h include/veo_veshm.h include/veo_vedma.h include/veo_hmem.h \
+    include/veo_veshm_defs.h include/veo_emu.h libexec/veo/veorun; do
+    [ -e "$tmp/prefix/$f" ] || fail "$f is not installed"
+  done
+  so=$(find "$tmp/prefix" -name libveo.so.1 | head -1)
+  [ -n "$so" ] || fail "libveo.so.1 is not installed"
+  soname=$(objdump -p "$so" | awk '/SONAME/ {print $2}')
+  [ "$soname" = libveo.so.1 ] || fail "SONAME is '$soname'"
+  if grep -q "$build" <<<"$(objdump -p "$so" | grep -E "RPATH|RUNPATH")"; then
+    fail "the installed library has a run path into the build tree"
+  fi
+  build_and_run "$tmp/prefix"
+  echo "install_test: moving the installation to $tmp/moved"
+  mv "$tmp/prefix" "$tmp/moved"
+  build_and_run "$tmp/moved"
+  ;;
+deb)
+  echo "install_test: cpack -G DEB"
+  (cd "$tmp" && "$cpack" --config "$build/CPackConfig.cmake" -G DEB -B "$tmp/pkg") \
+    >"$tmp/cpack.log" 2>&1 || { cat "$tmp/cpack.log"; fail "cpack"; }
+  deb=$(ls "$tmp"/pkg/*.deb)
+  echo "install_test: $(basename "$deb")"
+  dpkg-deb --info "$deb" | sed 's/^/  | /'
+  dpkg-deb --contents "$deb" >"$tmp/contents"
+  for f in ./usr/include/ve_offload.h ./usr/include/veo_veshm.h ./usr/libexec/veo/veorun \
+    /libveo.so.1 /pkgconfig/veo.pc /cmake/veo/veoConfig.cmake /cmake/veo/veoTargets.cmake; do
+    grep -q -- "$f" "$tmp/contents" || fail "$f is not in the package"
+  done
+  grep -q libhwloc <<<"$(dpkg-deb --field "$deb" Depends)" || fail "the package does not depend on libhwloc"
+  dpkg-deb -x "$deb" "$tmp/root"
+  build_and_run "$tmp/root/usr"
+  ;;
+*) fail "unknown mode $mode" ;;
+esac
+echo "install_test: $mode: OK"
