@@ -63,7 +63,7 @@ int DmaEngine::claim(uint64_t dst, uint64_t src, int size, bool inline_copy, int
     d.dst = to;
     d.src = from;
     d.size = (size_t)size;
-    d.state.store(kQueued, std::memory_order_relaxed);
+    d.state.store(kQueued, std::memory_order_release);
     {
         std::lock_guard qlock(queue_mutex_);
         if (!worker_.joinable())
@@ -72,6 +72,18 @@ int DmaEngine::claim(uint64_t dst, uint64_t src, int size, bool inline_copy, int
     }
     queue_cv_.notify_one();
     return 0;
+}
+
+bool DmaEngine::execute(Descriptor &d) {
+    uint32_t queued = kQueued;
+    if (!d.state.compare_exchange_strong(queued, kRunning, std::memory_order_acquire))
+        return false;
+    copy(d.dst, d.src, d.size);
+    d.keep_src.reset();
+    d.keep_dst.reset();
+    d.status = 0;
+    d.state.store(kDone, std::memory_order_release);
+    return true;
 }
 
 void DmaEngine::run_worker() {
@@ -83,12 +95,7 @@ void DmaEngine::run_worker() {
         int i = queue_.front();
         queue_.pop_front();
         lock.unlock();
-        Descriptor &d = ring_[i];
-        copy(d.dst, d.src, d.size);
-        d.keep_src.reset();
-        d.keep_dst.reset();
-        d.status = 0;
-        d.state.store(kDone, std::memory_order_release);
+        execute(ring_[i]);
         lock.lock();
     }
 }
@@ -112,7 +119,9 @@ int DmaEngine::poll(ve_dma_handle_t *handle) {
         return -EINVAL;
     Descriptor &d = ring_[handle->index];
     uint32_t s = d.state.load(std::memory_order_acquire);
-    if (s == kQueued || s == kClaimed)
+    if (s == kQueued && execute(d))
+        s = kDone;
+    if (s == kQueued || s == kClaimed || s == kRunning)
         return -EAGAIN;
     if (s == kFree)
         return -EINVAL; // nothing posted on it, or its result was already taken

@@ -1,7 +1,9 @@
 // The VE DMA engine of one VE process: a ring of descriptors between VEHVAs.
 // Small transfers are copied by the posting thread at post time; larger ones
-// by an engine thread, so the poster overlaps them with its own work. Either
-// way a descriptor stays in use until poll() has returned its result.
+// by an engine thread, so the poster overlaps them with its own work. A poll
+// that finds its transfer not yet started copies it itself: on a busy machine
+// the poller's core is the one that is free. A descriptor stays in use until
+// poll() has returned its result.
 #pragma once
 
 #include <atomic>
@@ -33,7 +35,7 @@ class DmaEngine {
     static constexpr int kInlineMax = 256 << 10;
 
   private:
-    enum : uint32_t { kFree = 0, kClaimed = 1, kQueued = 2, kDone = 3 };
+    enum : uint32_t { kFree = 0, kClaimed = 1, kQueued = 2, kRunning = 3, kDone = 4 };
     struct Descriptor {
         std::atomic<uint32_t> state{kFree};
         int status = 0;
@@ -45,6 +47,8 @@ class DmaEngine {
 
     int claim(uint64_t dst, uint64_t src, int size, bool inline_copy, int *index);
     void run_worker();
+    // Copies a queued descriptor if nobody has started it yet; true if it did.
+    bool execute(Descriptor &d);
 
     const Dmaatb &atb_;
     const uint32_t count_;

@@ -34,8 +34,11 @@ std::string flag_names(int64_t flags) {
                  {VE_REGISTER_NONE, "VE_REGISTER_NONE"}};
     std::string out;
     for (const auto &n : names)
-        if (flags & n.bit)
-            out += (out.empty() ? "" : "|") + std::string(n.name);
+        if (flags & n.bit) {
+            if (!out.empty())
+                out += '|';
+            out += n.name;
+        }
     return out.empty() ? "0" : out;
 }
 

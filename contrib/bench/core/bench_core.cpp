@@ -2,7 +2,10 @@
 // paths, each against a plain memcpy of the same size measured in the same
 // run (the physical limit of this machine). Prints ratios, not just times.
 //
-//   bench_core [--quick]
+//   bench_core [--quick] [--csv FILE]
+//
+// --csv appends machine-readable rows (see contrib/bench/README.md) that the
+// report command turns into plots.
 //
 // The owner of the shared area is a separate VH process (this program re-run
 // with --owner), so the DMA really crosses process boundaries.
@@ -106,6 +109,21 @@ struct Row {
     double gbs, ref;
 };
 
+FILE *csv = nullptr;
+
+// bench,series,size,value,reference,unit,kind
+void csv_row(const char *series, size_t size, double value, double ref, const char *unit,
+             const char *kind) {
+    if (csv)
+        fprintf(csv, "core,%s,%zu,%.6g,%.6g,%s,%s\n", series, size, value, ref, unit, kind);
+}
+
+void print_lat(const char *what, size_t size, Stats st, Stats ref) {
+    printf("%-34s %12.3f %12.3f %13.1fx\n", what, st.median_ns / 1e3, st.p99_ns / 1e3,
+           st.median_ns / ref.median_ns);
+    csv_row(what, size, st.median_ns / 1e3, ref.median_ns / 1e3, "us", "latency");
+}
+
 void print_bw(const std::vector<Row> &rows) {
     printf("\n%-28s %10s %12s %12s %8s\n", "bandwidth", "size", "GB/s", "memcpy GB/s", "ratio");
     for (const Row &r : rows) {
@@ -116,6 +134,7 @@ void print_bw(const std::vector<Row> &rows) {
             snprintf(sz, sizeof sz, "%zu KiB", r.size >> 10);
         printf("%-28s %10s %12.2f %12.2f %7.2fx\n", r.what.c_str(), sz, r.gbs, r.ref,
                r.gbs / r.ref);
+        csv_row(r.what.c_str(), r.size, r.gbs, r.ref, "GB/s", "bandwidth");
     }
 }
 
@@ -124,7 +143,19 @@ void print_bw(const std::vector<Row> &rows) {
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--owner") == 0)
         return run_owner();
-    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bool quick = false;
+    for (int i = 1; i < argc; ++i) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            quick = true;
+        } else if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc) {
+            csv = fopen(argv[++i], "a");
+            if (!csv)
+                die("opening the CSV file");
+        } else {
+            fprintf(stderr, "usage: %s [--quick] [--csv FILE]\n", argv[0]);
+            return 2;
+        }
+    }
     const size_t budget = quick ? (256UL << 20) : (1UL << 30);
     const int reps = quick ? 2 : 4;
 
@@ -219,51 +250,60 @@ int main(int argc, char **argv) {
     print_bw(rows);
 
     const int n = quick ? 20000 : 200000;
-    printf("\n%-34s %12s %12s\n", "latency", "median us", "p99 us");
-    Stats st = latency(n, [&] {
-        ve_dma_handle_t hd;
-        if (veo_dma_post(h, remote_vehva, local_vehva, 4, &hd))
-            die("dma post");
-        while (veo_dma_poll(h, &hd) == -EAGAIN) {
-        }
-    });
-    printf("%-34s %12.3f %12.3f\n", "DMA post+poll 4 B (remote)", st.median_ns / 1e3,
-           st.p99_ns / 1e3);
-    st = latency(n, [&] { memcpy(dst.data(), src.data(), 4); });
-    printf("%-34s %12.3f %12.3f\n", "memcpy 4 B (reference)", st.median_ns / 1e3, st.p99_ns / 1e3);
-    st = latency(n, [&] {
-        if (veo_write_mem(h, local_vemva, src.data(), 1))
-            die("write_mem");
-    });
-    printf("%-34s %12.3f %12.3f\n", "veo_write_mem 1 B", st.median_ns / 1e3, st.p99_ns / 1e3);
-    st = latency(n, [&] {
-        if (veo_read_mem(h, dst.data(), local_vemva, 1))
-            die("read_mem");
-    });
-    printf("%-34s %12.3f %12.3f\n", "veo_read_mem 1 B", st.median_ns / 1e3, st.p99_ns / 1e3);
+    printf("\n%-34s %12s %12s %14s\n", "latency", "median us", "p99 us", "vs memcpy");
+    Stats ref4 = latency(n, [&] { memcpy(dst.data(), src.data(), 4); });
+    print_lat("memcpy 4 B (reference)", 4, ref4, ref4);
+    print_lat("DMA post+poll 4 B (remote)", 4,
+              latency(n,
+                      [&] {
+                          ve_dma_handle_t hd;
+                          if (veo_dma_post(h, remote_vehva, local_vehva, 4, &hd))
+                              die("dma post");
+                          while (veo_dma_poll(h, &hd) == -EAGAIN) {
+                          }
+                      }),
+              ref4);
+    print_lat("veo_write_mem 1 B", 1,
+              latency(n,
+                      [&] {
+                          if (veo_write_mem(h, local_vemva, src.data(), 1))
+                              die("write_mem");
+                      }),
+              ref4);
+    print_lat("veo_read_mem 1 B", 1,
+              latency(n,
+                      [&] {
+                          if (veo_read_mem(h, dst.data(), local_vemva, 1))
+                              die("read_mem");
+                      }),
+              ref4);
 
     const int m = quick ? 500 : 3000;
-    st = latency(m, [&] {
-        void *a = veo_shared_mem_attach(h, owner_ve_pid, owner_area, kArea, 0,
-                                        VE_REGISTER_PCI | VE_REGISTER_VEHVA);
-        if (a == (void *)-1 || veo_shared_mem_detach(h, a, VE_REGISTER_VEHVA))
-            die("attach/detach");
-    });
-    printf("%-34s %12.3f %12.3f\n", "attach VEHVA + detach (uncached)", st.median_ns / 1e3,
-           st.p99_ns / 1e3);
-    st = latency(m, [&] {
-        if (veo_shared_mem_open(local, kArea, 0, VE_REGISTER_PCI) ||
-            veo_shared_mem_close(local, kArea, 0, VE_REGISTER_PCI))
-            die("open/close");
-    });
-    printf("%-34s %12.3f %12.3f\n", "open + close", st.median_ns / 1e3, st.p99_ns / 1e3);
-    st = latency(m, [&] {
-        uint64_t v = veo_register_mem_to_dmaatb(local, kArea);
-        if (v == (uint64_t)-1 || veo_unregister_mem_from_dmaatb(h, v))
-            die("register/unregister");
-    });
-    printf("%-34s %12.3f %12.3f\n", "register_mem_to_dmaatb + unreg", st.median_ns / 1e3,
-           st.p99_ns / 1e3);
+    print_lat("attach VEHVA + detach (uncached)", kArea,
+              latency(m,
+                      [&] {
+                          void *a = veo_shared_mem_attach(h, owner_ve_pid, owner_area, kArea, 0,
+                                                          VE_REGISTER_PCI | VE_REGISTER_VEHVA);
+                          if (a == (void *)-1 || veo_shared_mem_detach(h, a, VE_REGISTER_VEHVA))
+                              die("attach/detach");
+                      }),
+              ref4);
+    print_lat("open + close", kArea,
+              latency(m,
+                      [&] {
+                          if (veo_shared_mem_open(local, kArea, 0, VE_REGISTER_PCI) ||
+                              veo_shared_mem_close(local, kArea, 0, VE_REGISTER_PCI))
+                              die("open/close");
+                      }),
+              ref4);
+    print_lat("register_mem_to_dmaatb + unreg", kArea,
+              latency(m,
+                      [&] {
+                          uint64_t v = veo_register_mem_to_dmaatb(local, kArea);
+                          if (v == (uint64_t)-1 || veo_unregister_mem_from_dmaatb(h, v))
+                              die("register/unregister");
+                      }),
+              ref4);
 
     veo_shared_mem_detach(h, remote, VE_REGISTER_VEHVA);
     veo_unregister_mem_from_dmaatb(h, local_vehva);
