@@ -68,6 +68,22 @@ bool VemvaAllocator::find(uint64_t addr, uint64_t len, uint64_t *block_start,
     return true;
 }
 
+bool VemvaAllocator::pages_in_use(uint64_t addr, uint64_t len, uint64_t page) const {
+    if (len == 0 || addr + len < addr)
+        return false;
+    std::lock_guard lock(mutex_);
+    for (uint64_t p = addr & ~(page - 1); p < addr + len; p += page) {
+        // The last block starting below the page's end overlaps it if it ends past its start.
+        auto it = used_.lower_bound(p + page);
+        if (it == used_.begin())
+            return false;
+        --it;
+        if (it->first + it->second <= p)
+            return false;
+    }
+    return true;
+}
+
 uint64_t VemvaAllocator::bytes_in_use() const {
     std::lock_guard lock(mutex_);
     return in_use_;

@@ -17,6 +17,10 @@ class VemvaAllocator {
     uint64_t release(uint64_t addr);
     // Size of the allocated block containing [addr, addr+len), with its start.
     bool find(uint64_t addr, uint64_t len, uint64_t *block_start, uint64_t *block_size) const;
+    // True if every page-sized granule of [addr, addr+len) overlaps an
+    // allocated block: what a VE process has mapped, since VE memory is
+    // mapped a whole page at a time however little of it malloc handed out.
+    bool pages_in_use(uint64_t addr, uint64_t len, uint64_t page) const;
     uint64_t bytes_in_use() const;
 
   private:

@@ -92,8 +92,8 @@ VEO_API int veo_shared_mem_open(void *vemva, size_t size, int syncnum, long long
     uint64_t addr = vemva_of_hmem(vemva);
     if (addr >= kAttachBase && p->translate(addr, size) != nullptr)
         return fail(EACCES, __func__, "the memory is another process's attached area");
-    if (p->access(addr, size) == nullptr)
-        return fail(ENOMEM, __func__, "the range is not allocated VE memory of the process");
+    if (!p->allocator().pages_in_use(addr, size, config().page_size))
+        return fail(ENOMEM, __func__, "the range is not mapped VE memory of the process");
     if (!p->alive())
         return fail(EBUSY, __func__, "the VE process is gone");
     VeshmAreaKey key{addr, size, mode_flag, syncnum, 0};
@@ -121,9 +121,10 @@ void *attach_local(VeProc *p, uint64_t vemva, size_t size) {
     const char *fn = "veo_shared_mem_attach";
     if (!aligned(vemva, config().page_size) || !aligned(size, config().page_size))
         return fail_ptr(EINVAL, fn, "VE_MEM_LOCAL needs VE-page-aligned address and size");
-    uint8_t *host = p->access(vemva, size);
-    if (host == nullptr || vemva >= kAttachBase)
-        return fail_ptr(EFAULT, fn, "VE_MEM_LOCAL range is not allocated memory of the process");
+    uint8_t *host = p->translate(vemva, size);
+    if (host == nullptr || vemva >= kAttachBase ||
+        !p->allocator().pages_in_use(vemva, size, config().page_size))
+        return fail_ptr(EFAULT, fn, "VE_MEM_LOCAL range is not mapped memory of the process");
     DmaatbEntry e;
     e.size = size;
     e.host = host;
