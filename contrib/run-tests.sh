@@ -18,10 +18,11 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 bash "$root/contrib/install-deps.sh"
 
 echo "run-tests: clang-format check"
-if [ -d "$root/.git" ] || git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
-  mapfile -t sources < <(git -C "$root" ls-files -- '*.c' '*.h' '*.cc' '*.cpp' '*.hpp')
-else
-  mapfile -t sources < <(cd "$root" && find . -path ./build\* -prune -o \
+patterns=('*.c' '*.h' '*.cc' '*.cpp' '*.hpp')
+if list=$(git -C "$root" ls-files -- "${patterns[@]}" 2>/dev/null); then
+  mapfile -t sources <<<"$list"
+else # not a git checkout (or git refuses it): every such file outside build trees
+  mapfile -t sources < <(find . -path './build*' -prune -o -path '*/.*' -prune -o -path ./_deps -prune -o \
     \( -name '*.c' -o -name '*.h' -o -name '*.cc' -o -name '*.cpp' -o -name '*.hpp' \) -print)
 fi
 unformatted=()
