@@ -29,7 +29,8 @@ install(FILES ${PROJECT_BINARY_DIR}/veoConfig.cmake ${PROJECT_BINARY_DIR}/veoCon
         DESTINATION ${VEO_CMAKE_DIR})
 install(EXPORT veoTargets NAMESPACE veo:: DESTINATION ${VEO_CMAKE_DIR})
 
-# Example sources go with the documentation; the programs are built here.
+# README and example sources go with the documentation; the programs are built here.
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/contrib/examples/hello_ve_memory.c
               ${PROJECT_SOURCE_DIR}/contrib/examples/veshm_demo.c
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
