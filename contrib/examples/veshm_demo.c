@@ -111,8 +111,13 @@ static int dma_copy(struct veo_proc_handle *h, uint64_t dst, uint64_t src, size_
                 ++*posted;
                 continue;
             }
-            if (rc != -EAGAIN)
-                return rc; /* nothing was posted for this chunk */
+            if (rc != -EAGAIN || count == 0) {
+                /* A bad transfer, or a busy descriptor that is not ours to
+                 * complete: post no more, collect what is in flight. */
+                result = rc;
+                off = size;
+                continue;
+            }
             /* -EAGAIN: the next descriptor is busy; complete the oldest first. */
         }
         int rc = veo_dma_poll(h, &inflight[head]);
