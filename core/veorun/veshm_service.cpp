@@ -215,7 +215,8 @@ void serve_info(int conn) {
 // Answers one attach request on conn; false if the connection must go.
 bool serve_attach(int conn, const AttachRequest &req) {
     ServiceState &s = state();
-    AttachReply reply{kAttachReplyMagic, 0, ve_process().node, 0, 0, req.token, 0};
+    // A refused attacher learns the errno and nothing else (not even the node).
+    AttachReply reply{kAttachReplyMagic, 0, 0, 0, 0, req.token, 0};
     size_t index = 0;
     auto &tokens = s.connections[conn];
     if (tokens.count(req.token))
@@ -224,6 +225,7 @@ bool serve_attach(int conn, const AttachRequest &req) {
         reply.error = decide_attach(conn, req, &index);
     int fd = -1;
     if (reply.error == 0) {
+        reply.owner_node = ve_process().node;
         reply.read_only = (s.areas[index].key.flags & VE_SHM_RO) ? 1 : 0;
         reply.fd_offset = req.vemva - kVemvaBase;
         fd = reply.read_only ? ve_process().memfd_ro : ve_process().memfd;
