@@ -61,7 +61,7 @@ int free_vemva(VeProc *p, uint64_t vemva) {
 
 int copy_within(VeProc *p, uint64_t dst, uint64_t src, size_t size) {
     MappingRef keep_dst, keep_src;
-    uint8_t *d = p->access(dst, size, &keep_dst), *s = p->access(src, size, &keep_src);
+    uint8_t *d = p->access(dst, size, &keep_dst, true), *s = p->access(src, size, &keep_src);
     if (d == nullptr || s == nullptr)
         return -1;
     memmove(d, s, size);
@@ -153,7 +153,7 @@ VEO_API int veo_write_mem(veo_proc_handle *h, uint64_t dst, const void *src, siz
     if (size == 0)
         return 0;
     MappingRef keep;
-    uint8_t *d = from_handle(h)->access(vemva_of_hmem((void *)dst), size, &keep);
+    uint8_t *d = from_handle(h)->access(vemva_of_hmem((void *)dst), size, &keep, true);
     if (d == nullptr) {
         VEO_LOG(debug, "veo_write_mem: 0x%llx+%zu is not VE memory of this process",
                 (unsigned long long)dst, size);

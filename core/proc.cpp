@@ -221,7 +221,7 @@ void close_in_child() {
 }
 } // namespace
 
-uint8_t *VeProc::translate(uint64_t vemva, uint64_t len, MappingRef *keep) const {
+uint8_t *VeProc::translate(uint64_t vemva, uint64_t len, MappingRef *keep, bool write) const {
     uint64_t size = memory_->size();
     if (vemva >= kVemvaBase && vemva - kVemvaBase < size && len <= size - (vemva - kVemvaBase))
         return memory_->data() + (vemva - kVemvaBase);
@@ -234,17 +234,19 @@ uint8_t *VeProc::translate(uint64_t vemva, uint64_t len, MappingRef *keep) const
     --it;
     if (vemva + len < vemva || vemva + len > it->first + it->second.size)
         return nullptr;
+    if (write && it->second.read_only)
+        return nullptr; // its pages are mapped read-only: a store would crash the VH
     if (keep)
         *keep = it->second.mapping;
     return it->second.mapping->data() + (vemva - it->first);
 }
 
-uint8_t *VeProc::access(uint64_t vemva, uint64_t len, MappingRef *keep) const {
+uint8_t *VeProc::access(uint64_t vemva, uint64_t len, MappingRef *keep, bool write) const {
     uint64_t start, size;
     if (vemva >= kVemvaBase && vemva < kVemvaBase + memory_->size() &&
         !allocator_.find(vemva, len, &start, &size))
         return nullptr;
-    return translate(vemva, len, keep);
+    return translate(vemva, len, keep, write);
 }
 
 uint64_t VeProc::vemva_of(const void *host) const {

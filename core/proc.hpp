@@ -25,6 +25,7 @@ struct VemvaAttachment {
     uint64_t size = 0;
     MappingRef mapping;                      // where this VH reaches the area
     std::shared_ptr<AttachToken> attachment; // the owner's count of it; released = detached
+    bool read_only = false;                  // a VE_SHM_RO area: mapped without PROT_WRITE
 };
 
 class VeProc {
@@ -45,11 +46,14 @@ class VeProc {
     // Host pointer for [vemva, vemva+len) of this VE process's memory or of an
     // area it attached with VE_REGISTER_VEMVA; nullptr if not all of it is mapped.
     // keep (if given) holds an attachment's mapping for as long as the caller
-    // copies, so a concurrent detach cannot pull the pages away.
-    uint8_t *translate(uint64_t vemva, uint64_t len, MappingRef *keep = nullptr) const;
+    // copies, so a concurrent detach cannot pull the pages away. write: the
+    // caller stores there, so a read-only attachment does not qualify.
+    uint8_t *translate(uint64_t vemva, uint64_t len, MappingRef *keep = nullptr,
+                       bool write = false) const;
     // As translate(), but own memory must lie inside one allocated block:
     // what the memory API may touch.
-    uint8_t *access(uint64_t vemva, uint64_t len, MappingRef *keep = nullptr) const;
+    uint8_t *access(uint64_t vemva, uint64_t len, MappingRef *keep = nullptr,
+                    bool write = false) const;
     // Inverse for own memory and VEMVA attachments; 0 if host is neither.
     uint64_t vemva_of(const void *host) const;
 

@@ -206,7 +206,8 @@ VEO_API void *veo_shared_mem_attach(veo_proc_handle *h, pid_t pid, void *veshm_v
             p->release_vemva_range(at);
             return fail_ptr(err, fn, "the attaching VE process could not map the area");
         }
-        p->insert_vemva_attachment(at, VemvaAttachment{size, area.mapping, area.token});
+        p->insert_vemva_attachment(at,
+                                   VemvaAttachment{size, area.mapping, area.token, area.read_only});
         p->publish_stats();
         return (void *)make_hmem(at, p->ident());
     }
