@@ -14,7 +14,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 using namespace veo::emu;
@@ -58,10 +58,12 @@ int main(int argc, char **argv) {
     if (stats != MAP_FAILED)
         ve.stats = static_cast<const ProcStats *>(stats);
 
-    // Die with the VH. The signal covers the parent thread's exit, the control
-    // socket's hang-up (served in the loop) covers the VH process's exit.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != vh)
+    // Die with the VH process, not with the thread that started us (which is
+    // what PR_SET_PDEATHSIG would do): the loop watches a pidfd of the VH, and
+    // the control socket's hang-up. Checking the parent after opening the
+    // pidfd makes sure it names the VH, not a process that reused its pid.
+    int vh_fd = (int)syscall(SYS_pidfd_open, vh, 0);
+    if (vh_fd < 0 || getppid() != vh)
         _exit(1);
     signal(SIGPIPE, SIG_IGN);
 
@@ -84,6 +86,7 @@ int main(int argc, char **argv) {
     int rc = start_veshm_service();
     if (rc < 0)
         fail(-rc, "starting the VESHM service");
+    ve.loop.watch(vh_fd, [](int, uint32_t) -> bool { _exit(0); });
     ve.loop.watch(kControlFd, [](int fd, uint32_t) {
         if (serve_control_request(fd))
             return true;
