@@ -4,12 +4,20 @@
 
 #include <cerrno>
 #include <cstring>
+#include <poll.h>
 #include <unistd.h>
 
 namespace veo::emu {
 
 ControlChannel::~ControlChannel() {
     shutdown();
+}
+
+bool ControlChannel::broken() const {
+    if (broken_)
+        return true;
+    pollfd p{fd_, POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL));
 }
 
 void ControlChannel::shutdown() {

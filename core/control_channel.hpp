@@ -24,7 +24,9 @@ class ControlChannel {
     int call(ControlType type, const void *payload, size_t len, int *error, uint64_t *value,
              std::vector<uint8_t> *reply_payload = nullptr, int send_fd = -1,
              int *reply_fd = nullptr);
-    bool broken() const { return broken_; }
+    // True once a request failed, or when the VE process has ended since (its
+    // end hung up), so callers that send nothing still learn it is gone.
+    bool broken() const;
     int fd() const { return fd_; }
     // Closes the socket: the VE process sees the hang-up and exits.
     void shutdown();
