@@ -16,8 +16,9 @@ bool reachable_by_others(const std::string &path);
 class OtherUserInstall {
   public:
     // peer and veorun: paths of the two programs; libveo is found from the
-    // library this process uses.
-    OtherUserInstall(const std::string &peer, const std::string &veorun);
+    // library this process uses. always_copy: copy even if reachable (so the
+    // copying path is exercised where the build tree is public).
+    OtherUserInstall(const std::string &peer, const std::string &veorun, bool always_copy = false);
     ~OtherUserInstall(); // removes the copy, if one was made
     OtherUserInstall(const OtherUserInstall &) = delete;
     OtherUserInstall &operator=(const OtherUserInstall &) = delete;
@@ -26,6 +27,7 @@ class OtherUserInstall {
     const std::string &peer() const { return peer_; }
     // NAME=VALUE entries the peer needs to find libveo and veorun.
     const std::vector<std::string> &env() const { return env_; }
+    bool copied() const { return !dir_.empty(); }
 
   private:
     bool ok_ = false;

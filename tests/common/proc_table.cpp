@@ -56,6 +56,16 @@ bool is_running(pid_t pid) {
     return read_proc_entry(pid, &e) && e.state != 'Z' && e.state != 'X';
 }
 
+std::string mapping_at(pid_t pid, uint64_t addr) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+    char start[32];
+    snprintf(start, sizeof start, "%llx-", (unsigned long long)addr);
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(start, 0) == 0)
+            return line;
+    return "";
+}
+
 int open_pidfd(pid_t pid) {
     return (int)syscall(SYS_pidfd_open, pid, 0);
 }

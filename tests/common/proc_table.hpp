@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -22,6 +23,9 @@ bool read_proc_entry(pid_t pid, ProcEntry *out);
 std::vector<ProcEntry> children_of(pid_t ppid);
 // True while pid exists and is not a zombie.
 bool is_running(pid_t pid);
+
+// The line of /proc/<pid>/maps of the mapping that starts at addr, or "".
+std::string mapping_at(pid_t pid, uint64_t addr);
 
 // Waits until pid has ended (exited or zombie), up to timeout; true if it
 // did. Works for processes that are not our children. pid must be alive or

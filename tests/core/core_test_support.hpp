@@ -7,6 +7,8 @@
 #include <veo_vedma.h>
 #include <veo_veshm.h>
 
+#include "veshm_info_probe.hpp"
+
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -98,6 +100,16 @@ inline bool wait_child_ended(pid_t pid) {
 
 inline std::string peer_program() {
     return VESHM_PEER;
+}
+
+// The owner VE process's own count of attachments to its areas, once it has
+// seen every detach and hang-up that happened before this call. Those events
+// and the query are served by one loop in an order the kernel picks within a
+// batch; all of them were pending before the first query was sent, so they are
+// handled by the time the second one is.
+inline int attachments_of(pid_t ve_pid) {
+    owner_attachments(VESHM_INFO_BIN, ve_pid);
+    return owner_attachments(VESHM_INFO_BIN, ve_pid);
 }
 
 } // namespace veshm_test

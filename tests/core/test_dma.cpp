@@ -204,6 +204,20 @@ TEST_F(Dma, ConcurrentPostersOnOneEngine) {
     }
 }
 
+TEST_F(Dma, DestroyWithTransfersInFlight) {
+    VeProcess other(1);
+    ASSERT_NE(nullptr, other.h);
+    void *m = alloc_ve(other, 2 * kPage);
+    ASSERT_NE(nullptr, m);
+    uint64_t v = veo_register_mem_to_dmaatb(m, 2 * kPage);
+    ASSERT_NE((uint64_t)-1, v);
+    ve_dma_handle_t h[3];
+    for (int i = 0; i < 3; ++i)
+        ASSERT_EQ(0, veo_dma_post(other, v + kPage, v, 32 << 20, &h[i]));
+    // Nobody polls: destroy must wait for or drop them, never crash.
+    other.reset();
+}
+
 TEST_F(Dma, RegisterErrors) {
     int x;
     errno = 0;

@@ -133,11 +133,13 @@ TEST_F(Lifecycle, VhKilledTakesItsVeProcessesAlong) {
     std::string target = std::to_string(me.pid()) + " " + hex(mine) + " " + hex(kPage) + " ";
     peer.ok("attach " + procs[0].slot + " " + target + hex(PCI | VE_REGISTER_VEMVA));
     peer.ok("attach " + procs[1].slot + " " + target + hex(PCI | VE_REGISTER_VEHVA));
+    EXPECT_EQ(2, attachments_of(me.pid()));
 
     peer.kill(SIGKILL);
     peer.wait();
     for (size_t i = 0; i < procs.size(); ++i)
         expect_reaped(pidfds[i], procs[i].ve_pid);
+    EXPECT_EQ(0, attachments_of(me.pid()));
 
     // The survivor's area is intact and fully usable.
     EXPECT_EQ(-1, find_mismatch(host_of(mine), kPage, kOwnerSeed, 0));
@@ -165,11 +167,14 @@ TEST_F(Lifecycle, AttacherKilledWhileAttached) {
         ASSERT_EQ(1u, r.size());
         // Dies in the middle of writing into our area.
         peer.ok("fill " + r[0] + " 0x1000 " + std::to_string(kWriteSeed) + " 0");
+        EXPECT_EQ(1, attachments_of(me.pid()));
         int pidfd = open_pidfd(p.ve_pid);
         peer.kill(SIGKILL);
         peer.wait();
         expect_reaped(pidfd, p.ve_pid);
     }
+    // The owner saw the attacher go.
+    EXPECT_EQ(0, attachments_of(me.pid()));
     EXPECT_EQ(-1, find_mismatch(host_of(mine), 0x1000, kWriteSeed, 0));
     EXPECT_EQ(-1, find_mismatch(host_of(mine) + 0x1000, kPage - 0x1000, kOwnerSeed, 0x1000));
     EXPECT_EQ(0, close_error(mine, kPage, PCI));
@@ -186,9 +191,11 @@ TEST_F(Lifecycle, DestroyWithAttachmentsLeavesNothing) {
     pid_t pid = doomed.pid();
     ASSERT_EQ(0, attach_error(doomed, area.proc.ve_pid, area.hmem, kPage, PCI | VE_REGISTER_VEHVA));
     ASSERT_EQ(0, attach_error(doomed, area.proc.ve_pid, area.hmem, kPage, PCI | VE_REGISTER_VEMVA));
+    EXPECT_EQ(2, attachments_of(area.proc.ve_pid));
     doomed.reset();
     ProcEntry e;
     EXPECT_FALSE(read_proc_entry(pid, &e));
+    EXPECT_EQ(0, attachments_of(area.proc.ve_pid));
     // The owner can still close (its count of attachments went back to zero).
     peer.ok("close " + hex(area.hmem) + " " + hex(area.size) + " " + hex(PCI));
 }

@@ -38,13 +38,14 @@ class OtherUser : public NoLeftoversTest {
                hex(kPage) + " " + hex(flags);
     }
 
+    void attach_as_nobody(const OtherUserInstall &install);
+
     VeProcess me{0};
     void *area = nullptr;
 };
 
-TEST_F(OtherUser, AttachGetsEacces) {
-    OtherUserInstall install(peer_program(), VEORUN_PATH);
-    ASSERT_TRUE(install.ok());
+// The whole scenario, with the peer installed as given.
+void OtherUser::attach_as_nobody(const OtherUserInstall &install) {
     PeerOptions as_nobody;
     as_nobody.uid = kNobody;
     as_nobody.gid = kNogroup;
@@ -70,6 +71,21 @@ TEST_F(OtherUser, AttachGetsEacces) {
     ASSERT_EQ(1u, r.size());
     friendly.ok("detach " + f.slot + " " + r[0] + " " + hex(VE_REGISTER_VEHVA));
     EXPECT_EQ(-1, find_mismatch(host_of(area), 2 * kPage, 71, 0));
+}
+
+TEST_F(OtherUser, AttachGetsEacces) {
+    OtherUserInstall install(peer_program(), VEORUN_PATH);
+    ASSERT_TRUE(install.ok());
+    attach_as_nobody(install);
+}
+
+TEST_F(OtherUser, AttachGetsEaccesFromACopiedInstall) {
+    // What happens where the build tree is private to root.
+    OtherUserInstall install(peer_program(), VEORUN_PATH, true);
+    ASSERT_TRUE(install.ok());
+    ASSERT_TRUE(install.copied());
+    ASSERT_TRUE(reachable_by_others(install.peer()));
+    attach_as_nobody(install);
 }
 
 } // namespace

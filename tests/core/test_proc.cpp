@@ -50,6 +50,9 @@ TEST_F(Proc, CreateStartsAHelperThatDestroyEnds) {
     ASSERT_TRUE(read_proc_entry(pid, &e));
     EXPECT_EQ("veorun", e.name);
     EXPECT_EQ(getpid(), e.ppid);
+    // Its VE memory is a memfd mapped at the VEMVA base in the helper.
+    EXPECT_NE(std::string::npos, mapping_at(pid, 0x600000000000ULL).find("memfd:ve-memory"))
+        << mapping_at(pid, 0x600000000000ULL);
     EXPECT_EQ(0, veo_emu_proc_node(h));
     int ident = veo_proc_identifier(h);
     EXPECT_GE(ident, 0);

@@ -6,6 +6,7 @@
 #include "no_leftovers_test.hpp"
 #include "pattern.hpp"
 #include "peer_areas.hpp"
+#include "proc_table.hpp"
 
 #include <thread>
 #include <vector>
@@ -54,6 +55,10 @@ TEST_F(CrossProcess, SameNodeVemvaAttachAndHmemcpy) {
     EXPECT_EQ(1, veo_is_ve_addr(at));
     EXPECT_EQ(veo_proc_identifier(me), veo_get_proc_identifier_from_hmem(at));
     EXPECT_EQ(me.pid(), veo_get_pid_from_hmem(at));
+    // The attaching VE process maps the area at that VEMVA itself (for VE code).
+    uint64_t vemva = (uint64_t)veo_get_hmem_addr(at);
+    EXPECT_NE("", mapping_at(me.pid(), vemva));
+    EXPECT_EQ(1, attachments_of(area.proc.ve_pid));
 
     for (const Case &c : kHmemcpyCases) {
         SCOPED_TRACE("offset " + std::to_string(c.off) + " length " + std::to_string(c.len));
@@ -89,6 +94,8 @@ TEST_F(CrossProcess, SameNodeVemvaAttachAndHmemcpy) {
     EXPECT_EQ(0, detach_error(me, at, VE_REGISTER_VEMVA));
     uint8_t b[4];
     EXPECT_NE(0, veo_hmemcpy(b, at, sizeof b)); // gone with the detach
+    EXPECT_EQ("", mapping_at(me.pid(), vemva));
+    EXPECT_EQ(0, attachments_of(area.proc.ve_pid));
     peer.ok("close " + hex(area.hmem) + " " + hex(area.size) + " " + hex((uint64_t)NONE));
 }
 
@@ -160,7 +167,9 @@ TEST_F(CrossProcess, DifferentNodesVehvaAttachAndDma) {
         peer.ok(fill_command(area.hmem, c.remote_off, c.len, kOwnerSeed, c.remote_off));
         fill_pattern(lh + c.local_off, c.len, kLocalSeed, c.local_off);
     }
+    EXPECT_EQ(1, attachments_of(area.proc.ve_pid));
     EXPECT_EQ(0, detach_error(me, rv, VE_REGISTER_VEHVA));
+    EXPECT_EQ(0, attachments_of(area.proc.ve_pid));
     EXPECT_EQ(VE_DMA_EXC_MISSING_SPACE, veo_dma_post_wait(me, lv, (uint64_t)rv, 64));
     EXPECT_EQ(0, veo_unregister_mem_from_dmaatb(me, lv));
     peer.ok("close " + hex(area.hmem) + " " + hex(area.size) + " " + hex((uint64_t)PCI));
