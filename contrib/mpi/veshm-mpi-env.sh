@@ -17,6 +17,7 @@
 #            btl vader): the baseline for MPI. Not for oshrun (see below).
 #
 # Inputs (optional):
+#   VESHM_UCX_MODULE path of libuct_veshm.so (default: found as below)
 #   VESHM_BUILD_DIR  build tree holding ucx_tl_veshm/libuct_veshm.so
 #                    (default: build/ in the repository; an installed module
 #                    under the UCX module directory is used if none is there)
@@ -47,6 +48,7 @@ _veshm_mpi_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 _veshm_root=$(cd "$_veshm_mpi_dir/../.." && pwd)
 
 # Start from a clean slate so that switching modes in one shell works.
+_veshm_module=${VESHM_UCX_MODULE:-}
 unset OMPI_MCA_pml OMPI_MCA_osc OMPI_MCA_spml OMPI_MCA_opal_common_ucx_tls \
   OMPI_MCA_opal_common_ucx_devices OMPI_MCA_orte_fork_agent UCX_TLS UCX_ALLOC_PRIO \
   VESHM_UCX_MODULE
@@ -69,9 +71,9 @@ esac
 if [ "$_veshm_mpi_mode" = veshm ]; then
   _veshm_build=${VESHM_BUILD_DIR:-$_veshm_root/build}
   VESHM_UCX_MODULE=""
-  for _m in "$_veshm_build/ucx_tl_veshm/libuct_veshm.so" \
+  for _m in "$_veshm_module" "$_veshm_build/ucx_tl_veshm/libuct_veshm.so" \
     /usr/lib/x86_64-linux-gnu/ucx/libuct_veshm.so /usr/local/lib/ucx/libuct_veshm.so; do
-    if [ -f "$_m" ]; then
+    if [ -n "$_m" ] && [ -f "$_m" ]; then
       VESHM_UCX_MODULE=$_m
       break
     fi
@@ -85,4 +87,4 @@ if [ "$_veshm_mpi_mode" = veshm ]; then
   export UCX_ALLOC_PRIO=md:veshm,md:sysv,md:posix,huge,thp,md:*,mmap,heap
   export OMPI_MCA_orte_fork_agent=$_veshm_mpi_dir/veshm-rank
 fi
-unset _veshm_mpi_mode _veshm_mpi_dir _veshm_root _veshm_build _m
+unset _veshm_mpi_mode _veshm_mpi_dir _veshm_root _veshm_build _veshm_module _m

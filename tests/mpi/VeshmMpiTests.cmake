@@ -1,30 +1,49 @@
-# add_veshm_mpi_test(NAME <name> MODE veshm|ucx|default NP <n> COMMAND <launcher> <prog> [args])
-# Registers <name> that runs `<launcher> --oversubscribe -np <n> <prog> args` in the
-# environment of contrib/mpi/veshm-mpi-env.sh <mode>, as root if need be.
-# veshm runs also require window and heap memory to be VE memory
-# (VESHM_TEST_MEMORY=ve, checked by the programs).
+# add_veshm_mpi_test(NAME <name> MODE veshm|ucx|default NP <n>
+#                    [PREFIX <checker> args...] [ENV VAR=value...] [WILL_FAIL]
+#                    COMMAND <launcher> <program> [args...])
+# Registers <name>, which runs
+#   [checker args...] contrib/mpi/veshm-mpirun <mode> <launcher> --oversubscribe -np <n> <program> args
+# i.e. mpirun/oshrun in the environment of contrib/mpi/veshm-mpi-env.sh <mode>,
+# as root if need be. In veshm mode the programs also require window and heap
+# memory to be VE memory (VESHM_TEST_MEMORY=ve).
 function(add_veshm_mpi_test)
-  cmake_parse_arguments(T "" "NAME;MODE;NP;TIMEOUT" "COMMAND;ENV" ${ARGN})
+  cmake_parse_arguments(T "WILL_FAIL" "NAME;MODE;NP;TIMEOUT" "COMMAND;ENV;PREFIX" ${ARGN})
   list(POP_FRONT T_COMMAND launcher)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
   endif()
   add_test(NAME ${T_NAME}
-           COMMAND ${PROJECT_SOURCE_DIR}/contrib/mpi/veshm-mpirun ${T_MODE} ${launcher}
+           COMMAND ${T_PREFIX} ${PROJECT_SOURCE_DIR}/contrib/mpi/veshm-mpirun ${T_MODE} ${launcher}
                    --oversubscribe -np ${T_NP} ${T_COMMAND})
   set(env "OMPI_ALLOW_RUN_AS_ROOT=1" "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
           "VESHM_BUILD_DIR=${PROJECT_BINARY_DIR}" ${T_ENV})
   if(T_MODE STREQUAL "veshm")
-    list(APPEND env "VESHM_TEST_MEMORY=ve")
+    list(APPEND env "VESHM_TEST_MEMORY=ve" "VESHM_UCX_MODULE=$<TARGET_FILE:${VESHM_UCX_MODULE_TARGET}>")
   endif()
   # With more ranks than cores a test needs the machine to itself.
   set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT "${env}" TIMEOUT ${T_TIMEOUT}
                        PROCESSORS ${T_NP} LABELS "mpi;${T_MODE}")
+  if(T_WILL_FAIL)
+    set_tests_properties(${T_NAME} PROPERTIES WILL_FAIL TRUE)
+  endif()
 endfunction()
 
 # Modes the tests run in: always UCX's own transports; veshm once the
-# transport is part of the build.
+# transport's module (libuct_veshm.so, built in ucx_tl_veshm/) is part of the
+# build. VESHM_UCX_MODULE_TARGET names its target.
 set(VESHM_MPI_MODES ucx)
-if(TARGET uct_veshm)
+unset(VESHM_UCX_MODULE_TARGET)
+if(EXISTS ${PROJECT_SOURCE_DIR}/ucx_tl_veshm)
+  get_property(ucx_targets DIRECTORY ${PROJECT_SOURCE_DIR}/ucx_tl_veshm PROPERTY BUILDSYSTEM_TARGETS)
+  foreach(t ${ucx_targets})
+    get_target_property(type ${t} TYPE)
+    get_target_property(out ${t} OUTPUT_NAME)
+    if((type STREQUAL "MODULE_LIBRARY" OR type STREQUAL "SHARED_LIBRARY")
+       AND (t STREQUAL "uct_veshm" OR out STREQUAL "uct_veshm"))
+      set(VESHM_UCX_MODULE_TARGET ${t})
+    endif()
+  endforeach()
+endif()
+if(VESHM_UCX_MODULE_TARGET)
   list(APPEND VESHM_MPI_MODES veshm)
 endif()
