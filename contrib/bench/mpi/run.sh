@@ -26,24 +26,32 @@ for mode in veshm default ucx; do
   echo "run.sh: $mode ..." >&2
   if ! "$root/contrib/mpi/veshm-mpirun" "$mode" mpirun -np 2 "$bench" "$max" "$reps" \
     >"$tmp/$mode.out" 2>"$tmp/$mode.err"; then
-    echo "run.sh: $mode run failed:" >&2
-    tail -20 "$tmp/$mode.err" >&2
-    exit 1
+    echo "run.sh: the $mode run failed, its columns stay empty:" >&2
+    tail -5 "$tmp/$mode.err" >&2
   fi
-  grep -v '^#' "$tmp/$mode.out" >"$tmp/$mode"
+  grep -v '^#' "$tmp/$mode.out" >"$tmp/$mode" || true
 done
 
 echo "MPI one-sided, 2 ranks, MPI_Win_allocate window; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
 echo "bandwidth MB/s (best of $reps), latency us; ratio = veshm vs default (>1: veshm better)"
 echo
-paste "$tmp/veshm" "$tmp/default" "$tmp/ucx" | awk '
+# One row per size of the default run; "-" where a run has no value.
+awk '
 function hs(b) { return b >= 1048576 ? b / 1048576 " MiB" : b >= 1024 ? b / 1024 " KiB" : b " B" }
-BEGIN {
+function v(m, s, k) { return ((m, s, k) in d) ? d[m, s, k] : "" }
+function num(x, f) { return x == "" ? "-" : sprintf(f, x) }
+function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
+FNR == 1 { m = FILENAME; sub(/.*\//, "", m) }
+{ for (k = 2; k <= 5; k++) d[m, $1, k] = $k; if (m == "default") sizes[++n] = $1 }
+END {
   printf "| size | put BW veshm | put BW default | ratio | put BW ucx | get BW veshm | get BW default | ratio | get BW ucx | put lat veshm | put lat default | ratio | get lat veshm | get lat default | ratio |\n"
   printf "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-}
-{
-  # veshm: $1..$5, default: $6..$10, ucx: $11..$15
-  printf "| %s | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n",
-    hs($1), $3, $8, $3 / $8, $13, $5, $10, $5 / $10, $15, $2, $7, $7 / $2, $4, $9, $9 / $4
-}'
+  for (i = 1; i <= n; i++) {
+    s = sizes[i]
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", hs(s),
+      num(v("veshm", s, 3), "%.0f"), num(v("default", s, 3), "%.0f"), ratio(v("veshm", s, 3), v("default", s, 3)), num(v("ucx", s, 3), "%.0f"),
+      num(v("veshm", s, 5), "%.0f"), num(v("default", s, 5), "%.0f"), ratio(v("veshm", s, 5), v("default", s, 5)), num(v("ucx", s, 5), "%.0f"),
+      num(v("veshm", s, 2), "%.2f"), num(v("default", s, 2), "%.2f"), ratio(v("default", s, 2), v("veshm", s, 2)),
+      num(v("veshm", s, 4), "%.2f"), num(v("default", s, 4), "%.2f"), ratio(v("default", s, 4), v("veshm", s, 4))
+  }
+}' "$tmp/veshm" "$tmp/default" "$tmp/ucx"
