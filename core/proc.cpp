@@ -137,6 +137,9 @@ VeProc *VeProc::create(int node, const char *veorun_path) {
     posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
     posix_spawn_file_actions_adddup2(&fa, memfd, 4);
     posix_spawn_file_actions_adddup2(&fa, statsfd, 5);
+    // Nothing else of the VH: descriptors it opened without O_CLOEXEC would
+    // otherwise live on in the VE process (and keep pipes and files open).
+    posix_spawn_file_actions_addclosefrom_np(&fa, 6);
     std::string node_arg = std::to_string(node), vh_arg = std::to_string(getpid());
     char *argv[] = {const_cast<char *>(path.c_str()), node_arg.data(), vh_arg.data(), nullptr};
     pid_t pid = -1;

@@ -3,6 +3,7 @@
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "proc.hpp"
+#include "veshm_client.hpp"
 
 #include "ve_offload.h"
 
@@ -35,7 +36,14 @@ VEO_API veo_proc_handle *veo_proc_create(int venode) {
 VEO_API int veo_proc_destroy(veo_proc_handle *h) {
     if (h == nullptr)
         return -1;
+    pid_t pid = from_handle(h)->pid();
     delete from_handle(h);
+    // A cached connection to the ended VE process, or to anyone once this VH
+    // has no VE process left, would only hold a descriptor.
+    bool any_left = false;
+    for (int i = 0; i < VEO_MAX_HMEM_PROCS; ++i)
+        any_left |= VeProc::by_ident(i) != nullptr;
+    forget_owner_links(any_left ? pid : -1);
     return 0;
 }
 

@@ -123,6 +123,14 @@ int link_to(pid_t owner, bool fresh, std::shared_ptr<OwnerLink> *out) {
 
 } // namespace
 
+void forget_owner_links(pid_t owner) {
+    std::lock_guard lock(links_mutex);
+    if (owner < 0)
+        links.clear();
+    else
+        links.erase(owner);
+}
+
 int attach_remote(pid_t owner, AttachRequest request, RemoteArea *out) {
     AttachReply reply{};
     int fd = -1;

@@ -41,4 +41,9 @@ struct RemoteArea {
 // 0 or a positive errno (ESRCH, ENOENT, EACCES, EAGAIN, ENOMEM, ECANCELED...).
 int attach_remote(pid_t owner, AttachRequest request, RemoteArea *out);
 
+// Drops the cached connection to owner (a VE process that ended), or every
+// cached connection if owner < 0 (this VH has no VE process left, so nothing
+// can be attached). Attachments made through one keep it until released.
+void forget_owner_links(pid_t owner);
+
 } // namespace veo::emu

@@ -46,8 +46,14 @@ ssize_t recv_message(int sock, void *buf, size_t len, int *fds, int *nfds, int f
     do {
         n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
     } while (n < 0 && errno == EINTR);
-    if (n < 0)
+    if (n < 0) {
+        // Callers close the descriptors they were given: none. (Left as it
+        // was, *nfds made ControlChannel::call close a garbage descriptor,
+        // often the VH's stdin, when a VE process died mid-request.)
+        if (nfds != nullptr)
+            *nfds = 0;
         return -errno;
+    }
     int got = 0;
     for (cmsghdr *c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
