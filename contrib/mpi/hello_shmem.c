@@ -10,6 +10,9 @@ int main(void) {
     shmem_init();
     int me = shmem_my_pe(), npes = shmem_n_pes();
     long *box = shmem_calloc(2, sizeof(long)); /* box[0]: from the left, box[1]: counter */
+    /* Open MPI zeroes the calloc'ed block after the allocation's barrier, so
+     * a fast neighbour's put could land before the zeroing: wait for all. */
+    shmem_barrier_all();
 
     shmem_long_p(&box[0], me, (me + 1) % npes);
     shmem_long_atomic_add(&box[1], 1, 0);
