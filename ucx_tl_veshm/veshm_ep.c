@@ -1,0 +1,409 @@
+/* veshm endpoint: RMA operations turned into VE DMA, atomics on the peer's
+ * memory, flush, fence, pending queue and peer liveness. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include "veshm_ep.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <ucs/arch/atomic.h>
+#include <ucs/arch/bitops.h>
+#include <ucs/arch/cpu.h>
+#include <ucs/debug/log.h>
+#include <ucs/sys/math.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+#define UCT_VESHM_CHECK_EVERY 256
+
+static UCS_CLASS_INIT_FUNC(uct_veshm_ep_t, const uct_ep_params_t *params) {
+    uct_veshm_iface_t *iface = ucs_derived_of(params->iface, uct_veshm_iface_t);
+    UCT_EP_PARAMS_CHECK_DEV_IFACE_ADDRS(params);
+    UCS_CLASS_CALL_SUPER_INIT(uct_base_ep_t, &iface->super);
+    const uct_veshm_iface_addr_t *addr = (const uct_veshm_iface_addr_t *)params->iface_addr;
+    self->peer_pid = addr->vh_pid;
+    self->peer_fd = (int)syscall(SYS_pidfd_open, self->peer_pid, 0);
+    self->failed = 0;
+    self->ops_since_check = 0;
+    ucs_list_add_tail(&iface->eps, &self->list);
+    return uct_ep_keepalive_init(&self->keepalive, self->peer_pid);
+}
+
+static UCS_CLASS_CLEANUP_FUNC(uct_veshm_ep_t) {
+    uct_veshm_iface_t *iface = ucs_derived_of(self->super.super.iface, uct_veshm_iface_t);
+    uct_veshm_ep_pending_purge(&self->super.super, NULL, NULL);
+    ucs_list_del(&self->list);
+    if (self->peer_fd >= 0)
+        close(self->peer_fd);
+    (void)iface;
+}
+
+UCS_CLASS_DEFINE(uct_veshm_ep_t, uct_base_ep_t);
+UCS_CLASS_DEFINE_NEW_FUNC(uct_veshm_ep_t, uct_ep_t, const uct_ep_params_t *);
+UCS_CLASS_DEFINE_DELETE_FUNC(uct_veshm_ep_t, uct_ep_t);
+
+int uct_veshm_ep_peer_alive(uct_veshm_ep_t *ep) {
+    if (ep->failed)
+        return 0;
+    int alive;
+    if (ep->peer_fd >= 0) {
+        struct pollfd p = {.fd = ep->peer_fd, .events = POLLIN};
+        alive = poll(&p, 1, 0) == 0;
+    } else {
+        alive = kill(ep->peer_pid, 0) == 0 || errno == EPERM;
+    }
+    if (!alive) {
+        ucs_debug("veshm: peer process %d is gone", (int)ep->peer_pid);
+        ep->failed = 1;
+    }
+    return alive;
+}
+
+static inline uct_veshm_iface_t *uct_veshm_ep_iface(uct_veshm_ep_t *ep) {
+    return ucs_derived_of(ep->super.super.iface, uct_veshm_iface_t);
+}
+
+/* Every few operations, and always when asked, make sure the peer lives. */
+static inline ucs_status_t uct_veshm_ep_check_peer(uct_veshm_ep_t *ep) {
+    if (ucs_unlikely(ep->failed))
+        return UCS_ERR_ENDPOINT_TIMEOUT;
+    if (ucs_unlikely(++ep->ops_since_check >= UCT_VESHM_CHECK_EVERY)) {
+        ep->ops_since_check = 0;
+        if (!uct_veshm_ep_peer_alive(ep))
+            return UCS_ERR_ENDPOINT_TIMEOUT;
+    }
+    return UCS_OK;
+}
+
+/* Starts op: posts what it can, queues the rest. UCS_OK when already
+ * complete (no completion callback then), else UCS_INPROGRESS. */
+static ucs_status_t uct_veshm_op_start(uct_veshm_iface_t *iface, uct_veshm_op_t *op) {
+    if (iface->fence_pending) {
+        op->fenced = 1;
+        iface->fence_pending = 0;
+    }
+    int was_empty = iface->desc_head == iface->desc_tail;
+    if (!ucs_queue_is_empty(&iface->post_queue) || !uct_veshm_op_post(iface, op)) {
+        ucs_queue_push(&iface->post_queue, &op->queue);
+        return UCS_INPROGRESS;
+    }
+    if (was_empty && op->inflight > 0) {
+        /* Only this operation's descriptors are in flight: small transfers are
+         * done at post, so reaping now usually finishes it without a callback. */
+        op->sync = 1;
+        uct_veshm_iface_reap(iface);
+        op->sync = 0;
+    }
+    if (op->inflight == 0) {
+        ucs_status_t status = op->status;
+        op->comp = NULL;
+        uct_veshm_op_try_complete(iface, op);
+        return status;
+    }
+    return UCS_INPROGRESS;
+}
+
+/* A put whose data is already in the bounce buffer at b. */
+static ucs_status_t uct_veshm_put_from_bounce(uct_veshm_iface_t *iface, uct_veshm_ep_t *ep,
+                                              uint8_t *b, size_t length, uint64_t remote_addr,
+                                              uct_rkey_t rkey) {
+    uct_veshm_op_t *op = uct_veshm_op_get(iface);
+    if (op == NULL)
+        return UCS_ERR_NO_MEMORY;
+    op->ep = ep;
+    op->rkey = (uct_veshm_rkey_t *)rkey;
+    op->remote = remote_addr;
+    op->in_bounce = 1;
+    op->iovcnt = 1;
+    op->iov[0].buffer = b;
+    op->iov[0].length = length;
+    op->iov[0].count = 1;
+    op->iov[0].memh = UCT_MEM_HANDLE_NULL;
+    ucs_status_t status = uct_veshm_op_start(iface, op);
+    return (status == UCS_INPROGRESS) ? UCS_OK : status;
+}
+
+ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned length,
+                                    uint64_t remote_addr, uct_rkey_t rkey) {
+    uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
+    ucs_status_t status = uct_veshm_ep_check_peer(ep);
+    if (status != UCS_OK)
+        return status;
+    if (!uct_veshm_iface_can_start(iface, 0))
+        return UCS_ERR_NO_RESOURCE;
+    uint8_t *b = uct_veshm_bounce_alloc(iface, length, (unsigned)(remote_addr & 3));
+    if (b == NULL)
+        return UCS_ERR_NO_RESOURCE;
+    memcpy(b, buffer, length);
+    UCT_TL_EP_STAT_OP(&ep->super, PUT, SHORT, length);
+    return uct_veshm_put_from_bounce(iface, ep, b, length, remote_addr, rkey);
+}
+
+ssize_t uct_veshm_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb, void *arg,
+                               uint64_t remote_addr, uct_rkey_t rkey) {
+    uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
+    ucs_status_t status = uct_veshm_ep_check_peer(ep);
+    if (status != UCS_OK)
+        return status;
+    if (!uct_veshm_iface_can_start(iface, 0))
+        return UCS_ERR_NO_RESOURCE;
+    uint64_t saved = iface->bounce.head;
+    uint8_t *b =
+        uct_veshm_bounce_alloc(iface, iface->config.max_bcopy, (unsigned)(remote_addr & 3));
+    if (b == NULL)
+        return UCS_ERR_NO_RESOURCE;
+    size_t length = pack_cb(b, arg);
+    /* Give back what the packer did not use. */
+    iface->bounce.head -= iface->config.max_bcopy - length;
+    (void)saved;
+    UCT_TL_EP_STAT_OP(&ep->super, PUT, BCOPY, length);
+    status = uct_veshm_put_from_bounce(iface, ep, b, length, remote_addr, rkey);
+    return (status == UCS_OK) ? (ssize_t)length : status;
+}
+
+static ucs_status_t uct_veshm_ep_zcopy(uct_ep_h tl_ep, int is_get, const uct_iov_t *iov,
+                                       size_t iovcnt, uint64_t remote_addr, uct_rkey_t rkey,
+                                       uct_completion_t *comp) {
+    uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
+    ucs_status_t status = uct_veshm_ep_check_peer(ep);
+    if (status != UCS_OK)
+        return status;
+    if (iovcnt > UCT_VESHM_MAX_IOV)
+        return UCS_ERR_INVALID_PARAM;
+    uct_veshm_op_t *op = uct_veshm_op_get(iface);
+    if (op == NULL)
+        return UCS_ERR_NO_MEMORY;
+    op->ep = ep;
+    op->comp = comp;
+    op->is_get = is_get;
+    op->rkey = (uct_veshm_rkey_t *)rkey;
+    op->remote = remote_addr;
+    op->iovcnt = iovcnt;
+    memcpy(op->iov, iov, iovcnt * sizeof(*iov));
+    return uct_veshm_op_start(iface, op);
+}
+
+ucs_status_t uct_veshm_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov, size_t iovcnt,
+                                    uint64_t remote_addr, uct_rkey_t rkey, uct_completion_t *comp) {
+    UCT_TL_EP_STAT_OP(ucs_derived_of(tl_ep, uct_base_ep_t), PUT, ZCOPY,
+                      uct_iov_total_length(iov, iovcnt));
+    return uct_veshm_ep_zcopy(tl_ep, 0, iov, iovcnt, remote_addr, rkey, comp);
+}
+
+ucs_status_t uct_veshm_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov, size_t iovcnt,
+                                    uint64_t remote_addr, uct_rkey_t rkey, uct_completion_t *comp) {
+    UCT_TL_EP_STAT_OP(ucs_derived_of(tl_ep, uct_base_ep_t), GET, ZCOPY,
+                      uct_iov_total_length(iov, iovcnt));
+    return uct_veshm_ep_zcopy(tl_ep, 1, iov, iovcnt, remote_addr, rkey, comp);
+}
+
+ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack_cb, void *arg,
+                                    size_t length, uint64_t remote_addr, uct_rkey_t rkey,
+                                    uct_completion_t *comp) {
+    uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
+    ucs_status_t status = uct_veshm_ep_check_peer(ep);
+    if (status != UCS_OK)
+        return status;
+    if (length > iface->config.max_bcopy)
+        return UCS_ERR_INVALID_PARAM;
+    if (!uct_veshm_iface_can_start(iface, 0))
+        return UCS_ERR_NO_RESOURCE;
+    uint8_t *b = uct_veshm_bounce_alloc(iface, ucs_max(length, 1), (unsigned)(remote_addr & 3));
+    if (b == NULL)
+        return UCS_ERR_NO_RESOURCE;
+    uct_veshm_op_t *op = uct_veshm_op_get(iface);
+    if (op == NULL)
+        return UCS_ERR_NO_MEMORY;
+    op->ep = ep;
+    op->comp = comp;
+    op->is_get = 1;
+    op->in_bounce = 1;
+    op->rkey = (uct_veshm_rkey_t *)rkey;
+    op->remote = remote_addr;
+    op->iovcnt = 1;
+    op->iov[0].buffer = b;
+    op->iov[0].length = length;
+    op->iov[0].count = 1;
+    op->iov[0].memh = UCT_MEM_HANDLE_NULL;
+    op->unpack_cb = unpack_cb;
+    op->unpack_arg = arg;
+    op->unpack_buf = b;
+    op->unpack_len = length;
+    UCT_TL_EP_STAT_OP(&ep->super, GET, BCOPY, length);
+    return uct_veshm_op_start(iface, op);
+}
+
+/* ---- atomics: CPU atomics on the host view of the peer's VE memory ---- */
+
+static void *uct_veshm_atomic_ptr(uct_veshm_ep_t *ep, uint64_t remote_addr, uct_rkey_t rkey,
+                                  size_t size, ucs_status_t *status) {
+    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
+    uct_veshm_rkey_t *k = (uct_veshm_rkey_t *)rkey;
+    const veshm_rkey_info_t *i = &k->info;
+    *status = uct_veshm_ep_check_peer(ep);
+    if (*status != UCS_OK)
+        return NULL;
+    if (!uct_veshm_iface_can_start(iface, 0)) {
+        *status = UCS_ERR_NO_RESOURCE; /* a fence waits for earlier transfers */
+        return NULL;
+    }
+    if (remote_addr < i->region_addr || remote_addr - i->region_addr > i->region_len - size ||
+        (remote_addr & (size - 1)) != 0) {
+        *status = UCS_ERR_INVALID_PARAM;
+        return NULL;
+    }
+    uint64_t rel = i->region_hmem + (remote_addr - i->region_addr) - i->area_hmem;
+    uct_veshm_attach_t *e = k->areas[rel / i->granule];
+    if (e->host == NULL || !e->writable) {
+        *status = UCS_ERR_INVALID_ADDR;
+        return NULL;
+    }
+    return e->host + rel % i->granule;
+}
+
+#define UCT_VESHM_FETCH_OP(_bits)                                                                  \
+    static uint##_bits##_t uct_veshm_fop##_bits(unsigned opcode, uint##_bits##_t *p,               \
+                                                uint##_bits##_t v) {                               \
+        switch (opcode) {                                                                          \
+        case UCT_ATOMIC_OP_ADD:                                                                    \
+            return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);                                     \
+        case UCT_ATOMIC_OP_AND:                                                                    \
+            return __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);                                     \
+        case UCT_ATOMIC_OP_OR:                                                                     \
+            return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);                                      \
+        case UCT_ATOMIC_OP_XOR:                                                                    \
+            return __atomic_fetch_xor(p, v, __ATOMIC_SEQ_CST);                                     \
+        default: /* UCT_ATOMIC_OP_SWAP */                                                          \
+            return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);                                    \
+        }                                                                                          \
+    }                                                                                              \
+    ucs_status_t uct_veshm_ep_atomic##_bits##_post(uct_ep_h tl_ep, unsigned opcode,                \
+                                                   uint##_bits##_t value, uint64_t remote_addr,    \
+                                                   uct_rkey_t rkey) {                              \
+        ucs_status_t status;                                                                       \
+        uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);                                \
+        uint##_bits##_t *p = uct_veshm_atomic_ptr(ep, remote_addr, rkey, _bits / 8, &status);      \
+        if (p == NULL)                                                                             \
+            return status;                                                                         \
+        uct_veshm_fop##_bits(opcode, p, value);                                                    \
+        UCT_TL_EP_STAT_ATOMIC(&ep->super);                                                         \
+        return UCS_OK;                                                                             \
+    }                                                                                              \
+    ucs_status_t uct_veshm_ep_atomic##_bits##_fetch(                                               \
+        uct_ep_h tl_ep, unsigned opcode, uint##_bits##_t value, uint##_bits##_t *result,           \
+        uint64_t remote_addr, uct_rkey_t rkey, uct_completion_t *comp) {                           \
+        ucs_status_t status;                                                                       \
+        uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);                                \
+        uint##_bits##_t *p = uct_veshm_atomic_ptr(ep, remote_addr, rkey, _bits / 8, &status);      \
+        if (p == NULL)                                                                             \
+            return status;                                                                         \
+        *result = uct_veshm_fop##_bits(opcode, p, value);                                          \
+        UCT_TL_EP_STAT_ATOMIC(&ep->super);                                                         \
+        return UCS_OK;                                                                             \
+    }                                                                                              \
+    ucs_status_t uct_veshm_ep_atomic_cswap##_bits(                                                 \
+        uct_ep_h tl_ep, uint##_bits##_t compare, uint##_bits##_t swap, uint64_t remote_addr,       \
+        uct_rkey_t rkey, uint##_bits##_t *result, uct_completion_t *comp) {                        \
+        ucs_status_t status;                                                                       \
+        uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);                                \
+        uint##_bits##_t *p = uct_veshm_atomic_ptr(ep, remote_addr, rkey, _bits / 8, &status);      \
+        if (p == NULL)                                                                             \
+            return status;                                                                         \
+        uint##_bits##_t expected = compare;                                                        \
+        __atomic_compare_exchange_n(p, &expected, swap, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);    \
+        *result = expected;                                                                        \
+        UCT_TL_EP_STAT_ATOMIC(&ep->super);                                                         \
+        return UCS_OK;                                                                             \
+    }
+
+UCT_VESHM_FETCH_OP(32)
+UCT_VESHM_FETCH_OP(64)
+
+/* ---- flush, fence, check, pending ---- */
+
+ucs_status_t uct_veshm_ep_flush(uct_ep_h tl_ep, unsigned flags, uct_completion_t *comp) {
+    uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
+    if (!uct_veshm_ep_peer_alive(ep))
+        return UCS_ERR_ENDPOINT_TIMEOUT;
+    if (!ucs_queue_is_empty(&iface->pending))
+        return UCS_ERR_NO_RESOURCE;
+    uct_veshm_iface_progress(&iface->super.super);
+    if (uct_veshm_iface_idle(iface)) {
+        UCT_TL_EP_STAT_FLUSH(&ep->super);
+        return UCS_OK;
+    }
+    if (comp != NULL) {
+        uct_veshm_flush_t *f = malloc(sizeof(*f));
+        if (f == NULL)
+            return UCS_ERR_NO_MEMORY;
+        f->comp = comp;
+        ucs_queue_push(&iface->flushes, &f->queue);
+    }
+    UCT_TL_EP_STAT_FLUSH_WAIT(&ep->super);
+    return UCS_INPROGRESS;
+}
+
+ucs_status_t uct_veshm_ep_fence(uct_ep_h tl_ep, unsigned flags) {
+    uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
+    /* Operations after the fence start once everything before is complete. */
+    if (!uct_veshm_iface_idle(iface))
+        iface->fence_pending = 1;
+    ucs_memory_cpu_fence();
+    UCT_TL_EP_STAT_FENCE(&ep->super);
+    return UCS_OK;
+}
+
+ucs_status_t uct_veshm_ep_check(uct_ep_h tl_ep, unsigned flags, uct_completion_t *comp) {
+    uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    UCT_EP_KEEPALIVE_CHECK_PARAM(flags, comp);
+    uct_ep_keepalive_check(tl_ep, &ep->keepalive, ep->peer_pid, flags, comp);
+    return UCS_OK;
+}
+
+ucs_status_t uct_veshm_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req, unsigned flags) {
+    uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
+    UCS_STATIC_ASSERT(sizeof(uct_veshm_pending_priv_t) <= UCT_PENDING_REQ_PRIV_LEN);
+    if (ucs_queue_is_empty(&iface->pending) &&
+        uct_veshm_iface_can_start(iface, iface->config.max_bcopy + 8))
+        return UCS_ERR_BUSY;
+    uct_veshm_pending_priv_t *priv = (uct_veshm_pending_priv_t *)req->priv;
+    priv->ep = ep;
+    ucs_queue_push(&iface->pending, &priv->queue);
+    UCT_TL_EP_STAT_PEND(&ep->super);
+    return UCS_OK;
+}
+
+void uct_veshm_ep_pending_purge(uct_ep_h tl_ep, uct_pending_purge_callback_t cb, void *arg) {
+    uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
+    ucs_queue_iter_t iter;
+    uct_veshm_pending_priv_t *priv;
+    ucs_queue_for_each_safe(priv, iter, &iface->pending, queue) {
+        if (priv->ep != ep)
+            continue;
+        ucs_queue_del_iter(&iface->pending, iter);
+        if (cb != NULL)
+            cb(ucs_container_of((void *)priv, uct_pending_req_t, priv), arg);
+    }
+}

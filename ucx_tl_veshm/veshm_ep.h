@@ -1,0 +1,56 @@
+/* veshm endpoint: RMA and atomics to one peer process on this host. */
+#ifndef UCT_VESHM_EP_H
+#define UCT_VESHM_EP_H
+
+#include "veshm_iface.h"
+
+typedef struct uct_veshm_ep {
+    uct_base_ep_t super;
+    ucs_list_link_t list; /* in the interface's endpoints */
+    pid_t peer_pid;       /* peer host process */
+    int peer_fd;          /* pidfd of the peer, -1 if unavailable */
+    int failed;           /* the peer is gone */
+    unsigned ops_since_check;
+    uct_keepalive_info_t keepalive;
+} uct_veshm_ep_t;
+
+UCS_CLASS_DECLARE_NEW_FUNC(uct_veshm_ep_t, uct_ep_t, const uct_ep_params_t *);
+UCS_CLASS_DECLARE_DELETE_FUNC(uct_veshm_ep_t, uct_ep_t);
+
+/* Whether the peer of ep still lives (checks now); marks ep failed if not. */
+int uct_veshm_ep_peer_alive(uct_veshm_ep_t *ep);
+
+ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned length,
+                                    uint64_t remote_addr, uct_rkey_t rkey);
+ssize_t uct_veshm_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb, void *arg,
+                               uint64_t remote_addr, uct_rkey_t rkey);
+ucs_status_t uct_veshm_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov, size_t iovcnt,
+                                    uint64_t remote_addr, uct_rkey_t rkey, uct_completion_t *comp);
+ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack_cb, void *arg,
+                                    size_t length, uint64_t remote_addr, uct_rkey_t rkey,
+                                    uct_completion_t *comp);
+ucs_status_t uct_veshm_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov, size_t iovcnt,
+                                    uint64_t remote_addr, uct_rkey_t rkey, uct_completion_t *comp);
+ucs_status_t uct_veshm_ep_atomic64_post(uct_ep_h tl_ep, unsigned opcode, uint64_t value,
+                                        uint64_t remote_addr, uct_rkey_t rkey);
+ucs_status_t uct_veshm_ep_atomic32_post(uct_ep_h tl_ep, unsigned opcode, uint32_t value,
+                                        uint64_t remote_addr, uct_rkey_t rkey);
+ucs_status_t uct_veshm_ep_atomic64_fetch(uct_ep_h tl_ep, unsigned opcode, uint64_t value,
+                                         uint64_t *result, uint64_t remote_addr, uct_rkey_t rkey,
+                                         uct_completion_t *comp);
+ucs_status_t uct_veshm_ep_atomic32_fetch(uct_ep_h tl_ep, unsigned opcode, uint32_t value,
+                                         uint32_t *result, uint64_t remote_addr, uct_rkey_t rkey,
+                                         uct_completion_t *comp);
+ucs_status_t uct_veshm_ep_atomic_cswap64(uct_ep_h tl_ep, uint64_t compare, uint64_t swap,
+                                         uint64_t remote_addr, uct_rkey_t rkey, uint64_t *result,
+                                         uct_completion_t *comp);
+ucs_status_t uct_veshm_ep_atomic_cswap32(uct_ep_h tl_ep, uint32_t compare, uint32_t swap,
+                                         uint64_t remote_addr, uct_rkey_t rkey, uint32_t *result,
+                                         uct_completion_t *comp);
+ucs_status_t uct_veshm_ep_flush(uct_ep_h tl_ep, unsigned flags, uct_completion_t *comp);
+ucs_status_t uct_veshm_ep_fence(uct_ep_h tl_ep, unsigned flags);
+ucs_status_t uct_veshm_ep_check(uct_ep_h tl_ep, unsigned flags, uct_completion_t *comp);
+ucs_status_t uct_veshm_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req, unsigned flags);
+void uct_veshm_ep_pending_purge(uct_ep_h tl_ep, uct_pending_purge_callback_t cb, void *arg);
+
+#endif

@@ -1,0 +1,135 @@
+/* veshm interface: RMA as VE DMA between VEHVAs of the transport's VE process,
+ * its queue of DMA descriptors, the bounce buffer and the pending queue. */
+#ifndef UCT_VESHM_IFACE_H
+#define UCT_VESHM_IFACE_H
+
+#include <uct/base/uct_iface.h>
+#include <ucs/datastruct/queue.h>
+
+#include "veo_vedma.h"
+#include "veshm_md.h"
+
+#define UCT_VESHM_TL_NAME "veshm"
+#define UCT_VESHM_MAX_IOV 16
+
+typedef struct uct_veshm_iface_config {
+    uct_iface_config_t super;
+    size_t bounce_size; /* VE memory for short/bcopy and staging */
+    size_t max_short;
+    size_t max_bcopy;
+    size_t seg_size;   /* staging piece for memory DMA cannot reach */
+    size_t dma_chunk;  /* bytes per DMA descriptor at most */
+    double bandwidth;  /* 0: measure */
+    double latency;    /* 0: measure */
+    double peer_check; /* seconds between liveness checks of peers */
+} uct_veshm_iface_config_t;
+
+/* Device address: which host and user; interface address: which process. */
+typedef struct uct_veshm_device_addr {
+    uint64_t host_guid;
+    uint32_t uid;
+} UCS_S_PACKED uct_veshm_device_addr_t;
+
+typedef struct uct_veshm_iface_addr {
+    int32_t vh_pid;
+    int32_t node;
+} UCS_S_PACKED uct_veshm_iface_addr_t;
+
+struct uct_veshm_ep;
+
+/* One RMA operation that is not finished: work left to post, descriptors in
+ * flight, and what to do at the end. */
+typedef struct uct_veshm_op {
+    ucs_queue_elem_t queue;
+    struct uct_veshm_op *next_free;
+    struct uct_veshm_ep *ep;
+    uct_completion_t *comp;
+    uct_veshm_rkey_t *rkey;
+    ucs_status_t status;
+    int is_get;
+    int fenced;    /* wait until everything before is complete */
+    int in_bounce; /* the local buffers are in the bounce buffer */
+    int posted_all;
+    int sync; /* being started: completion is reported by the caller */
+    unsigned inflight;
+    uint64_t remote; /* next remote address */
+    size_t iovcnt, iov_index, iov_offset;
+    uct_iov_t iov[UCT_VESHM_MAX_IOV];
+    uct_unpack_callback_t unpack_cb; /* get_bcopy */
+    void *unpack_arg;
+    void *unpack_buf;
+    size_t unpack_len;
+} uct_veshm_op_t;
+
+/* A posted DMA descriptor. */
+typedef struct uct_veshm_desc {
+    ve_dma_handle_t handle;
+    uct_veshm_op_t *op;  /* NULL: no completion to report */
+    uint64_t bounce_end; /* bounce ring position freed when this completes */
+    void *copy_dst;      /* staged get: copy after completion */
+    const void *copy_src;
+    size_t copy_len;
+} uct_veshm_desc_t;
+
+typedef struct uct_veshm_iface {
+    uct_base_iface_t super;
+    struct veo_proc_handle *proc;
+    int node;
+    struct {
+        size_t max_short, max_bcopy, seg_size, dma_chunk;
+        double bandwidth, latency, overhead;
+        ucs_time_t peer_check;
+    } config;
+    /* Bounce buffer: VE memory in our DMAATB, used as a ring. */
+    struct {
+        void *hmem;
+        uint8_t *host;
+        uint64_t vehva;
+        size_t size;
+        uint64_t head, tail; /* allocated up to head, free from tail */
+    } bounce;
+    /* Descriptors in flight, oldest first. */
+    uct_veshm_desc_t *descs;
+    unsigned desc_count; /* capacity (power of two) */
+    uint64_t desc_head, desc_tail;
+    ucs_queue_head_t post_queue; /* ops with work left to post, in order */
+    ucs_queue_head_t pending;    /* uct_pending_req_t waiting for resources */
+    ucs_queue_head_t flushes;    /* flush completions waiting for idle */
+    int fence_pending;
+    uct_veshm_op_t *free_ops;
+    ucs_time_t next_peer_check;
+    ucs_list_link_t eps;
+    uint64_t dma_posts, dma_bytes; /* statistics */
+} uct_veshm_iface_t;
+
+typedef struct {
+    ucs_queue_elem_t queue;
+    uct_completion_t *comp;
+} uct_veshm_flush_t;
+
+/* What the transport keeps in uct_pending_req_t::priv. */
+typedef struct {
+    ucs_queue_elem_t queue;
+    struct uct_veshm_ep *ep;
+} uct_veshm_pending_priv_t;
+
+static inline int uct_veshm_iface_idle(uct_veshm_iface_t *iface) {
+    return iface->desc_head == iface->desc_tail && ucs_queue_is_empty(&iface->post_queue);
+}
+
+uct_veshm_op_t *uct_veshm_op_get(uct_veshm_iface_t *iface);
+void uct_veshm_op_put(uct_veshm_iface_t *iface, uct_veshm_op_t *op);
+/* Posts as much of op as resources allow; 1 when all is posted. */
+int uct_veshm_op_post(uct_veshm_iface_t *iface, uct_veshm_op_t *op);
+/* Finishes op if all is posted and nothing in flight; 1 if it did. */
+int uct_veshm_op_try_complete(uct_veshm_iface_t *iface, uct_veshm_op_t *op);
+/* Reaps finished descriptors (completing their operations); returns events. */
+unsigned uct_veshm_iface_reap(uct_veshm_iface_t *iface);
+/* Reaps finished descriptors, posts queued work, pending; returns events. */
+unsigned uct_veshm_iface_progress(uct_iface_h tl_iface);
+/* Bounce space of length bytes whose address is congruent to mod4 modulo 4. */
+uint8_t *uct_veshm_bounce_alloc(uct_veshm_iface_t *iface, size_t length, unsigned mod4);
+/* Whether a short/bcopy put or a new operation can start right now. */
+int uct_veshm_iface_can_start(uct_veshm_iface_t *iface, size_t bounce_need);
+
+#endif

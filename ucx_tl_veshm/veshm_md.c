@@ -1,0 +1,520 @@
+/* veshm memory domain and component: see veshm_md.h. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "veshm_md.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ucs/debug/log.h>
+#include <ucs/sys/math.h>
+#include <ucs/sys/string.h>
+#include <ucs/sys/sys.h>
+
+#include "veo_emu.h"
+#include "veo_hmem.h"
+#include "veo_veshm.h"
+
+#define UCT_VESHM_OPEN_FLAGS VE_REGISTER_PCI
+#define UCT_VESHM_SYNCNUM 0
+
+uct_veshm_proc_t uct_veshm_proc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static ucs_config_field_t uct_veshm_md_config_table[] = {
+    {"", "", NULL, ucs_offsetof(uct_veshm_md_config_t, super),
+     UCS_CONFIG_TYPE_TABLE(uct_md_config_table)},
+
+    {"NODE", "auto",
+     "Emulated VE node whose VE process carries this process's veshm traffic and\n"
+     "holds the memory veshm allocates. 'auto': VE_NODE_NUMBER if set, else the node\n"
+     "of a VE process the application already has, else 0. The transport uses the\n"
+     "application's VE process on that node if there is one, else starts one.",
+     ucs_offsetof(uct_veshm_md_config_t, node), UCS_CONFIG_TYPE_STRING},
+
+    {NULL}};
+
+int uct_veshm_select_node(const char *cfg) {
+    int count = veo_emu_node_count();
+    char *end;
+    if (cfg != NULL && strcmp(cfg, "auto") != 0) {
+        long n = strtol(cfg, &end, 10);
+        if (*cfg != '\0' && *end == '\0' && n >= 0 && n < count)
+            return (int)n;
+        ucs_warn("veshm: UCX_VESHM_NODE=%s is no VE node (0..%d), using auto", cfg, count - 1);
+    }
+    const char *env = getenv("VE_NODE_NUMBER");
+    if (env != NULL && *env != '\0') {
+        long n = strtol(env, &end, 10);
+        if (*end == '\0' && n >= 0 && n < count)
+            return (int)n;
+    }
+    for (int n = 0; n < count; ++n)
+        if (veo_emu_proc_find(n) != NULL)
+            return n;
+    return 0;
+}
+
+/* Takes a user of the process-wide VE process, starting it for the first. */
+static ucs_status_t uct_veshm_proc_get(int node) {
+    ucs_status_t status = UCS_OK;
+    pthread_mutex_lock(&uct_veshm_proc.lock);
+    if (uct_veshm_proc.handle == NULL) {
+        struct veo_proc_handle *h = veo_emu_proc_find(node);
+        int created = 0;
+        if (h == NULL) {
+            h = veo_proc_create(node);
+            created = 1;
+        }
+        struct veo_emu_node_info info;
+        if (h == NULL || veo_emu_get_node_info(node, &info) != 0) {
+            ucs_error("veshm: no VE process on VE node %d: %m", node);
+            if (h != NULL && created)
+                veo_proc_destroy(h);
+            status = UCS_ERR_NO_DEVICE;
+            goto out;
+        }
+        uct_veshm_proc.handle = h;
+        uct_veshm_proc.created = created;
+        uct_veshm_proc.node = node;
+        uct_veshm_proc.ve_pid = veo_emu_proc_pid(h);
+        uct_veshm_proc.granule = ucs_max(info.page_size, info.pciatb_page_size);
+        ucs_debug("veshm: %s VE process %d on node %d", created ? "started" : "using",
+                  (int)uct_veshm_proc.ve_pid, node);
+    } else if (node != uct_veshm_proc.node) {
+        ucs_debug("veshm: node %d requested, the process already works on node %d", node,
+                  uct_veshm_proc.node);
+    }
+    ++uct_veshm_proc.users;
+out:
+    pthread_mutex_unlock(&uct_veshm_proc.lock);
+    return status;
+}
+
+static void uct_veshm_proc_put_locked(void) {
+    if (--uct_veshm_proc.users > 0)
+        return;
+    uct_veshm_rkey_cache_cleanup(&uct_veshm_proc.cache, uct_veshm_proc.handle);
+    if (uct_veshm_proc.created)
+        veo_proc_destroy(uct_veshm_proc.handle);
+    free(uct_veshm_proc.open_areas.hmem);
+    free(uct_veshm_proc.open_areas.refs);
+    memset(&uct_veshm_proc.open_areas, 0, sizeof(uct_veshm_proc.open_areas));
+    uct_veshm_proc.handle = NULL;
+}
+
+static void uct_veshm_proc_put(void) {
+    pthread_mutex_lock(&uct_veshm_proc.lock);
+    uct_veshm_proc_put_locked();
+    pthread_mutex_unlock(&uct_veshm_proc.lock);
+}
+
+/* Opens (or references) the VESHM area at hmem; proc lock held. */
+static int uct_veshm_area_open(uint64_t hmem) {
+    typeof(uct_veshm_proc.open_areas) *t = &uct_veshm_proc.open_areas;
+    for (unsigned i = 0; i < t->count; ++i) {
+        if (t->hmem[i] == hmem) {
+            ++t->refs[i];
+            return 0;
+        }
+    }
+    if (t->count == t->capacity) {
+        unsigned cap = t->capacity ? 2 * t->capacity : 16;
+        uint64_t *h = realloc(t->hmem, cap * sizeof(*h));
+        if (h == NULL)
+            return ENOMEM;
+        t->hmem = h;
+        unsigned *r = realloc(t->refs, cap * sizeof(*r));
+        if (r == NULL)
+            return ENOMEM;
+        t->refs = r;
+        t->capacity = cap;
+    }
+    if (veo_shared_mem_open((void *)hmem, uct_veshm_proc.granule, UCT_VESHM_SYNCNUM,
+                            UCT_VESHM_OPEN_FLAGS) != 0)
+        return errno;
+    t->hmem[t->count] = hmem;
+    t->refs[t->count] = 1;
+    ++t->count;
+    return 0;
+}
+
+static void uct_veshm_area_close(uint64_t hmem) {
+    typeof(uct_veshm_proc.open_areas) *t = &uct_veshm_proc.open_areas;
+    for (unsigned i = 0; i < t->count; ++i) {
+        if (t->hmem[i] != hmem)
+            continue;
+        if (--t->refs[i] == 0) {
+            if (veo_shared_mem_close((void *)hmem, uct_veshm_proc.granule, UCT_VESHM_SYNCNUM,
+                                     UCT_VESHM_OPEN_FLAGS) != 0)
+                ucs_debug("veshm: closing area 0x%lx failed: %m", (unsigned long)hmem);
+            --t->count;
+            t->hmem[i] = t->hmem[t->count];
+            t->refs[i] = t->refs[t->count];
+        }
+        return;
+    }
+}
+
+/* Makes memh a VE memory handle for [hmem, hmem+length): opens its areas. */
+static ucs_status_t uct_veshm_memh_open_areas(uct_veshm_memh_t *memh, uint64_t hmem,
+                                              size_t length) {
+    uint64_t g = uct_veshm_proc.granule;
+    uint64_t first = hmem & ~(g - 1);
+    uint64_t end = (hmem + length + g - 1) & ~(g - 1);
+    unsigned count = (unsigned)((end - first) / g);
+    memh->local = calloc(count, sizeof(*memh->local));
+    if (memh->local == NULL)
+        return UCS_ERR_NO_MEMORY;
+    for (unsigned i = 0; i < count; ++i) {
+        int err = uct_veshm_area_open(first + i * g);
+        if (err != 0) {
+            ucs_debug("veshm: opening VESHM area 0x%lx failed: %s", (unsigned long)(first + i * g),
+                      strerror(err));
+            while (i-- > 0)
+                uct_veshm_area_close(first + i * g);
+            free(memh->local);
+            memh->local = NULL;
+            return UCS_ERR_IO_ERROR;
+        }
+    }
+    memh->is_ve = 1;
+    memh->hmem = hmem;
+    memh->owner_pid = veo_get_pid_from_hmem((void *)hmem);
+    memh->area_hmem = first;
+    memh->area_count = count;
+    return UCS_OK;
+}
+
+/* Proc lock held. */
+static void uct_veshm_memh_close_areas(uct_veshm_memh_t *memh) {
+    for (unsigned i = 0; i < memh->area_count; ++i) {
+        if (memh->local[i] != NULL)
+            uct_veshm_rkey_cache_put(&uct_veshm_proc.cache, uct_veshm_proc.handle, memh->local[i]);
+        uct_veshm_area_close(memh->area_hmem + i * uct_veshm_proc.granule);
+    }
+    free(memh->local);
+    memh->local = NULL;
+}
+
+uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i) {
+    if (!memh->is_ve || i >= memh->area_count)
+        return NULL;
+    uct_veshm_attach_t *e = memh->local[i];
+    if (ucs_likely(e != NULL))
+        return e;
+    pthread_mutex_lock(&uct_veshm_proc.lock);
+    if (memh->local[i] == NULL &&
+        uct_veshm_rkey_cache_get(
+            &uct_veshm_proc.cache, uct_veshm_proc.handle, uct_veshm_proc.ve_pid, memh->owner_pid,
+            memh->area_hmem + i * uct_veshm_proc.granule, uct_veshm_proc.granule, UCT_VESHM_SYNCNUM,
+            UCT_VESHM_OPEN_FLAGS, &e) == UCS_OK)
+        memh->local[i] = e;
+    e = memh->local[i];
+    pthread_mutex_unlock(&uct_veshm_proc.lock);
+    return e;
+}
+
+static ucs_status_t uct_veshm_md_query(uct_md_h md, uct_md_attr_t *md_attr) {
+    struct veo_emu_node_info info;
+    uct_veshm_md_t *vmd = ucs_derived_of(md, uct_veshm_md_t);
+
+    md_attr->rkey_packed_size = VESHM_RKEY_PACKED_SIZE;
+    md_attr->cap.flags =
+        UCT_MD_FLAG_ALLOC | UCT_MD_FLAG_REG | UCT_MD_FLAG_NEED_RKEY | UCT_MD_FLAG_FIXED;
+    md_attr->cap.reg_mem_types = UCS_BIT(UCS_MEMORY_TYPE_HOST);
+    md_attr->cap.alloc_mem_types = UCS_BIT(UCS_MEMORY_TYPE_HOST);
+    md_attr->cap.access_mem_types = UCS_BIT(UCS_MEMORY_TYPE_HOST);
+    md_attr->cap.detect_mem_types = 0;
+    md_attr->cap.max_alloc = (veo_emu_get_node_info(vmd->node, &info) == 0) ? info.memory_size : 0;
+    md_attr->cap.max_reg = ULONG_MAX;
+    /* Opening a VESHM area is a message to the VE process: tens of us. */
+    md_attr->reg_cost = ucs_linear_func_make(20e-6, 0);
+    memset(&md_attr->local_cpus, 0xff, sizeof(md_attr->local_cpus));
+    return UCS_OK;
+}
+
+static ucs_status_t uct_veshm_mem_alloc(uct_md_h md, size_t *length_p, void **address_p,
+                                        ucs_memory_type_t mem_type, unsigned flags,
+                                        const char *alloc_name, uct_mem_h *memh_p) {
+    struct veo_proc_handle *h = uct_veshm_proc.handle;
+    uint64_t g = uct_veshm_proc.granule;
+    size_t length = ucs_align_up(ucs_max(*length_p, 1), g);
+    void *hmem = NULL;
+    ucs_status_t status;
+
+    if (mem_type != UCS_MEMORY_TYPE_HOST)
+        return UCS_ERR_UNSUPPORTED;
+    if ((flags & UCT_MD_MEM_FLAG_FIXED) &&
+        ((*address_p == NULL) || ((uintptr_t)*address_p % ucs_get_page_size()) != 0))
+        return UCS_ERR_INVALID_PARAM;
+
+    uct_veshm_memh_t *memh = calloc(1, sizeof(*memh));
+    if (memh == NULL)
+        return UCS_ERR_NO_MEMORY;
+    if (veo_posix_memalign_hmem(h, &hmem, g, length) != 0) {
+        ucs_debug("veshm: allocating %zu bytes of VE memory for %s failed", length, alloc_name);
+        free(memh);
+        return UCS_ERR_NO_MEMORY;
+    }
+    void *address = veo_emu_hmem_to_vh(hmem);
+    if (flags & UCT_MD_MEM_FLAG_FIXED) {
+        memh->alias = veo_emu_map_hmem(hmem, length, *address_p, 1);
+        if (memh->alias == NULL) {
+            status = UCS_ERR_NO_MEMORY;
+            goto err_free;
+        }
+        address = memh->alias;
+    }
+    if (address == NULL) {
+        status = UCS_ERR_NO_MEMORY;
+        goto err_unmap;
+    }
+    pthread_mutex_lock(&uct_veshm_proc.lock);
+    status = uct_veshm_memh_open_areas(memh, (uint64_t)hmem, length);
+    if (status == UCS_OK)
+        ++uct_veshm_proc.users;
+    pthread_mutex_unlock(&uct_veshm_proc.lock);
+    if (status != UCS_OK)
+        goto err_unmap;
+    memh->allocated = 1;
+    memh->hmem_base = hmem;
+    memh->address = address;
+    memh->length = length;
+    ucs_trace("veshm: allocated %zu bytes at %p (hmem %p) for %s", length, address, hmem,
+              alloc_name);
+    *length_p = length;
+    *address_p = address;
+    *memh_p = memh;
+    return UCS_OK;
+
+err_unmap:
+    if (memh->alias != NULL)
+        veo_emu_unmap_hmem(memh->alias);
+err_free:
+    veo_free_hmem(hmem);
+    free(memh);
+    return status;
+}
+
+static void uct_veshm_memh_destroy(uct_veshm_memh_t *memh) {
+    if (memh->is_ve) {
+        pthread_mutex_lock(&uct_veshm_proc.lock);
+        uct_veshm_memh_close_areas(memh);
+        uct_veshm_proc_put_locked();
+        pthread_mutex_unlock(&uct_veshm_proc.lock);
+    }
+    if (memh->alias != NULL)
+        veo_emu_unmap_hmem(memh->alias);
+    if (memh->allocated)
+        veo_free_hmem(memh->hmem_base);
+    free(memh);
+}
+
+static ucs_status_t uct_veshm_mem_free(uct_md_h md, uct_mem_h memh) {
+    uct_veshm_memh_destroy(memh);
+    return UCS_OK;
+}
+
+/* Whether [address, address+length) is one stretch of VE memory; its HMEM. */
+static uint64_t uct_veshm_hmem_of(void *address, size_t length) {
+    if (length == 0)
+        return 0;
+    void *first = veo_emu_vh_to_hmem(address);
+    if (first == NULL)
+        return 0;
+    void *last = veo_emu_vh_to_hmem((char *)address + length - 1);
+    if (last == NULL || (uint64_t)last - (uint64_t)first != length - 1)
+        return 0;
+    return (uint64_t)first;
+}
+
+static ucs_status_t uct_veshm_mem_reg(uct_md_h md, void *address, size_t length, unsigned flags,
+                                      uct_mem_h *memh_p) {
+    uct_veshm_memh_t *memh = calloc(1, sizeof(*memh));
+    if (memh == NULL)
+        return UCS_ERR_NO_MEMORY;
+    memh->address = address;
+    memh->length = length;
+    uint64_t hmem = uct_veshm_hmem_of(address, length);
+    if (hmem != 0) {
+        pthread_mutex_lock(&uct_veshm_proc.lock);
+        if (uct_veshm_memh_open_areas(memh, hmem, length) == UCS_OK)
+            ++uct_veshm_proc.users;
+        pthread_mutex_unlock(&uct_veshm_proc.lock);
+    }
+    /* Ordinary host memory (or VE memory that cannot be shared) registers
+     * fine: its key tells peers to use another transport. */
+    *memh_p = memh;
+    return UCS_OK;
+}
+
+static ucs_status_t uct_veshm_mem_dereg(uct_md_h md, const uct_md_mem_dereg_params_t *params) {
+    UCT_MD_MEM_DEREG_CHECK_PARAMS(params, 0);
+    uct_veshm_memh_destroy(params->memh);
+    return UCS_OK;
+}
+
+static ucs_status_t uct_veshm_mkey_pack(uct_md_h md, uct_mem_h uct_memh,
+                                        const uct_md_mkey_pack_params_t *params,
+                                        void *rkey_buffer) {
+    uct_veshm_memh_t *memh = uct_memh;
+    veshm_rkey_info_t info;
+    memset(&info, 0, sizeof(info));
+    if (memh->is_ve) {
+        info.kind = VESHM_RKEY_KIND_VE;
+        info.owner_pid = memh->owner_pid;
+        info.syncnum = UCT_VESHM_SYNCNUM;
+        info.mode_flag = UCT_VESHM_OPEN_FLAGS;
+        info.granule = uct_veshm_proc.granule;
+        info.area_hmem = memh->area_hmem;
+        info.area_count = memh->area_count;
+        info.region_addr = (uintptr_t)memh->address;
+        info.region_hmem = memh->hmem;
+        info.region_len = memh->length;
+    } else {
+        info.kind = VESHM_RKEY_KIND_HOST;
+    }
+    info.host_guid = ucs_machine_guid();
+    int rc = veshm_rkey_encode(&info, rkey_buffer, VESHM_RKEY_PACKED_SIZE);
+    if (rc != VESHM_RKEY_OK) {
+        ucs_error("veshm: cannot pack key: %s", veshm_rkey_strerror(rc));
+        return UCS_ERR_INVALID_PARAM;
+    }
+    return UCS_OK;
+}
+
+static ucs_status_t uct_veshm_rkey_unpack(uct_component_t *component, const void *rkey_buffer,
+                                          uct_rkey_t *rkey_p, void **handle_p) {
+    veshm_rkey_info_t info;
+    int rc = veshm_rkey_decode(rkey_buffer, VESHM_RKEY_PACKED_SIZE, &info);
+    if (rc != VESHM_RKEY_OK) {
+        ucs_debug("veshm: bad remote key: %s", veshm_rkey_strerror(rc));
+        return UCS_ERR_INVALID_PARAM;
+    }
+    if (info.kind != VESHM_RKEY_KIND_VE || info.host_guid != ucs_machine_guid())
+        return UCS_ERR_UNREACHABLE;
+
+    uct_veshm_rkey_t *rkey = calloc(1, sizeof(*rkey));
+    if (rkey == NULL)
+        return UCS_ERR_NO_MEMORY;
+    rkey->info = info;
+    rkey->areas = calloc(info.area_count, sizeof(*rkey->areas));
+    if (rkey->areas == NULL) {
+        free(rkey);
+        return UCS_ERR_NO_MEMORY;
+    }
+    ucs_status_t status = UCS_OK;
+    pthread_mutex_lock(&uct_veshm_proc.lock);
+    if (uct_veshm_proc.handle == NULL) {
+        status = UCS_ERR_UNREACHABLE;
+    } else {
+        for (unsigned i = 0; i < info.area_count; ++i) {
+            status = uct_veshm_rkey_cache_get(
+                &uct_veshm_proc.cache, uct_veshm_proc.handle, uct_veshm_proc.ve_pid, info.owner_pid,
+                info.area_hmem + i * info.granule, info.granule, info.syncnum,
+                (long long)info.mode_flag, &rkey->areas[i]);
+            if (status != UCS_OK) {
+                while (i-- > 0)
+                    uct_veshm_rkey_cache_put(&uct_veshm_proc.cache, uct_veshm_proc.handle,
+                                             rkey->areas[i]);
+                break;
+            }
+        }
+        if (status == UCS_OK)
+            ++uct_veshm_proc.users;
+    }
+    pthread_mutex_unlock(&uct_veshm_proc.lock);
+    if (status != UCS_OK) {
+        free(rkey->areas);
+        free(rkey);
+        return status;
+    }
+    *rkey_p = (uintptr_t)rkey;
+    *handle_p = NULL;
+    return UCS_OK;
+}
+
+static ucs_status_t uct_veshm_rkey_release(uct_component_t *component, uct_rkey_t rkey_val,
+                                           void *handle) {
+    uct_veshm_rkey_t *rkey = (uct_veshm_rkey_t *)rkey_val;
+    pthread_mutex_lock(&uct_veshm_proc.lock);
+    for (unsigned i = 0; i < rkey->info.area_count; ++i)
+        uct_veshm_rkey_cache_put(&uct_veshm_proc.cache, uct_veshm_proc.handle, rkey->areas[i]);
+    uct_veshm_proc_put_locked();
+    pthread_mutex_unlock(&uct_veshm_proc.lock);
+    free(rkey->areas);
+    free(rkey);
+    return UCS_OK;
+}
+
+static void uct_veshm_md_close(uct_md_h md) {
+    free(md);
+    uct_veshm_proc_put();
+}
+
+static uct_md_ops_t uct_veshm_md_ops = {
+    .close = uct_veshm_md_close,
+    .query = uct_veshm_md_query,
+    .mem_alloc = uct_veshm_mem_alloc,
+    .mem_free = uct_veshm_mem_free,
+    .mem_advise = (uct_md_mem_advise_func_t)ucs_empty_function_return_unsupported,
+    .mem_reg = uct_veshm_mem_reg,
+    .mem_dereg = uct_veshm_mem_dereg,
+    .mem_query = (uct_md_mem_query_func_t)ucs_empty_function_return_unsupported,
+    .mkey_pack = uct_veshm_mkey_pack,
+    .is_sockaddr_accessible =
+        (uct_md_is_sockaddr_accessible_func_t)ucs_empty_function_return_zero_int,
+    .detect_memory_type = (uct_md_detect_memory_type_func_t)ucs_empty_function_return_unsupported,
+};
+
+static ucs_status_t uct_veshm_md_open(uct_component_t *component, const char *md_name,
+                                      const uct_md_config_t *uct_md_config, uct_md_h *md_p) {
+    const uct_veshm_md_config_t *config = ucs_derived_of(uct_md_config, uct_veshm_md_config_t);
+    int node = uct_veshm_select_node(config->node);
+    ucs_status_t status = uct_veshm_proc_get(node);
+    if (status != UCS_OK)
+        return status;
+    uct_veshm_md_t *md = calloc(1, sizeof(*md));
+    if (md == NULL) {
+        uct_veshm_proc_put();
+        return UCS_ERR_NO_MEMORY;
+    }
+    md->super.ops = &uct_veshm_md_ops;
+    md->super.component = &uct_veshm_component;
+    md->node = uct_veshm_proc.node;
+    *md_p = &md->super;
+    return UCS_OK;
+}
+
+static ucs_status_t uct_veshm_query_md_resources(uct_component_t *component,
+                                                 uct_md_resource_desc_t **resources_p,
+                                                 unsigned *num_resources_p) {
+    if (veo_emu_node_count() > 0)
+        return uct_md_query_single_md_resource(component, resources_p, num_resources_p);
+    return uct_md_query_empty_md_resource(resources_p, num_resources_p);
+}
+
+uct_component_t uct_veshm_component = {
+    .query_md_resources = uct_veshm_query_md_resources,
+    .md_open = uct_veshm_md_open,
+    .cm_open = (uct_component_cm_open_func_t)ucs_empty_function_return_unsupported,
+    .rkey_unpack = uct_veshm_rkey_unpack,
+    .rkey_ptr = (uct_component_rkey_ptr_func_t)ucs_empty_function_return_unsupported,
+    .rkey_release = uct_veshm_rkey_release,
+    .name = "veshm",
+    .md_config =
+        {
+            .name = "veshm memory domain",
+            .prefix = "VESHM_",
+            .table = uct_veshm_md_config_table,
+            .size = sizeof(uct_veshm_md_config_t),
+        },
+    .cm_config = UCS_CONFIG_EMPTY_GLOBAL_LIST_ENTRY,
+    .tl_list = UCT_COMPONENT_TL_LIST_INITIALIZER(&uct_veshm_component),
+    .flags = 0,
+    .md_vfs_init = (uct_component_md_vfs_init_func_t)ucs_empty_function,
+};

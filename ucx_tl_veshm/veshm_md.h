@@ -1,0 +1,76 @@
+/* veshm memory domain: VE memory allocation and registration as VESHM areas,
+ * packed keys, and the VE process the transport works through. */
+#ifndef UCT_VESHM_MD_H
+#define UCT_VESHM_MD_H
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#include <uct/base/uct_md.h>
+
+#include "veshm_rkey_cache.h"
+#include "veshm_rkey_format.h"
+
+extern uct_component_t uct_veshm_component;
+
+/* The VE process of this host process that all veshm memory domains and
+ * interfaces use: the application's own on the configured node if it has
+ * one, else one started here. */
+typedef struct uct_veshm_proc {
+    pthread_mutex_t lock;
+    int users;                      /* open MDs, memory handles and rkeys */
+    struct veo_proc_handle *handle; /* NULL until the first MD opens */
+    int created;                    /* started by the transport */
+    int node;
+    pid_t ve_pid;                 /* VESHM owner pid of our VE memory */
+    uint64_t granule;             /* VESHM area size and alignment */
+    uct_veshm_rkey_cache_t cache; /* VEHVA attachments and registrations */
+    struct {                      /* VESHM areas we opened, reference counted */
+        uint64_t *hmem;
+        unsigned *refs;
+        unsigned count, capacity;
+    } open_areas;
+} uct_veshm_proc_t;
+
+extern uct_veshm_proc_t uct_veshm_proc;
+
+typedef struct uct_veshm_md_config {
+    uct_md_config_t super;
+    char *node; /* "auto" or a VE node number */
+} uct_veshm_md_config_t;
+
+typedef struct uct_veshm_md {
+    uct_md_t super;
+    int node;
+} uct_veshm_md_t;
+
+/* A memory handle: VE memory (allocated here or registered) or, for plain
+ * host memory, a placeholder whose packed key tells peers to look elsewhere. */
+typedef struct uct_veshm_memh {
+    int is_ve;
+    int allocated; /* from mem_alloc: freed with the handle */
+    void *address; /* host address of the region */
+    size_t length;
+    uint64_t hmem;      /* HMEM address of address */
+    void *hmem_base;    /* allocation (mem_alloc only) */
+    void *alias;        /* fixed-address alias (mem_alloc with FIXED) */
+    pid_t owner_pid;    /* VE process owning the memory */
+    uint64_t area_hmem; /* first VESHM area */
+    unsigned area_count;
+    uct_veshm_attach_t **local; /* per area: our VEHVA, resolved on first use */
+} uct_veshm_memh_t;
+
+/* What rkey_unpack returns as uct_rkey_t. */
+typedef struct uct_veshm_rkey {
+    veshm_rkey_info_t info;
+    uct_veshm_attach_t **areas; /* info.area_count attachments */
+} uct_veshm_rkey_t;
+
+/* Local VEHVA of granule index i of a VE memory handle (attaching it on first
+ * use); NULL if it cannot be reached by DMA. */
+uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i);
+
+/* The VE node chosen by configuration string cfg ("auto" or a number). */
+int uct_veshm_select_node(const char *cfg);
+
+#endif

@@ -1,0 +1,112 @@
+/* VEHVA attachment cache: see veshm_rkey_cache.h. */
+#include "veshm_rkey_cache.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include <ucs/debug/log.h>
+
+#include "veo_emu.h"
+#include "veo_vedma.h"
+#include "veo_veshm.h"
+#include "veshm_md.h"
+
+ucs_status_t uct_veshm_rkey_cache_get(uct_veshm_rkey_cache_t *cache, struct veo_proc_handle *proc,
+                                      pid_t own_pid, pid_t owner_pid, uint64_t hmem, uint64_t size,
+                                      int syncnum, long long mode_flag,
+                                      uct_veshm_attach_t **entry_p) {
+    for (unsigned i = 0; i < cache->count; ++i) {
+        uct_veshm_attach_t *e = cache->entries[i];
+        if (e->owner_pid == owner_pid && e->hmem == hmem && e->size == size) {
+            ++e->refs;
+            ++cache->hits;
+            *entry_p = e;
+            return UCS_OK;
+        }
+    }
+    if (cache->count == cache->capacity) {
+        unsigned cap = cache->capacity ? 2 * cache->capacity : 16;
+        uct_veshm_attach_t **n = realloc(cache->entries, cap * sizeof(*n));
+        if (n == NULL)
+            return UCS_ERR_NO_MEMORY;
+        cache->entries = n;
+        cache->capacity = cap;
+    }
+    uct_veshm_attach_t *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return UCS_ERR_NO_MEMORY;
+    uint64_t vehva;
+    if (owner_pid == own_pid) {
+        vehva = veo_register_mem_to_dmaatb((void *)hmem, size);
+        e->local = 1;
+    } else {
+        void *a = veo_shared_mem_attach(proc, owner_pid, (void *)hmem, size, syncnum,
+                                        mode_flag | VE_REGISTER_VEHVA);
+        vehva = (uint64_t)a;
+    }
+    if (vehva == (uint64_t)-1) {
+        int err = errno;
+        ucs_debug("veshm: %s of area 0x%lx (owner %d) failed: %s",
+                  e->local ? "DMAATB registration" : "VEHVA attach", (unsigned long)hmem,
+                  (int)owner_pid, strerror(err));
+        free(e);
+        /* A gone owner or an area that is not (any more) open: unreachable. */
+        return (err == ESRCH || err == ENOENT || err == EACCES || err == EBUSY)
+                   ? UCS_ERR_UNREACHABLE
+                   : UCS_ERR_IO_ERROR;
+    }
+    int writable = 0;
+    e->host = veo_emu_vehva_to_vh(proc, vehva, size, &writable);
+    e->writable = writable;
+    e->owner_pid = owner_pid;
+    e->hmem = hmem;
+    e->size = size;
+    e->vehva = vehva;
+    e->refs = 1;
+    cache->entries[cache->count++] = e;
+    ++cache->misses;
+    *entry_p = e;
+    return UCS_OK;
+}
+
+static void detach(struct veo_proc_handle *proc, uct_veshm_attach_t *e) {
+    int rc = e->local ? veo_unregister_mem_from_dmaatb(proc, e->vehva)
+                      : veo_shared_mem_detach(proc, (void *)e->vehva, VE_REGISTER_VEHVA);
+    if (rc != 0)
+        ucs_debug("veshm: detaching area 0x%lx of %d failed: %m", (unsigned long)e->hmem,
+                  (int)e->owner_pid);
+}
+
+void uct_veshm_rkey_cache_put(uct_veshm_rkey_cache_t *cache, struct veo_proc_handle *proc,
+                              uct_veshm_attach_t *entry) {
+    if (--entry->refs > 0)
+        return;
+    for (unsigned i = 0; i < cache->count; ++i) {
+        if (cache->entries[i] == entry) {
+            cache->entries[i] = cache->entries[--cache->count];
+            break;
+        }
+    }
+    detach(proc, entry);
+    free(entry);
+}
+
+void uct_veshm_rkey_cache_cleanup(uct_veshm_rkey_cache_t *cache, struct veo_proc_handle *proc) {
+    for (unsigned i = 0; i < cache->count; ++i) {
+        if (proc != NULL)
+            detach(proc, cache->entries[i]);
+        free(cache->entries[i]);
+    }
+    free(cache->entries);
+    cache->entries = NULL;
+    cache->count = cache->capacity = 0;
+}
+
+void uct_veshm_rkey_cache_stats(uint64_t *hits, uint64_t *misses) {
+    pthread_mutex_lock(&uct_veshm_proc.lock);
+    if (hits)
+        *hits = uct_veshm_proc.cache.hits;
+    if (misses)
+        *misses = uct_veshm_proc.cache.misses;
+    pthread_mutex_unlock(&uct_veshm_proc.lock);
+}
