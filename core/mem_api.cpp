@@ -3,7 +3,10 @@
 #include "api.hpp"
 #include "common/config.hpp"
 #include "common/log.hpp"
+#include "exec_state.hpp"
 #include "hmem.hpp"
+#include "hooks.hpp"
+#include "mem_ops.hpp"
 #include "proc.hpp"
 
 #include "ve_offload.h"
@@ -70,17 +73,37 @@ int copy_within(VeProc *p, uint64_t dst, uint64_t src, size_t size) {
 
 } // namespace
 
+namespace veo::emu {
+int mem_alloc(VeProc *p, uint64_t *vemva, size_t size) {
+    return alloc_vemva(p, vemva, size, default_alignment(size));
+}
+int mem_free(VeProc *p, uint64_t addr) {
+    return free_vemva(p, vemva_of_hmem((void *)addr));
+}
+} // namespace veo::emu
+
+// Synchronous calls first wait for what the main context was given (as AVEO's,
+// which go through that queue); the hooks of veo_register_hook run on success.
+
 VEO_API int veo_alloc_mem(veo_proc_handle *h, uint64_t *addr, const size_t size) {
     if (h == nullptr || addr == nullptr)
         return -2;
     VeProc *p = from_handle(h);
-    return alloc_vemva(p, addr, size, default_alignment(size));
+    exec_quiesce(p);
+    int rc = mem_alloc(p, addr, size);
+    if (rc == 0)
+        run_hook((void *)&veo_alloc_mem, h, addr, size);
+    return rc;
 }
 
 VEO_API int veo_free_mem(veo_proc_handle *h, uint64_t addr) {
     if (h == nullptr)
         return -1;
-    return free_vemva(from_handle(h), vemva_of_hmem((void *)addr));
+    exec_quiesce(from_handle(h));
+    int rc = mem_free(from_handle(h), addr);
+    if (rc == 0)
+        run_hook((void *)&veo_free_mem, h, addr);
+    return rc;
 }
 
 VEO_API int veo_alloc_hmem(veo_proc_handle *h, void **addr, const size_t size) {
@@ -91,6 +114,7 @@ VEO_API int veo_alloc_hmem(veo_proc_handle *h, void **addr, const size_t size) {
         return *addr ? 0 : -1;
     }
     VeProc *p = from_handle(h);
+    exec_quiesce(p);
     uint64_t vemva = 0;
     int rc = alloc_vemva(p, &vemva, size, default_alignment(size));
     if (rc != 0)
@@ -98,6 +122,7 @@ VEO_API int veo_alloc_hmem(veo_proc_handle *h, void **addr, const size_t size) {
     *addr = (void *)make_hmem(vemva, p->ident());
     if (auto hook = alloc_hook.load())
         hook(*addr, size);
+    run_hook((void *)&veo_alloc_hmem, h, *addr, size);
     return 0;
 }
 
@@ -126,9 +151,13 @@ VEO_API int veo_free_hmem(void *addr) {
     VeProc *p = VeProc::by_ident(ident_of_hmem(addr));
     if (p == nullptr)
         return -1;
+    exec_quiesce(p);
     if (auto hook = free_hook.load())
         hook((uint64_t)addr);
-    return free_vemva(p, vemva_of_hmem(addr));
+    int rc = free_vemva(p, vemva_of_hmem(addr));
+    if (rc == 0)
+        run_hook((void *)&veo_free_hmem, to_handle(p), addr);
+    return rc;
 }
 
 VEO_API int veo_read_mem(veo_proc_handle *h, void *dst, uint64_t src, size_t size) {
@@ -136,6 +165,7 @@ VEO_API int veo_read_mem(veo_proc_handle *h, void *dst, uint64_t src, size_t siz
         return -1;
     if (size == 0)
         return 0;
+    exec_quiesce(from_handle(h));
     MappingRef keep;
     const uint8_t *s = from_handle(h)->access(vemva_of_hmem((void *)src), size, &keep);
     if (s == nullptr) {
@@ -152,6 +182,7 @@ VEO_API int veo_write_mem(veo_proc_handle *h, uint64_t dst, const void *src, siz
         return -1;
     if (size == 0)
         return 0;
+    exec_quiesce(from_handle(h));
     MappingRef keep;
     uint8_t *d = from_handle(h)->access(vemva_of_hmem((void *)dst), size, &keep, true);
     if (d == nullptr) {

@@ -21,6 +21,8 @@ struct veo_proc_handle; // the C handle is a VeProc
 
 namespace veo::emu {
 
+class ExecState;
+
 struct VemvaAttachment {
     uint64_t size = 0;
     MappingRef mapping;                      // where this VH reaches the area
@@ -88,6 +90,10 @@ class VeProc {
     // Slots of the HMEM process identifier: 0..15.
     static VeProc *by_ident(int ident);
     static VeProc *first_on_node(int node);
+
+    // VE code execution (contexts, symbols): created on first use, ended by
+    // exec_teardown() before the process is deleted (exec_state.hpp).
+    std::atomic<ExecState *> exec{nullptr};
 
   private:
     VeProc(int ident, int node, pid_t pid, int control_fd, int memfd, MappingRef memory,

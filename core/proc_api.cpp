@@ -2,6 +2,7 @@
 #include "api.hpp"
 #include "common/config.hpp"
 #include "common/log.hpp"
+#include "exec_state.hpp"
 #include "proc.hpp"
 #include "veshm_client.hpp"
 
@@ -37,6 +38,7 @@ VEO_API int veo_proc_destroy(veo_proc_handle *h) {
     if (h == nullptr)
         return -1;
     pid_t pid = from_handle(h)->pid();
+    exec_teardown(from_handle(h)); // its contexts finish what they were given
     delete from_handle(h);
     // A cached connection to the ended VE process, or to anyone once this VH
     // has no VE process left, would only hold a descriptor.

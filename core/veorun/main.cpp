@@ -5,6 +5,7 @@
 #include "common/log.hpp"
 #include "common/unix_socket.hpp"
 #include "common/numa_placement.hpp"
+#include "veorun/exec_service.hpp"
 #include "veorun/ve_process.hpp"
 #include "veorun/veshm_service.hpp"
 
@@ -86,6 +87,9 @@ int main(int argc, char **argv) {
     int rc = start_veshm_service();
     if (rc < 0)
         fail(-rc, "starting the VESHM service");
+    rc = start_exec_service();
+    if (rc < 0)
+        fail(-rc, "starting the VE code service");
     ve.loop.watch(vh_fd, [](int, uint32_t) -> bool { _exit(0); });
     ve.loop.watch(kControlFd, [](int fd, uint32_t) {
         if (serve_control_request(fd))
