@@ -97,10 +97,9 @@ void Context::wait_finished(uint64_t idx) {
         return;
     while (!finished(idx)) {
         uint32_t seen = h.completed.load(std::memory_order_seq_cst);
-        h.vh_sleepers.fetch_add(1, std::memory_order_seq_cst);
+        h.vh_sleeping.store(1, std::memory_order_seq_cst);
         if (!finished(idx))
             futex_wait(&h.completed, seen, kLivenessCheckNs);
-        h.vh_sleepers.fetch_sub(1, std::memory_order_relaxed);
         if (h.completed.load(std::memory_order_acquire) == seen && !proc_->alive()) {
             VEO_LOG(debug, "context %u: the VE process %d is gone", id_, (int)proc_->pid());
             dead_.store(true);
@@ -127,7 +126,8 @@ RingSlot *Context::reserve(std::unique_lock<std::mutex> &lock, uint64_t *idx) {
 void Context::publish(uint64_t idx) {
     RingHeader &h = ring_->header;
     h.submitted.store((uint32_t)(idx + 1), std::memory_order_seq_cst);
-    if (h.ve_sleeping.load(std::memory_order_seq_cst) != 0)
+    if (h.ve_sleeping.load(std::memory_order_seq_cst) != 0 &&
+        h.ve_sleeping.exchange(0, std::memory_order_seq_cst) != 0)
         futex_wake(&h.submitted, 1);
 }
 

@@ -5,8 +5,9 @@
 // is a thread in veorun that serves a ring in a memfd both processes map.
 // The VH writes a slot and bumps `submitted`; the VE thread runs the slots
 // strictly in order and bumps `completed`. Both sides spin briefly and then
-// sleep on the counter with a futex, waking the other side only when it
-// says it sleeps, so a busy pipeline makes no system call at all.
+// sleep on the counter with a futex. A sleeper raises its side's flag
+// first; the other side takes the flag down (exchange) and wakes, so one
+// wake-up serves a whole burst and a busy pipeline makes no system call.
 #pragma once
 
 #include <atomic>
@@ -64,7 +65,7 @@ struct RingHeader {
     std::atomic<uint32_t> ve_sleeping;
     // Written by the VE thread: requests finished so far (futex word of VH waiters).
     alignas(64) std::atomic<uint32_t> completed;
-    std::atomic<uint32_t> vh_sleepers;
+    std::atomic<uint32_t> vh_sleeping;
     // Set by veorun when its VE code crashed: nothing will complete any more.
     std::atomic<uint32_t> dead;
 };

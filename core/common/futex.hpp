@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <ctime>
+#include <sched.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -33,19 +34,24 @@ inline uint64_t monotonic_ns() {
 }
 
 // Spins until ready() or spin_ns passed; true if ready. The clock is read
-// only every few rounds: it costs more than a pause.
+// only every few rounds: it costs more than a pause. Past a few
+// microseconds the spinner also yields: on a machine with more runnable
+// threads than cores, the side it waits for may be queued behind it.
 template <typename Ready> bool spin_until(Ready ready, uint64_t spin_ns) {
-    uint64_t deadline = 0;
+    constexpr uint64_t kYieldAfterNs = 5000;
+    uint64_t start = 0;
     for (uint32_t i = 0;; ++i) {
         if (ready())
             return true;
         __builtin_ia32_pause();
         if ((i & 63) == 63) {
             uint64_t now = monotonic_ns();
-            if (deadline == 0)
-                deadline = now + spin_ns;
-            else if (now >= deadline)
+            if (start == 0)
+                start = now;
+            else if (now - start >= spin_ns)
                 return false;
+            else if (now - start >= kYieldAfterNs)
+                sched_yield();
         }
     }
 }

@@ -178,7 +178,6 @@ void *context_main(void *arg) {
                 h.ve_sleeping.store(1, std::memory_order_seq_cst);
                 if (h.submitted.load(std::memory_order_seq_cst) == next)
                     futex_wait(&h.submitted, next, -1);
-                h.ve_sleeping.store(0, std::memory_order_relaxed);
             }
         }
         RingSlot &s = ring->slots[next % kRingSlots];
@@ -194,7 +193,8 @@ void *context_main(void *arg) {
         }
         ++next;
         h.completed.store(next, std::memory_order_seq_cst);
-        if (h.vh_sleepers.load(std::memory_order_seq_cst) != 0)
+        if (h.vh_sleeping.load(std::memory_order_seq_cst) != 0 &&
+            h.vh_sleeping.exchange(0, std::memory_order_seq_cst) != 0)
             futex_wake(&h.completed, INT_MAX);
         if (kind == (uint32_t)SlotKind::quit)
             break;
