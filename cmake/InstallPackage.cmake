@@ -33,5 +33,7 @@ install(EXPORT veoTargets NAMESPACE veo:: DESTINATION ${VEO_CMAKE_DIR})
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/contrib/examples/hello_ve_memory.c
               ${PROJECT_SOURCE_DIR}/contrib/examples/veshm_demo.c
+              ${PROJECT_SOURCE_DIR}/contrib/examples/ve_call.c
+              ${PROJECT_SOURCE_DIR}/contrib/examples/ve_call_kernel.c
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 add_subdirectory(${PROJECT_SOURCE_DIR}/contrib/examples ${PROJECT_BINARY_DIR}/contrib/examples)
