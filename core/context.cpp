@@ -161,8 +161,8 @@ uint64_t Context::call(uint64_t addr, const CallArgs &args) {
     s->kind = (uint32_t)SlotKind::call;
     s->addr = addr;
     s->nargs = (uint32_t)list.size();
-    s->status = VEO_COMMAND_UNFINISHED;
-    s->result = 0;
+    s->status.store(VEO_COMMAND_UNFINISHED, std::memory_order_relaxed);
+    s->result.store(0, std::memory_order_relaxed);
     uint64_t offset = 0;
     for (size_t i = 0; i < list.size(); ++i) {
         const CallArg &a = list[i];
@@ -197,8 +197,8 @@ uint64_t Context::vh_request(VhJob job) {
     RingSlot *s = reserve(lock, &idx);
     s->kind = (uint32_t)SlotKind::gate;
     s->nargs = 0;
-    s->status = VEO_COMMAND_UNFINISHED;
-    s->result = 0;
+    s->status.store(VEO_COMMAND_UNFINISHED, std::memory_order_relaxed);
+    s->result.store(0, std::memory_order_relaxed);
     s->gate.store(gate_closed, std::memory_order_relaxed);
     submitted_ = idx + 1;
     lock.unlock();
@@ -240,8 +240,8 @@ void Context::helper_main() {
             continue; // finished() reports it as an exception
         bool ok = true;
         uint64_t value = job(&ok);
-        s.result = value;
-        s.status = ok ? VEO_COMMAND_OK : VEO_COMMAND_ERROR;
+        s.result.store(value, std::memory_order_relaxed);
+        s.status.store(ok ? VEO_COMMAND_OK : VEO_COMMAND_ERROR, std::memory_order_relaxed);
         s.gate.store(gate_released, std::memory_order_seq_cst);
         futex_wake(&s.gate, 1);
     }
@@ -253,7 +253,8 @@ Context::Result Context::finish(uint64_t idx) {
     bool done = after(ring_->header.completed.load(std::memory_order_acquire), idx);
     Result r{VEO_COMMAND_EXCEPTION, 0};
     if (done)
-        r = Result{s.status, s.result};
+        r = Result{s.status.load(std::memory_order_relaxed),
+                   s.result.load(std::memory_order_relaxed)};
     if (info.stack_block) {
         if (done && r.status == VEO_COMMAND_OK) {
             const uint8_t *base = proc_->memory() + (info.stack_block - kVemvaBase);

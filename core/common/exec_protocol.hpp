@@ -53,8 +53,11 @@ struct alignas(64) RingSlot {
     uint32_t nargs;
     uint64_t addr;
     std::atomic<uint32_t> gate; // futex word of a gate slot
-    uint32_t status;            // veo_command_state, written by whoever completes the slot
-    uint64_t result;
+    // Written by whoever completes the slot (the VE thread, or a VH helper
+    // thread for a gate) and read by any VH thread: atomics, because the
+    // ordering between them passes through the other process.
+    std::atomic<uint32_t> status; // veo_command_state
+    std::atomic<uint64_t> result;
     uint8_t types[kMaxCallArgs];
     uint64_t args[kMaxCallArgs];
 };

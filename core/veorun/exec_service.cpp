@@ -137,16 +137,16 @@ void run_call(RingSlot &s) {
         }
         ffi_cif cif;
         if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, n, &ffi_type_uint64, ft) != FFI_OK) {
-            s.result = 0;
-            s.status = VEO_COMMAND_ERROR;
+            s.result.store(0, std::memory_order_relaxed);
+            s.status.store(VEO_COMMAND_ERROR, std::memory_order_relaxed);
             return;
         }
         ffi_arg r = 0;
         ffi_call(&cif, FFI_FN(s.addr), &r, values);
         result = r;
     }
-    s.result = result;
-    s.status = VEO_COMMAND_OK;
+    s.result.store(result, std::memory_order_relaxed);
+    s.status.store(VEO_COMMAND_OK, std::memory_order_relaxed);
 }
 
 // Holds the context at a VH-side request until the VH has run it.
@@ -187,9 +187,9 @@ void *context_main(void *arg) {
         } else if (kind == (uint32_t)SlotKind::gate) {
             run_gate(s);
         } else if (kind == (uint32_t)SlotKind::quit) {
-            s.status = VEO_COMMAND_OK;
+            s.status.store(VEO_COMMAND_OK, std::memory_order_relaxed);
         } else {
-            s.status = VEO_COMMAND_ERROR;
+            s.status.store(VEO_COMMAND_ERROR, std::memory_order_relaxed);
         }
         ++next;
         h.completed.store(next, std::memory_order_seq_cst);
