@@ -28,7 +28,7 @@ namespace {
 // A context thread spins this long for the next request before it sleeps:
 // long enough to catch the next call of a VH that is busy submitting.
 constexpr uint64_t kIdleSpinNs = 200000;
-constexpr uint64_t kDefaultStack = 16ULL << 20;
+constexpr uint64_t kDefaultStack = 0x8000000; // AVEO's default (128 MiB), reserved, not committed
 constexpr size_t kAltStack = 64 << 10;
 constexpr int kMaxContexts = 1024;
 

@@ -140,3 +140,23 @@ TEST_F(ExecTest, VeCodeWritesIntoAttachedVeshmArea) {
     EXPECT_EQ(0, veo_shared_mem_detach(proc, at, VE_REGISTER_VEMVA));
     owner.ok("close " + hex(area.hmem) + " " + hex(area.size) + " " + hex(VE_REGISTER_PCI));
 }
+
+// A stack overflow in VE code is a crash like any other (the context thread
+// has a signal stack of its own for it).
+TEST_F(ExecTest, StackOverflowIsAnException) {
+    veo_thr_ctxt_attr *attr = veo_alloc_thr_ctxt_attr();
+    ASSERT_NE(nullptr, attr);
+    ASSERT_EQ(0, veo_set_thr_ctxt_stacksize(attr, 4 << 20));
+    veo_context_open(proc); // the main context; the next one gets the attribute
+    veo_thr_ctxt *small = veo_context_open_with_attr(proc, attr);
+    veo_free_thr_ctxt_attr(attr);
+    ASSERT_NE(nullptr, small);
+    Args a;
+    veo_args_set_u64(a, 0, 100000000); // far more than 4 MiB of frames
+    uint64_t req = veo_call_async(small, sym("ve_recurse"), a);
+    uint64_t r = 0;
+    EXPECT_EQ(VEO_COMMAND_EXCEPTION, veo_call_wait_result(small, req, &r));
+    EXPECT_EQ(VEO_STATE_EXIT, veo_get_context_state(small));
+    proc.reset();
+    expect_new_process_works();
+}
