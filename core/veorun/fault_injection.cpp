@@ -1,6 +1,7 @@
 #include "veorun/fault_injection.hpp"
 
 #include "common/control_protocol.hpp"
+#include "common/exec_protocol.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -20,7 +21,12 @@ int64_t requested_fault() {
                  {"unregister_area", ControlType::unregister_area},
                  {"map_attachment", ControlType::map_attachment},
                  {"unmap_attachment", ControlType::unmap_attachment},
-                 {"set_swapped", ControlType::set_swapped}};
+                 {"set_swapped", ControlType::set_swapped},
+                 {"load_library", (ControlType)ExecRequest::load_library},
+                 {"unload_library", (ControlType)ExecRequest::unload_library},
+                 {"get_sym", (ControlType)ExecRequest::get_sym},
+                 {"open_context", (ControlType)ExecRequest::open_context},
+                 {"close_context", (ControlType)ExecRequest::close_context}};
     for (const auto &n : names)
         if (strcmp(s, n.name) == 0)
             return (int64_t)n.type;

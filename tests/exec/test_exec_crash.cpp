@@ -160,3 +160,42 @@ TEST_F(ExecTest, StackOverflowIsAnException) {
     proc.reset();
     expect_new_process_works();
 }
+
+// The VE process dies the moment it receives a control request of VE code
+// execution (VEORUN_FAULT): the call fails, nothing hangs, the VH goes on.
+class ExecDeathOnRequest : public NoLeftoversTest,
+                           public ::testing::WithParamInterface<const char *> {};
+
+TEST_P(ExecDeathOnRequest, VeProcessDiesDuringTheRequest) {
+    const std::string fault = GetParam();
+    setenv("VEORUN_FAULT", fault.c_str(), 1);
+    VeProcess proc(0);
+    unsetenv("VEORUN_FAULT");
+    ASSERT_NE(nullptr, proc.h);
+    uint64_t lib = veo_load_library(proc, VE_LIB);
+    if (fault == "load_library") {
+        EXPECT_EQ(0u, lib);
+    } else if (fault == "get_sym") {
+        ASSERT_NE(0u, lib);
+        EXPECT_EQ(0u, veo_get_sym(proc, lib, "ve_add"));
+    } else if (fault == "unload_library") {
+        ASSERT_NE(0u, lib);
+        EXPECT_EQ(-1, veo_unload_library(proc, lib));
+    } else if (fault == "open_context") {
+        ASSERT_NE(0u, lib);
+        uint64_t r = 0;
+        EXPECT_EQ(-1, veo_call_sync(proc, veo_get_sym(proc, lib, "ve_nothing"), nullptr, &r));
+        EXPECT_EQ(nullptr, veo_context_open(proc));
+    } else if (fault == "close_context") {
+        veo_context_open(proc); // main
+        veo_thr_ctxt *ctx = veo_context_open(proc);
+        ASSERT_NE(nullptr, ctx);
+        EXPECT_EQ(0, veo_context_close(ctx)); // closes on the VH side regardless
+    }
+    proc.reset();
+    expect_new_process_works();
+}
+
+INSTANTIATE_TEST_SUITE_P(Requests, ExecDeathOnRequest,
+                         ::testing::Values("load_library", "get_sym", "unload_library",
+                                           "open_context", "close_context"));
