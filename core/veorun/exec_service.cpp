@@ -43,8 +43,8 @@ std::vector<ContextThread> &contexts() {
     return c;
 }
 
-std::set<void *> &libraries() {
-    static std::set<void *> l;
+std::multiset<void *> &libraries() {
+    static std::multiset<void *> l; // dlopen counts loads of one library; so do we
     return l;
 }
 
@@ -308,15 +308,17 @@ ControlResult on_open_context(const uint8_t *p, size_t len, const int *fds, int 
     if (stack < (256u << 10))
         stack = 256u << 10;
     pthread_attr_setstacksize(&attr, stack);
+    crash_rings[id].store(c.ring, std::memory_order_release);
     int rc = pthread_create(&c.thread, &attr, context_main, c.ring);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
+        crash_rings[id].store(nullptr, std::memory_order_release);
+        c = ContextThread{};
         munmap(mem, kRingBytes);
         r.error = rc;
         return r;
     }
     c.used = true;
-    crash_rings[id].store(c.ring, std::memory_order_release);
     r.value = id;
     return r;
 }

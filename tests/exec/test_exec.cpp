@@ -57,6 +57,12 @@ TEST_F(ExecTest, LibrariesAndSymbols) {
     EXPECT_EQ(-1, veo_unload_library(proc, lib2)); // twice
     EXPECT_EQ(-1, veo_unload_library(proc, 0));
 
+    // Loads are counted: loaded twice, it stays until unloaded twice.
+    uint64_t again = veo_load_library(proc, VE_LIB);
+    EXPECT_EQ(lib, again);
+    EXPECT_EQ(0, veo_unload_library(proc, again));
+    EXPECT_EQ(add, veo_get_sym(proc, lib, "ve_add"));
+
     EXPECT_EQ(0u, veo_load_library(proc, "/nonexistent/libnothing.so"));
     EXPECT_EQ(0u, veo_load_library(proc, ""));
     EXPECT_EQ(0u, veo_load_library(nullptr, VE_LIB));
