@@ -9,14 +9,14 @@
  * but a socket. Over it the target sends its worker address, the buffer's
  * address and the packed key.
  *
- * The initiator (on another VE node when VE_NODE_NUMBER says so) connects an
+ * The initiator (on VE node N with --initiator-node N) connects an
  * endpoint, reads the target's pattern with ucp_get_nbx, writes its own with
  * ucp_put_nbx at an odd offset, flushes, and prints the endpoint's lanes: an
  * "rma" lane on veshm means the bytes moved as VE DMA. The target then checks
  * every byte of what was put.
  *
  * Exit status 0 when every check passed; with --require-veshm also only if
- * the RMA lane was veshm. */
+ * put and get went over veshm. */
 #define _GNU_SOURCE
 #include <ucp/api/ucp.h>
 
@@ -101,7 +101,7 @@ static void wait_request(ucp_worker_h worker, ucs_status_ptr_t req, const char *
     check(s, what);
 }
 
-static int run_target(const char *self, int require_veshm) {
+static int run_target(const char *self, int require_veshm, const char *initiator_node) {
     ucp_context_h ctx;
     ucp_worker_h worker;
     setup(&ctx, &worker);
@@ -135,6 +135,9 @@ static int run_target(const char *self, int require_veshm) {
     snprintf(fd_arg, sizeof(fd_arg), "%d", sv[1]);
     char *argv[] = {(char *)self, "--initiator", fd_arg, require_veshm ? "--require-veshm" : NULL,
                     NULL};
+    /* This process's transport has chosen its VE node already. */
+    if (initiator_node != NULL)
+        setenv("UCX_VESHM_NODE", initiator_node, 1);
     fflush(stdout);
     pid_t child;
     int rc = posix_spawn(&child, self, NULL, NULL, argv, environ);
@@ -181,23 +184,32 @@ static int run_target(const char *self, int require_veshm) {
     return ok && bad == 0 ? 0 : 1;
 }
 
-/* 1 if the endpoint's report has an RMA lane on veshm. */
+/* 1 if the endpoint's put and get protocols run on veshm lanes. UCP 1.13's
+ * report lists the lanes ("lane[0]: 3:veshm/ve0.0 ...") and then, for RMA,
+ * which lane each of put and get uses ("put[0]: 0..<short>..").*/
 static int rma_over_veshm(ucp_ep_h ep) {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     ucp_ep_print_info(ep, f);
     fclose(f);
-    int found = 0;
+    enum { kMaxLanes = 64 };
+    int veshm_lane[kMaxLanes] = {0}, rma_ops = 0, rma_on_veshm = 0;
     for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
-        if (strstr(line, "lane[") == NULL)
-            continue;
-        int veshm = strstr(line, "veshm") != NULL, rma = strstr(line, "rma") != NULL;
-        printf("initiator: %s\n", line + strspn(line, "# "));
-        found |= veshm && rma;
+        line += strspn(line, "# ");
+        unsigned lane;
+        if (sscanf(line, "lane[%u]", &lane) == 1 && lane < kMaxLanes) {
+            veshm_lane[lane] = strstr(line, "veshm") != NULL;
+            printf("initiator: %s\n", line);
+        } else if ((sscanf(line, "put[%u]", &lane) == 1 || sscanf(line, "get[%u]", &lane) == 1) &&
+                   lane < kMaxLanes) {
+            ++rma_ops;
+            rma_on_veshm += veshm_lane[lane];
+            printf("initiator: %s\n", line);
+        }
     }
     free(text);
-    return found;
+    return rma_ops > 0 && rma_on_veshm == rma_ops;
 }
 
 static int run_initiator(int fd, int require_veshm) {
@@ -235,7 +247,7 @@ static int run_initiator(int fd, int require_veshm) {
            kPutOffset);
 
     int veshm = rma_over_veshm(ep);
-    printf("initiator: RMA lane %s veshm\n", veshm ? "is" : "is NOT");
+    printf("initiator: put and get %s over veshm\n", veshm ? "went" : "did NOT go");
     int ok = bad == 0 && (veshm || !require_veshm);
     char verdict = ok ? 'y' : 'n';
     if (write(fd, &verdict, 1) != 1)
@@ -254,13 +266,16 @@ static int run_initiator(int fd, int require_veshm) {
 
 int main(int argc, char **argv) {
     int require_veshm = 0, initiator_fd = -1;
+    const char *initiator_node = NULL;
     for (int i = 1; i < argc; ++i) {
         if (strcmp(argv[i], "--require-veshm") == 0)
             require_veshm = 1;
         else if (strcmp(argv[i], "--initiator") == 0 && i + 1 < argc)
             initiator_fd = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--initiator-node") == 0 && i + 1 < argc)
+            initiator_node = argv[++i];
         else
-            die("usage: %s [--require-veshm]", argv[0]);
+            die("usage: %s [--require-veshm] [--initiator-node N]", argv[0]);
     }
     if (initiator_fd >= 0)
         return run_initiator(initiator_fd, require_veshm);
@@ -270,5 +285,5 @@ int main(int argc, char **argv) {
     if (n <= 0)
         die("readlink /proc/self/exe: %s", strerror(errno));
     self[n] = '\0';
-    return run_target(self, require_veshm);
+    return run_target(self, require_veshm, initiator_node);
 }
