@@ -249,6 +249,7 @@ VEO_API int veo_shared_mem_detach(veo_proc_handle *h, void *veshm_addr, long lon
         a.attachment.reset();
         p->release_vemva_range(at);
         p->publish_stats();
+        prune_dead_owner_links(); // the owner may have ended: close the link now
         if (err)
             return fail(err, fn, "the VE process could not unmap the area");
         return 0;
@@ -258,5 +259,6 @@ VEO_API int veo_shared_mem_detach(veo_proc_handle *h, void *veshm_addr, long lon
         return fail(ECANCELED, fn, "no such attachment");
     e.attachment.reset();
     p->publish_stats();
+    prune_dead_owner_links(); // the owner may have ended: close the link now
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <unordered_map>
+#include <vector>
 
 namespace veo::emu {
 
@@ -24,6 +25,7 @@ class OwnerLink {
     // A link made before a fork belongs to the parent: the child must neither
     // use it nor tell the owner anything through it.
     bool ours() const { return creator_ == getpid(); }
+    int fd() const { return fd_; }
     // The owner closed its end (it died): the link can only fail now.
     bool hung_up() const {
         pollfd p{fd_, POLLRDHUP, 0};
@@ -91,6 +93,27 @@ namespace {
 std::mutex links_mutex;
 std::unordered_map<pid_t, std::shared_ptr<OwnerLink>> links;
 
+// Drops the links whose owner hung up; links_mutex held.
+void prune_locked() {
+    if (links.empty())
+        return;
+    // One poll() over all cached links, whatever their number: the cost of a
+    // detach stays that of one system call. Reused under the lock.
+    static std::vector<pollfd> fds;
+    static std::vector<pid_t> owners;
+    fds.clear();
+    owners.clear();
+    for (const auto &[pid, link] : links) {
+        fds.push_back(pollfd{link->fd(), POLLRDHUP, 0});
+        owners.push_back(pid);
+    }
+    if (::poll(fds.data(), fds.size(), 0) <= 0)
+        return;
+    for (size_t i = 0; i < fds.size(); ++i)
+        if (fds[i].revents & (POLLRDHUP | POLLHUP | POLLERR))
+            links.erase(owners[i]);
+}
+
 // A connection to owner's VE process: the cached one, or a new one. 0 or ESRCH.
 int link_to(pid_t owner, bool fresh, std::shared_ptr<OwnerLink> *out) {
     std::lock_guard lock(links_mutex);
@@ -115,8 +138,7 @@ int link_to(pid_t owner, bool fresh, std::shared_ptr<OwnerLink> *out) {
         return ESRCH;
     }
     // Links to owners that have ended are dropped here, so they cannot pile up.
-    for (auto l = links.begin(); l != links.end();)
-        l = l->second->hung_up() ? links.erase(l) : std::next(l);
+    prune_locked();
     *out = links[owner] = std::make_shared<OwnerLink>(conn, owner);
     return 0;
 }
@@ -129,6 +151,12 @@ void forget_owner_links(pid_t owner) {
         links.clear();
     else
         links.erase(owner);
+    prune_locked();
+}
+
+void prune_dead_owner_links() {
+    std::lock_guard lock(links_mutex);
+    prune_locked();
 }
 
 int attach_remote(pid_t owner, AttachRequest request, RemoteArea *out) {

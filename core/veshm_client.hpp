@@ -46,4 +46,10 @@ int attach_remote(pid_t owner, AttachRequest request, RemoteArea *out);
 // can be attached). Attachments made through one keep it until released.
 void forget_owner_links(pid_t owner);
 
+// Drops the cached connections to owners that have ended (their VE process
+// hung up), so no descriptor is kept for them once nothing is attached
+// through it. Nothing watches the links in between: every detach and
+// forget_owner_links() (veo_proc_destroy) call this, attach prunes too.
+void prune_dead_owner_links();
+
 } // namespace veo::emu
