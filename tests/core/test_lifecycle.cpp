@@ -206,11 +206,11 @@ TEST_F(Lifecycle, DestroyWithAttachmentsLeavesNothing) {
 namespace veshm_test {
 namespace {
 
+// A VH process keeps one link per owner (core/veshm_client.hpp) and learns
+// of an owner's death when it next calls the library: no thread watches the
+// links. Every detach (and attach, veo_proc_destroy) drops the links of
+// owners that have ended, with one poll() over all of them.
 TEST_F(Lifecycle, NoLinkToAnEndedOwnerStaysOpen) {
-    GTEST_SKIP() << "design question for the lead: core/veshm_client.cpp caches one link per "
-                    "owner for the life of the VH process, so after the last detach and the "
-                    "owner's death its descriptor stays open until the next attach to some new "
-                    "owner prunes it";
     Peer peer(peer_program());
     PeerArea area = peer_area(peer, peer_create(peer, 1), kPage, PCI, kOwnerSeed);
     ASSERT_NE(nullptr, area.hmem);
@@ -219,12 +219,40 @@ TEST_F(Lifecycle, NoLinkToAnEndedOwnerStaysOpen) {
               attach_error(me, area.proc.ve_pid, area.hmem, kPage, PCI | VE_REGISTER_VEHVA, &rv));
     EXPECT_EQ(1u, veshm_links_to(area.proc.ve_pid).size());
     EXPECT_EQ(0, detach_error(me, rv, VE_REGISTER_VEHVA));
+    // The owner lives: its link stays for the next attach.
+    EXPECT_EQ(1u, veshm_links_to(area.proc.ve_pid).size());
+    local = alloc_ve(me, kPage);
+    ASSERT_NE(nullptr, local);
+    lv = veo_register_mem_to_dmaatb(local, kPage);
+    ASSERT_NE((uint64_t)-1, lv);
     int pidfd = open_pidfd(area.proc.ve_pid);
     peer.kill(SIGKILL);
     peer.wait();
     expect_reaped(pidfd, area.proc.ve_pid);
-    // Nothing is attached and the owner is gone: a descriptor kept for it
-    // can only ever fail.
+    // Nothing is attached and the owner is gone: the next detach of anything
+    // closes the descriptor kept for it.
+    EXPECT_EQ(0, veo_unregister_mem_from_dmaatb(me, lv));
+    EXPECT_EQ(0u, veshm_links_to(area.proc.ve_pid).size());
+}
+
+TEST_F(Lifecycle, DetachAfterTheOwnersDeathClosesItsLink) {
+    Peer peer(peer_program());
+    PeerArea area = peer_area(peer, peer_create(peer, 0), kPage, PCI, kOwnerSeed);
+    ASSERT_NE(nullptr, area.hmem);
+    ASSERT_EQ(0,
+              attach_error(me, area.proc.ve_pid, area.hmem, kPage, PCI | VE_REGISTER_VEHVA, &rv));
+    ASSERT_EQ(0,
+              attach_error(me, area.proc.ve_pid, area.hmem, kPage, PCI | VE_REGISTER_VEMVA, &at));
+    int pidfd = open_pidfd(area.proc.ve_pid);
+    peer.kill(SIGKILL);
+    peer.wait();
+    expect_reaped(pidfd, area.proc.ve_pid);
+    // The attachments hold the link (their detach notices go through it).
+    EXPECT_EQ(1u, veshm_links_to(area.proc.ve_pid).size());
+    EXPECT_EQ(0, detach_error(me, rv, VE_REGISTER_VEHVA));
+    EXPECT_EQ(1u, veshm_links_to(area.proc.ve_pid).size());
+    // The last one's detach closes it.
+    EXPECT_EQ(0, detach_error(me, at, VE_REGISTER_VEMVA));
     EXPECT_EQ(0u, veshm_links_to(area.proc.ve_pid).size());
 }
 
