@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstring>
+#include <dirent.h>
 #include <thread>
 #include <vector>
 
@@ -579,4 +580,50 @@ TEST_F(ExecTest, DestroyWithRequestsOutstanding) {
         veo_call_async(other, sym("ve_sleep_us"), a);
     }
     proc.reset(); // finishes them, then ends the process
+}
+
+namespace {
+// Threads of a process.
+int threads_of(pid_t pid) {
+    int n = 0;
+    if (DIR *d = opendir(("/proc/" + std::to_string(pid) + "/task").c_str())) {
+        while (dirent *e = readdir(d))
+            n += e->d_name[0] != '.';
+        closedir(d);
+    }
+    return n;
+}
+} // namespace
+
+TEST_F(ExecTest, ContextsComeAndGo) {
+    veo_context_open(proc); // the main context
+    uint64_t add = sym("ve_add");
+    const int threads_before = threads_of(proc.pid());
+    for (int round = 0; round < 3; ++round) {
+        std::vector<veo_thr_ctxt *> ctxs;
+        for (int i = 0; i < 32; ++i) {
+            ctxs.push_back(veo_context_open(proc));
+            ASSERT_NE(nullptr, ctxs.back());
+        }
+        EXPECT_EQ(33, veo_num_contexts(proc));
+        std::vector<uint64_t> reqs;
+        Args a;
+        for (size_t i = 0; i < ctxs.size(); ++i) {
+            veo_args_set_u64(a, 0, i);
+            veo_args_set_u64(a, 1, (uint64_t)round);
+            reqs.push_back(veo_call_async(ctxs[i], add, a));
+        }
+        // Closed with their results not taken: close finishes them.
+        for (size_t i = 0; i < ctxs.size(); i += 2)
+            EXPECT_EQ(0, veo_context_close(ctxs[i]));
+        for (size_t i = 1; i < ctxs.size(); i += 2) {
+            uint64_t r = 0;
+            EXPECT_EQ(VEO_COMMAND_OK, veo_call_wait_result(ctxs[i], reqs[i], &r));
+            EXPECT_EQ(i + (uint64_t)round, r);
+            EXPECT_EQ(0, veo_context_close(ctxs[i]));
+        }
+        EXPECT_EQ(1, veo_num_contexts(proc));
+    }
+    // The VE process's context threads ended with their contexts.
+    EXPECT_EQ(threads_before, threads_of(proc.pid()));
 }
