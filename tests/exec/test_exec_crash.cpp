@@ -39,7 +39,7 @@ TEST_P(ExecCrashTest, CrashIsAnExceptionForEveryOutstandingRequest) {
     veo_thr_ctxt *bystander = veo_context_open(proc);
     ASSERT_NE(nullptr, bystander);
     Args sleep_args;
-    veo_args_set_u64(sleep_args, 0, 300000);
+    veo_args_set_u64(sleep_args, 0, 5000000); // far longer than the test
     Args none;
     uint64_t sleep_fn = sym("ve_sleep_us"), crash_fn = sym(GetParam()), nothing = sym("ve_nothing");
     // The bystander is inside a long call and has more queued.
