@@ -199,7 +199,6 @@ void *context_main(void *arg) {
         if (kind == (uint32_t)SlotKind::quit)
             break;
     }
-    sigaltstack(nullptr, nullptr);
     ss.ss_flags = SS_DISABLE;
     sigaltstack(&ss, nullptr);
     free(ss.ss_sp);
