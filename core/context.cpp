@@ -241,7 +241,9 @@ void Context::helper_main() {
         bool ok = true;
         uint64_t value = job(&ok);
         s.result.store(value, std::memory_order_relaxed);
-        s.status.store(ok ? VEO_COMMAND_OK : VEO_COMMAND_ERROR, std::memory_order_relaxed);
+        // Release: what the job wrote (e.g. an async read's buffer) is then
+        // seen by the thread that takes the result, in this process's terms too.
+        s.status.store(ok ? VEO_COMMAND_OK : VEO_COMMAND_ERROR, std::memory_order_release);
         s.gate.store(gate_released, std::memory_order_seq_cst);
         futex_wake(&s.gate, 1);
     }
@@ -253,7 +255,7 @@ Context::Result Context::finish(uint64_t idx) {
     bool done = after(ring_->header.completed.load(std::memory_order_acquire), idx);
     Result r{VEO_COMMAND_EXCEPTION, 0};
     if (done)
-        r = Result{s.status.load(std::memory_order_relaxed),
+        r = Result{s.status.load(std::memory_order_acquire),
                    s.result.load(std::memory_order_relaxed)};
     if (info.stack_block) {
         if (done && r.status == VEO_COMMAND_OK) {
