@@ -64,6 +64,15 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
 
     {NULL}};
 
+uint64_t uct_veshm_dma_posts, uct_veshm_dma_bytes;
+
+__attribute__((visibility("default"))) void uct_veshm_dma_stats(uint64_t *posts, uint64_t *bytes) {
+    if (posts)
+        *posts = __atomic_load_n(&uct_veshm_dma_posts, __ATOMIC_RELAXED);
+    if (bytes)
+        *bytes = __atomic_load_n(&uct_veshm_dma_bytes, __ATOMIC_RELAXED);
+}
+
 /* ---- bounce buffer ---- */
 
 uint8_t *uct_veshm_bounce_alloc(uct_veshm_iface_t *iface, size_t length, unsigned mod4) {
@@ -190,6 +199,8 @@ static int uct_veshm_post(uct_veshm_iface_t *iface, uct_veshm_op_t *op, uint64_t
     ++op->inflight;
     ++iface->dma_posts;
     iface->dma_bytes += len;
+    __atomic_fetch_add(&uct_veshm_dma_posts, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&uct_veshm_dma_bytes, len, __ATOMIC_RELAXED);
     return 1;
 }
 
@@ -581,6 +592,8 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_iface_t, uct_md_h md, uct_worker_h worker,
             (params->field_mask & UCT_IFACE_PARAM_FIELD_STATS_ROOT) ? params->stats_root : NULL)
             UCS_STATS_ARG(UCT_VESHM_TL_NAME));
 
+    /* UCS classes are not zeroed: start from a clean state after super. */
+    memset((char *)self + sizeof(self->super), 0, sizeof(*self) - sizeof(self->super));
     self->proc = uct_veshm_proc.handle;
     self->node = vmd->node;
     if (veo_emu_get_node_info(self->node, &info) != 0)

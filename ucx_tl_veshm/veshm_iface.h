@@ -129,6 +129,10 @@ unsigned uct_veshm_iface_reap(uct_veshm_iface_t *iface);
 unsigned uct_veshm_iface_progress(uct_iface_h tl_iface);
 /* Bounce space of length bytes whose address is congruent to mod4 modulo 4. */
 uint8_t *uct_veshm_bounce_alloc(uct_veshm_iface_t *iface, size_t length, unsigned mod4);
+/* VE DMA the transport posted in this process (all interfaces), for tests
+ * and proofs; exported as uct_veshm_dma_stats(). */
+extern uint64_t uct_veshm_dma_posts, uct_veshm_dma_bytes;
+
 /* Whether a short/bcopy put or a new operation can start right now. */
 int uct_veshm_iface_can_start(uct_veshm_iface_t *iface, size_t bounce_need);
 

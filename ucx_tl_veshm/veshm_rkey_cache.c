@@ -102,7 +102,8 @@ void uct_veshm_rkey_cache_cleanup(uct_veshm_rkey_cache_t *cache, struct veo_proc
     cache->count = cache->capacity = 0;
 }
 
-void uct_veshm_rkey_cache_stats(uint64_t *hits, uint64_t *misses) {
+__attribute__((visibility("default"))) void uct_veshm_rkey_cache_stats(uint64_t *hits,
+                                                                       uint64_t *misses) {
     pthread_mutex_lock(&uct_veshm_proc.lock);
     if (hits)
         *hits = uct_veshm_proc.cache.hits;

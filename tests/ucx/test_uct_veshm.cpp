@@ -1,0 +1,499 @@
+// UCT-level tests of the veshm transport across two real processes: this
+// test process and uct_peer (UCT_PEER_PATH), which owns the remote memory.
+#include <gtest/gtest.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "uct_common.h"
+#include "veo_emu.h"
+
+extern char **environ;
+extern "C" void uct_veshm_rkey_cache_stats(uint64_t *hits, uint64_t *misses);
+extern "C" void uct_veshm_dma_stats(uint64_t *posts, uint64_t *bytes);
+
+namespace {
+
+constexpr size_t kMiB = 1ul << 20;
+
+struct Peer {
+    pid_t pid = -1;
+    int fd = -1;
+
+    void start() {
+        int sv[2];
+        ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+        std::string fdarg = "3";
+        char *argv[] = {const_cast<char *>(UCT_PEER_PATH), fdarg.data(), nullptr};
+        ASSERT_EQ(posix_spawn(&pid, UCT_PEER_PATH, &fa, nullptr, argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        close(sv[1]);
+        fd = sv[0];
+    }
+    peer_reply_t call(uint32_t cmd, uint32_t kind = 0, uint64_t a = 0, uint64_t b = 0,
+                      uint64_t c = 0) {
+        peer_request_t req{cmd, kind, a, b, c};
+        peer_reply_t rep;
+        memset(&rep, 0, sizeof(rep));
+        rep.status = -1000;
+        if (uct_test_send(fd, &req, sizeof(req)) != 0 || uct_test_recv(fd, &rep, sizeof(rep)) != 0)
+            rep.status = -1001;
+        return rep;
+    }
+    void kill_now() {
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, nullptr, 0);
+            pid = -1;
+        }
+    }
+    ~Peer() {
+        if (pid > 0) {
+            call(PEER_EXIT);
+            int st;
+            waitpid(pid, &st, 0);
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+};
+
+struct Completion {
+    uct_completion_t comp;
+    bool done = false;
+    ucs_status_t status = UCS_OK;
+};
+
+void on_done(uct_completion_t *c) {
+    auto *w = reinterpret_cast<Completion *>(c);
+    w->done = true;
+    w->status = c->status;
+}
+
+class UctVeshm : public ::testing::Test {
+  protected:
+    uct_test_ctx_t ctx{};
+    Peer peer;
+    uct_ep_h ep = nullptr;
+    uct_rkey_bundle_t rkey{};
+    bool have_rkey = false;
+    uint64_t raddr = 0;
+    size_t rlen = 0;
+
+    void SetUp() override {
+        ASSERT_EQ(uct_test_open(&ctx), 0);
+        peer.start();
+    }
+    void TearDown() override {
+        if (have_rkey)
+            uct_rkey_release(ctx.component, &rkey);
+        if (ep)
+            uct_ep_destroy(ep);
+        uct_test_close(&ctx);
+    }
+    // Peer allocates; we connect and unpack its key.
+    void remote(uint32_t kind, size_t len, ucs_status_t expect_unpack = UCS_OK) {
+        peer_reply_t r = peer.call(PEER_ALLOC, kind, len);
+        ASSERT_EQ(r.status, UCS_OK);
+        raddr = r.addr;
+        rlen = r.length;
+        if (kind == ALLOC_MD_FIXED) {
+            EXPECT_EQ(r.addr, r.value) << "FIXED allocation not at the requested address";
+        }
+        uct_ep_params_t p{};
+        p.field_mask =
+            UCT_EP_PARAM_FIELD_IFACE | UCT_EP_PARAM_FIELD_DEV_ADDR | UCT_EP_PARAM_FIELD_IFACE_ADDR;
+        p.iface = ctx.iface;
+        p.dev_addr = reinterpret_cast<const uct_device_addr_t *>(r.dev_addr);
+        p.iface_addr = reinterpret_cast<const uct_iface_addr_t *>(r.iface_addr);
+        ASSERT_TRUE(uct_iface_is_reachable(ctx.iface, p.dev_addr, p.iface_addr));
+        ASSERT_EQ(uct_ep_create(&p, &ep), UCS_OK);
+        ucs_status_t s = uct_rkey_unpack(ctx.component, r.rkey, &rkey);
+        ASSERT_EQ(s, expect_unpack);
+        have_rkey = s == UCS_OK;
+    }
+    void progress() { uct_worker_progress(ctx.worker); }
+    ucs_status_t wait(ucs_status_t s, Completion &c) {
+        if (s != UCS_INPROGRESS)
+            return s;
+        auto t0 = std::chrono::steady_clock::now();
+        while (!c.done) {
+            progress();
+            if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(60))
+                return UCS_ERR_TIMED_OUT;
+        }
+        return c.status;
+    }
+    ucs_status_t flush() {
+        auto t0 = std::chrono::steady_clock::now();
+        ucs_status_t s;
+        while ((s = uct_ep_flush(ep, 0, nullptr)) == UCS_INPROGRESS || s == UCS_ERR_NO_RESOURCE) {
+            progress();
+            if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(60))
+                return UCS_ERR_TIMED_OUT;
+        }
+        return s;
+    }
+    // One put or get of len bytes between local+loff and remote+roff.
+    enum Method { SHORT, BCOPY, ZCOPY };
+    ucs_status_t put(Method m, uint8_t *local, uct_mem_h memh, size_t len, uint64_t raddr_) {
+        for (;;) {
+            ucs_status_t s;
+            if (m == SHORT) {
+                s = uct_ep_put_short(ep, local, (unsigned)len, raddr_, rkey.rkey);
+            } else if (m == BCOPY) {
+                struct Arg {
+                    uint8_t *p;
+                    size_t n;
+                } arg{local, len};
+                ssize_t r = uct_ep_put_bcopy(
+                    ep,
+                    [](void *dest, void *a) -> size_t {
+                        auto *x = static_cast<Arg *>(a);
+                        memcpy(dest, x->p, x->n);
+                        return x->n;
+                    },
+                    &arg, raddr_, rkey.rkey);
+                s = r >= 0 ? UCS_OK : (ucs_status_t)r;
+                if (r >= 0) {
+                    EXPECT_EQ((size_t)r, len);
+                }
+            } else {
+                Completion c;
+                c.comp = {on_done, 1, UCS_OK};
+                uct_iov_t iov{local, len, memh, 0, 1};
+                s = wait(uct_ep_put_zcopy(ep, &iov, 1, raddr_, rkey.rkey, &c.comp), c);
+            }
+            if (s != UCS_ERR_NO_RESOURCE)
+                return s;
+            progress();
+        }
+    }
+    ucs_status_t get(Method m, uint8_t *local, uct_mem_h memh, size_t len, uint64_t raddr_) {
+        for (;;) {
+            Completion c;
+            c.comp = {on_done, 1, UCS_OK};
+            ucs_status_t s;
+            if (m == BCOPY) {
+                struct Arg {
+                    uint8_t *p;
+                } arg{local};
+                s = uct_ep_get_bcopy(
+                    ep,
+                    [](void *a, const void *data, size_t n) {
+                        memcpy(static_cast<Arg *>(a)->p, data, n);
+                    },
+                    &arg, len, raddr_, rkey.rkey, &c.comp);
+                s = wait(s, c);
+            } else {
+                uct_iov_t iov{local, len, memh, 0, 1};
+                s = wait(uct_ep_get_zcopy(ep, &iov, 1, raddr_, rkey.rkey, &c.comp), c);
+            }
+            if (s != UCS_ERR_NO_RESOURCE)
+                return s;
+            progress();
+        }
+    }
+    uint64_t remote_hash(uint64_t off, size_t len) {
+        peer_reply_t r = peer.call(PEER_HASH, 0, off, len);
+        EXPECT_EQ(r.status, UCS_OK);
+        return r.value;
+    }
+};
+
+struct LocalBuf {
+    uct_md_h md = nullptr;
+    uint8_t *p = nullptr;
+    size_t len = 0;
+    uct_mem_h memh = nullptr;
+    bool allocated = false;
+    uct_allocated_memory_t mem{};
+    LocalBuf(uct_test_ctx_t &ctx, size_t n, bool ve) : md(ctx.md), len(n) {
+        if (ve) {
+            EXPECT_EQ(uct_test_md_alloc(&ctx, n, nullptr, 0, &mem), UCS_OK);
+            p = static_cast<uint8_t *>(mem.address);
+            len = mem.length;
+            memh = mem.memh;
+            allocated = true;
+            EXPECT_NE(veo_emu_vh_to_hmem(p), nullptr) << "md alloc did not return VE memory";
+        } else {
+            p = static_cast<uint8_t *>(aligned_alloc(4096, n));
+            EXPECT_EQ(uct_md_mem_reg(md, p, n, UCT_MD_MEM_ACCESS_ALL, &memh), UCS_OK);
+        }
+    }
+    ~LocalBuf() {
+        if (allocated) {
+            uct_mem_free(&mem);
+        } else {
+            uct_md_mem_dereg(md, memh);
+            free(p);
+        }
+    }
+};
+
+TEST_F(UctVeshm, MdAllocIsHostAddressableVeMemory) {
+    EXPECT_TRUE(ctx.md_attr.cap.flags & UCT_MD_FLAG_ALLOC);
+    EXPECT_TRUE(ctx.md_attr.cap.flags & UCT_MD_FLAG_FIXED);
+    LocalBuf b(ctx, 3 * kMiB, true);
+    EXPECT_EQ(b.len % (64 * kMiB), 0u) << "allocation not in 64 MiB granules";
+    void *hmem = veo_emu_vh_to_hmem(b.p);
+    ASSERT_NE(hmem, nullptr);
+    b.p[12345] = 0x5a;
+    EXPECT_EQ(static_cast<uint8_t *>(veo_emu_hmem_to_vh(hmem))[12345], 0x5a);
+}
+
+TEST_F(UctVeshm, MdAllocFixedAddress) {
+    size_t g = 64 * kMiB, len = g;
+    void *r = mmap(nullptr, 2 * g, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(r, MAP_FAILED);
+    void *want = reinterpret_cast<void *>((reinterpret_cast<uintptr_t>(r) + g - 1) & ~(g - 1));
+    uct_allocated_memory_t mem;
+    ASSERT_EQ(uct_test_md_alloc(&ctx, len, want, UCT_MD_MEM_FLAG_FIXED, &mem), UCS_OK);
+    void *addr = mem.address;
+    EXPECT_EQ(addr, want);
+    void *hmem = veo_emu_vh_to_hmem(addr);
+    ASSERT_NE(hmem, nullptr);
+    static_cast<uint8_t *>(addr)[777] = 0xa5;
+    EXPECT_EQ(static_cast<uint8_t *>(veo_emu_hmem_to_vh(hmem))[777], 0xa5);
+    EXPECT_EQ(uct_mem_free(&mem), UCS_OK);
+    munmap(r, 2 * g);
+}
+
+TEST_F(UctVeshm, RemoteFixedAllocationIsReachable) {
+    remote(ALLOC_MD_FIXED, 64 * kMiB);
+    std::vector<uint8_t> src(100000);
+    uct_test_fill(src.data(), src.size(), 0, 7);
+    ASSERT_EQ(put(ZCOPY, src.data(), nullptr, src.size(), raddr + 3), UCS_OK);
+    ASSERT_EQ(flush(), UCS_OK);
+    EXPECT_EQ(remote_hash(3, src.size()), uct_test_hash(src.data(), src.size()));
+}
+
+TEST_F(UctVeshm, HostMemoryRegistersButIsUnreachable) {
+    std::vector<uint8_t> host(1 << 20);
+    uct_mem_h memh;
+    ASSERT_EQ(uct_md_mem_reg(ctx.md, host.data(), host.size(), UCT_MD_MEM_ACCESS_ALL, &memh),
+              UCS_OK);
+    std::vector<uint8_t> packed(ctx.md_attr.rkey_packed_size);
+    ASSERT_EQ(uct_md_mkey_pack(ctx.md, memh, packed.data()), UCS_OK);
+    uct_rkey_bundle_t b;
+    EXPECT_EQ(uct_rkey_unpack(ctx.component, packed.data(), &b), UCS_ERR_UNREACHABLE);
+    EXPECT_EQ(uct_md_mem_dereg(ctx.md, memh), UCS_OK);
+    // And a peer's host memory, too.
+    remote(ALLOC_HOST, 1 << 20, UCS_ERR_UNREACHABLE);
+}
+
+TEST_F(UctVeshm, SharedAreaOutlivesOneOfTwoRegistrations) {
+    remote(ALLOC_VE_REG_TWICE, 1 << 20);
+    std::vector<uint8_t> src(4096);
+    uct_test_fill(src.data(), src.size(), 0, 9);
+    ASSERT_EQ(put(ZCOPY, src.data(), nullptr, src.size(), raddr + 1), UCS_OK);
+    ASSERT_EQ(flush(), UCS_OK);
+    EXPECT_EQ(remote_hash(1, src.size()), uct_test_hash(src.data(), src.size()));
+}
+
+TEST_F(UctVeshm, RkeyCacheHit) {
+    peer_reply_t r = peer.call(PEER_ALLOC, ALLOC_MD, 64 * kMiB);
+    ASSERT_EQ(r.status, UCS_OK);
+    uint64_t h0, m0, h1, m1, h2, m2, h3, m3;
+    uct_veshm_rkey_cache_stats(&h0, &m0);
+    uct_rkey_bundle_t a, b, c;
+    ASSERT_EQ(uct_rkey_unpack(ctx.component, r.rkey, &a), UCS_OK);
+    uct_veshm_rkey_cache_stats(&h1, &m1);
+    EXPECT_EQ(m1, m0 + 1) << "first unpack must attach";
+    ASSERT_EQ(uct_rkey_unpack(ctx.component, r.rkey, &b), UCS_OK);
+    uct_veshm_rkey_cache_stats(&h2, &m2);
+    EXPECT_EQ(m2, m1) << "second unpack of the same area must not attach again";
+    EXPECT_EQ(h2, h1 + 1);
+    uct_rkey_release(ctx.component, &a);
+    uct_rkey_release(ctx.component, &b);
+    // Released by all: detached, so the next unpack attaches again.
+    ASSERT_EQ(uct_rkey_unpack(ctx.component, r.rkey, &c), UCS_OK);
+    uct_veshm_rkey_cache_stats(&h3, &m3);
+    EXPECT_EQ(m3, m2 + 1);
+    uct_rkey_release(ctx.component, &c);
+}
+
+struct SizeCase {
+    size_t len;
+    bool short_ok, bcopy_ok;
+};
+
+// Put and get of many sizes at odd offsets, local memory VE or host, with
+// local and remote offsets congruent modulo 4 (direct DMA) or not (staged).
+class UctVeshmData : public UctVeshm {
+  public:
+    void run(bool ve_local, const std::vector<size_t> &sizes, size_t loff, size_t roff) {
+        size_t max = 0;
+        for (size_t s : sizes)
+            max = std::max(max, s);
+        remote(ALLOC_MD, max + roff + 64);
+        LocalBuf lb(ctx, max + loff + 64, ve_local);
+        uint8_t *local = lb.p + loff;
+        uint32_t seed = 1;
+        for (size_t len : sizes) {
+            std::vector<Method> methods{ZCOPY};
+            if (len <= ctx.iface_attr.cap.put.max_short)
+                methods.push_back(SHORT);
+            if (len <= ctx.iface_attr.cap.put.max_bcopy)
+                methods.push_back(BCOPY);
+            for (Method m : methods) {
+                ++seed;
+                SCOPED_TRACE("put len " + std::to_string(len) + " method " + std::to_string(m));
+                uct_test_fill(local, len, 0, seed);
+                // Guard bytes around the target must survive.
+                ASSERT_EQ(peer.call(PEER_FILL, 0, roff - 3, len + 6, 1000 + seed).status, UCS_OK);
+                ASSERT_EQ(put(m, local, lb.memh, len, raddr + roff), UCS_OK);
+                ASSERT_EQ(flush(), UCS_OK);
+                ASSERT_EQ(remote_hash(roff, len), uct_test_hash(local, len));
+                ASSERT_EQ(remote_hash(roff - 3, 3),
+                          uct_test_pattern_hash(roff - 3, 3, 1000 + seed));
+                ASSERT_EQ(remote_hash(roff + len, 3),
+                          uct_test_pattern_hash(roff + len, 3, 1000 + seed));
+            }
+            std::vector<Method> gmethods{ZCOPY};
+            if (len <= ctx.iface_attr.cap.get.max_bcopy)
+                gmethods.push_back(BCOPY);
+            for (Method m : gmethods) {
+                ++seed;
+                SCOPED_TRACE("get len " + std::to_string(len) + " method " + std::to_string(m));
+                ASSERT_EQ(peer.call(PEER_FILL, 0, roff, len, seed).status, UCS_OK);
+                memset(local - std::min(loff, (size_t)3), 0xee, len + 6);
+                ASSERT_EQ(get(m, local, lb.memh, len, raddr + roff), UCS_OK);
+                ASSERT_EQ(uct_test_hash(local, len), uct_test_pattern_hash(roff, len, seed));
+                ASSERT_EQ(local[len], 0xee) << "get wrote past its end";
+                if (loff > 0) {
+                    ASSERT_EQ(local[-1], 0xee) << "get wrote before its start";
+                }
+            }
+        }
+    }
+};
+
+const std::vector<size_t> kSmall{1, 2, 3, 4, 5, 7, 8, 13, 255, 256, 2047, 2048, 4093, 65535, 65536};
+
+TEST_F(UctVeshmData, SmallVeLocalCongruent) {
+    run(true, kSmall, 1, 5);
+}
+TEST_F(UctVeshmData, SmallVeLocalMisaligned) {
+    run(true, kSmall, 2, 7);
+}
+TEST_F(UctVeshmData, SmallHostLocal) {
+    run(false, kSmall, 3, 9);
+}
+TEST_F(UctVeshmData, LargeVeLocalCongruent) {
+    run(true, {kMiB + 1, 16 * kMiB + 3, 64 * kMiB + 7, 256 * kMiB}, 1, 64 * kMiB - 3);
+}
+TEST_F(UctVeshmData, LargeVeLocalMisaligned) {
+    run(true, {kMiB + 1, 70 * kMiB + 3}, 3, 64 * kMiB - 2);
+}
+TEST_F(UctVeshmData, LargeHostLocal) {
+    run(false, {kMiB + 1, 20 * kMiB + 5}, 1, 11);
+}
+
+TEST_F(UctVeshm, FenceOrdersPutsAndGets) {
+    const size_t big = 32 * kMiB;
+    remote(ALLOC_MD, 64 * kMiB);
+    LocalBuf a(ctx, big, true);
+    uct_test_fill(a.p, big, 0, 21);
+    uint64_t b = 0x1122334455667788ull;
+    for (int round = 0; round < 5; ++round) {
+        Completion c;
+        c.comp = {on_done, 1, UCS_OK};
+        uct_iov_t iov{a.p, big, a.memh, 0, 1};
+        ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &c.comp);
+        ASSERT_TRUE(s == UCS_OK || s == UCS_INPROGRESS);
+        ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
+        // After the fence: a small put over the start of the big one must win.
+        ASSERT_EQ(put(SHORT, reinterpret_cast<uint8_t *>(&b), nullptr, 8, raddr), UCS_OK);
+        ASSERT_EQ(wait(s, c), UCS_OK);
+        ASSERT_EQ(flush(), UCS_OK);
+        EXPECT_EQ(remote_hash(0, 8), uct_test_hash(&b, 8)) << "round " << round;
+        EXPECT_EQ(remote_hash(8, big - 8), uct_test_hash(a.p + 8, big - 8));
+    }
+    // A get after a fence sees the put before it.
+    LocalBuf back(ctx, big, true);
+    uct_test_fill(a.p, big, 0, 22);
+    Completion c;
+    c.comp = {on_done, 1, UCS_OK};
+    uct_iov_t iov{a.p, big, a.memh, 0, 1};
+    ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &c.comp);
+    ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
+    ASSERT_EQ(get(ZCOPY, back.p, back.memh, big, raddr), UCS_OK);
+    ASSERT_EQ(wait(s, c), UCS_OK);
+    EXPECT_EQ(uct_test_hash(back.p, big), uct_test_hash(a.p, big));
+}
+
+TEST_F(UctVeshm, ManyOutstandingThenFlush) {
+    remote(ALLOC_MD, 64 * kMiB);
+    LocalBuf a(ctx, 64 * kMiB, true);
+    uct_test_fill(a.p, 64 * kMiB, 0, 33);
+    std::vector<Completion> cs(256);
+    size_t piece = 256 * 1024 + 4;
+    int started = 0;
+    for (size_t i = 0; i < cs.size() && (i + 1) * piece < 64 * kMiB; ++i) {
+        cs[i].comp = {on_done, 1, UCS_OK};
+        uct_iov_t iov{a.p + i * piece, piece, a.memh, 0, 1};
+        ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr + i * piece, rkey.rkey, &cs[i].comp);
+        ASSERT_TRUE(s == UCS_OK || s == UCS_INPROGRESS) << ucs_status_string(s);
+        if (s == UCS_OK)
+            cs[i].done = true;
+        ++started;
+    }
+    ASSERT_EQ(flush(), UCS_OK);
+    for (int i = 0; i < started; ++i)
+        EXPECT_TRUE(cs[i].done) << i;
+    EXPECT_EQ(remote_hash(0, started * piece), uct_test_hash(a.p, started * piece));
+}
+
+TEST_F(UctVeshm, RmaIsVeDma) {
+    remote(ALLOC_MD, 64 * kMiB);
+    LocalBuf a(ctx, 8 * kMiB, true);
+    uint64_t p0, b0, p1, b1;
+    uct_veshm_dma_stats(&p0, &b0);
+    ASSERT_EQ(put(ZCOPY, a.p, a.memh, 8 * kMiB, raddr), UCS_OK);
+    ASSERT_EQ(flush(), UCS_OK);
+    uct_veshm_dma_stats(&p1, &b1);
+    EXPECT_GE(b1 - b0, 8 * kMiB);
+}
+
+TEST_F(UctVeshm, PeerKilledMidTransfer) {
+    remote(ALLOC_MD, 64 * kMiB);
+    LocalBuf a(ctx, 16 * kMiB, true);
+    auto t0 = std::chrono::steady_clock::now();
+    ucs_status_t err = UCS_OK;
+    for (int i = 0; i < 100000 && err == UCS_OK; ++i) {
+        if (i == 20)
+            peer.kill_now(); // while transfers are in flight
+        Completion c;
+        c.comp = {on_done, 1, UCS_OK};
+        uct_iov_t iov{a.p, 16 * kMiB, a.memh, 0, 1};
+        ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &c.comp);
+        if (s == UCS_INPROGRESS)
+            s = wait(s, c);
+        if (s != UCS_OK && s != UCS_ERR_NO_RESOURCE)
+            err = s;
+        else if (i % 8 == 7)
+            err = flush();
+        ASSERT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(60));
+    }
+    EXPECT_NE(err, UCS_OK) << "the survivor must see the peer's death as an error";
+    EXPECT_NE(err, UCS_ERR_TIMED_OUT);
+    // Further operations keep failing, without hanging.
+    EXPECT_NE(flush(), UCS_OK);
+}
+
+} // namespace

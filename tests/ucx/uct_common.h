@@ -1,0 +1,65 @@
+/* Shared by the UCT-level test and its peer process: opening the veshm
+ * memory domain and interface, the data pattern and hash, and the messages
+ * the two exchange over a socket. */
+#ifndef VESHM_TEST_UCT_COMMON_H
+#define VESHM_TEST_UCT_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uct/api/uct.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct uct_test_ctx {
+    ucs_async_context_t *async;
+    uct_worker_h worker;
+    uct_component_h component;
+    uct_md_h md;
+    uct_md_attr_t md_attr;
+    uct_iface_h iface;
+    uct_iface_attr_t iface_attr;
+    char dev_name[UCT_DEVICE_NAME_MAX];
+} uct_test_ctx_t;
+
+/* Opens component "veshm", its MD and the veshm interface; 0 or -1. */
+int uct_test_open(uct_test_ctx_t *ctx);
+void uct_test_close(uct_test_ctx_t *ctx);
+
+/* Allocation by the veshm MD (uct_mem_alloc with method MD). */
+ucs_status_t uct_test_md_alloc(uct_test_ctx_t *ctx, size_t length, void *address, unsigned flags,
+                               uct_allocated_memory_t *mem);
+
+uint8_t uct_test_pattern(uint64_t i, uint32_t seed);
+void uct_test_fill(void *p, size_t len, uint64_t start, uint32_t seed);
+uint64_t uct_test_hash(const void *p, size_t len);
+/* Hash of the pattern bytes [start, start+len) without materializing them. */
+uint64_t uct_test_pattern_hash(uint64_t start, size_t len, uint32_t seed);
+
+enum { PEER_ALLOC = 1, PEER_FILL, PEER_HASH, PEER_EXIT };
+/* ALLOC kinds: md alloc, md alloc at a fixed address, VE memory registered
+ * twice with the first registration released, ordinary host memory. */
+enum { ALLOC_MD = 0, ALLOC_MD_FIXED, ALLOC_VE_REG_TWICE, ALLOC_HOST };
+
+typedef struct peer_request {
+    uint32_t cmd;
+    uint32_t kind;
+    uint64_t a, b, c;
+} peer_request_t;
+
+typedef struct peer_reply {
+    int64_t status;
+    uint64_t addr, length, value;
+    uint8_t rkey[128];
+    uint8_t iface_addr[64];
+    uint8_t dev_addr[64];
+} peer_reply_t;
+
+int uct_test_send(int fd, const void *p, size_t n);
+int uct_test_recv(int fd, void *p, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,100 @@
+/* The other process of the UCT-level test: opens the veshm transport, makes
+ * memory available to the test (kinds in uct_common.h) and answers requests
+ * on the socket whose descriptor is argv[1]. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "uct_common.h"
+#include "ve_offload.h"
+#include "veo_emu.h"
+
+int main(int argc, char **argv) {
+    if (argc < 2)
+        return 2;
+    int fd = atoi(argv[1]);
+    uct_test_ctx_t ctx;
+    if (uct_test_open(&ctx) != 0)
+        return 3;
+    uint8_t *base = NULL;
+    size_t length = 0;
+    uct_mem_h memh = NULL;
+    peer_request_t req;
+    while (uct_test_recv(fd, &req, sizeof(req)) == 0) {
+        peer_reply_t rep;
+        memset(&rep, 0, sizeof(rep));
+        ucs_status_t s = UCS_OK;
+        switch (req.cmd) {
+        case PEER_ALLOC: {
+            length = req.a;
+            void *addr = NULL;
+            if (req.kind == ALLOC_MD || req.kind == ALLOC_MD_FIXED) {
+                unsigned flags = 0;
+                if (req.kind == ALLOC_MD_FIXED) {
+                    /* Reserve a range, then ask for VE memory exactly there. */
+                    size_t g = 64ul << 20;
+                    void *r = mmap(NULL, length + g, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                    addr = (void *)(((uintptr_t)r + g - 1) & ~(uintptr_t)(g - 1));
+                    flags |= UCT_MD_MEM_FLAG_FIXED;
+                    rep.value = (uint64_t)(uintptr_t)addr;
+                }
+                uct_allocated_memory_t mem;
+                s = uct_test_md_alloc(&ctx, length, addr, flags, &mem);
+                if (s == UCS_OK) {
+                    addr = mem.address;
+                    length = mem.length;
+                    memh = mem.memh;
+                }
+            } else if (req.kind == ALLOC_VE_REG_TWICE) {
+                struct veo_proc_handle *h = NULL; /* the transport's VE process */
+                for (int n = 0; h == NULL && n < veo_emu_node_count(); ++n)
+                    h = veo_emu_proc_find(n);
+                void *hmem = NULL;
+                if (h == NULL || veo_alloc_hmem(h, &hmem, length) != 0) {
+                    s = UCS_ERR_NO_MEMORY;
+                    break;
+                }
+                addr = veo_emu_hmem_to_vh(hmem);
+                uct_mem_h first;
+                s = uct_md_mem_reg(ctx.md, addr, length, UCT_MD_MEM_ACCESS_ALL, &first);
+                if (s == UCS_OK)
+                    s = uct_md_mem_reg(ctx.md, addr, length, UCT_MD_MEM_ACCESS_ALL, &memh);
+                if (s == UCS_OK)
+                    s = uct_md_mem_dereg(ctx.md, first);
+            } else {
+                addr = aligned_alloc(4096, length);
+                s = uct_md_mem_reg(ctx.md, addr, length, UCT_MD_MEM_ACCESS_ALL, &memh);
+            }
+            if (s != UCS_OK)
+                break;
+            base = addr;
+            rep.addr = (uint64_t)(uintptr_t)addr;
+            rep.length = length;
+            s = uct_md_mkey_pack(ctx.md, memh, rep.rkey);
+            if (s == UCS_OK)
+                s = uct_iface_get_address(ctx.iface, (uct_iface_addr_t *)rep.iface_addr);
+            if (s == UCS_OK)
+                s = uct_iface_get_device_address(ctx.iface, (uct_device_addr_t *)rep.dev_addr);
+            break;
+        }
+        case PEER_FILL:
+            uct_test_fill(base + req.a, req.b, req.a, (uint32_t)req.c);
+            break;
+        case PEER_HASH:
+            rep.value = uct_test_hash(base + req.a, req.b);
+            break;
+        case PEER_EXIT:
+            uct_test_send(fd, &rep, sizeof(rep));
+            return 0;
+        default:
+            s = UCS_ERR_INVALID_PARAM;
+        }
+        rep.status = s;
+        if (uct_test_send(fd, &rep, sizeof(rep)) != 0)
+            return 4;
+    }
+    return 0;
+}
