@@ -33,7 +33,7 @@ endfunction()
 # build. VESHM_UCX_MODULE_TARGET names its target.
 set(VESHM_MPI_MODES ucx)
 unset(VESHM_UCX_MODULE_TARGET)
-if(EXISTS ${PROJECT_SOURCE_DIR}/ucx_tl_veshm)
+if(VESHM_BUILD_UCX AND EXISTS ${PROJECT_SOURCE_DIR}/ucx_tl_veshm)
   get_property(ucx_targets DIRECTORY ${PROJECT_SOURCE_DIR}/ucx_tl_veshm PROPERTY BUILDSYSTEM_TARGETS)
   foreach(t ${ucx_targets})
     get_target_property(type ${t} TYPE)
