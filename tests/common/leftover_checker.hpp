@@ -25,9 +25,11 @@ struct LeftoverSnapshot {
 // The VESHM service sockets that exist now (abstract names, no '@').
 std::set<std::string> veshm_sockets_now();
 
-// The core keeps one connection ("link") per owner VE process for the life of
-// the VH process (core/veshm_client.hpp), shared by all attachments to it: a
-// cache by design, so the descriptor check lets them pass. These tell them.
+// The core keeps one connection ("link") per owner VE process while the owner
+// lives (core/veshm_client.hpp), shared by all attachments to it: a cache by
+// design, so the descriptor check lets them pass. These tell them. (A link to
+// an owner that ended is closed by the VH's next detach, attach or
+// veo_proc_destroy; tests/core/test_lifecycle.cpp checks that.)
 bool is_veshm_link(const std::string &fd_description);
 // Descriptors of this process connected to the VESHM service of ve_pid.
 std::vector<int> veshm_links_to(pid_t ve_pid);
