@@ -18,6 +18,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 jobs=${FUZZ_JOBS:-1}
 targets=(owner_messages attach_reply info_reply control_messages)
+# The UCX transport's packed remote key, when the transport is in the tree.
+[ -f "$root/ucx_tl_veshm/veshm_rkey_format.c" ] && targets+=(rkey)
 
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is needed" >&2; exit 2; }
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

@@ -44,6 +44,22 @@ def map_request(vemva=0x700000000000, size=PAGE, ro=0):
     return struct.pack("<QQQII", vemva, size, 0, ro, 0)
 
 
+def fnv1a(data):
+    h = 2166136261
+    for b in data:
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def rkey(kind=1, pid=4242, syncnum=0, flags=PCI, granule=PAGE, area=(1 << 63) | VEMVA, count=1,
+         addr=0x7F0000000000, region=None, length=PAGE, guid=0x1234, version=1, checksum=None):
+    """Packed remote key of the UCX transport (ucx_tl_veshm/veshm_rkey_format.h)."""
+    region = area if region is None else region
+    body = struct.pack("<IHHIiQQQIIQQQQ", 0x4B485356, version, kind, pid, syncnum, flags, granule,
+                       area, count, 0, addr, region, length, guid)
+    return body + struct.pack("<II", fnv1a(body) if checksum is None else checksum, 0)
+
+
 SEEDS = {
     "owner_messages": {
         "attach_vehva": attach_request(),
@@ -73,6 +89,16 @@ SEEDS = {
         "unmap_nothing": control(4, map_request()),
         "unknown_type": control(99, b"") + control(100, b"x" * 8),
         "short_header": struct.pack("<H", 8) + b"VECMVECM",
+    },
+    "rkey": {
+        "ve_one_area": rkey(),
+        "ve_many_areas": rkey(count=16, region=((1 << 63) | VEMVA) + 3 * PAGE + 4096, length=5 * PAGE),
+        "ve_2m_granule_ro": rkey(flags=NONE | RO, granule=2 << 20, count=3, length=(6 << 20) - 8),
+        "host": rkey(kind=2, pid=0, flags=0, granule=0, area=0, count=0, addr=0, region=0, length=0),
+        "region_outside": rkey(count=2, region=((1 << 63) | VEMVA) + PAGE, length=2 * PAGE),
+        "bad_checksum": rkey(checksum=0),
+        "version_2": rkey(version=2),
+        "truncated": rkey()[:60],
     },
 }
 
