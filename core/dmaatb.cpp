@@ -3,6 +3,7 @@
 #include "common/config.hpp"
 #include "veo_vedma.h"
 
+#include <iterator>
 #include <mutex>
 
 namespace veo::emu {
@@ -27,11 +28,19 @@ uint64_t Dmaatb::insert(DmaatbEntry entry) {
     return vehva;
 }
 
-bool Dmaatb::remove(uint64_t vehva, bool local, DmaatbEntry *out) {
+bool Dmaatb::remove(uint64_t vehva, DmaatbKind kind, DmaatbEntry *out) {
     std::unique_lock lock(mutex_);
     auto it = entries_.find(vehva);
-    if (it == entries_.end() || it->second.local != local)
+    if (it == entries_.end() && kind == DmaatbKind::vh) {
+        it = entries_.upper_bound(vehva);
+        if (it != entries_.begin() && vehva < std::prev(it)->first + std::prev(it)->second.size)
+            --it;
+        else
+            it = entries_.end();
+    }
+    if (it == entries_.end() || it->second.kind != kind)
         return false;
+    vehva = it->first;
     *out = std::move(it->second);
     entries_.erase(it);
     used_ -= out->pages;
@@ -66,7 +75,7 @@ uint32_t Dmaatb::remote_entries() const {
     std::shared_lock lock(mutex_);
     uint32_t n = 0;
     for (const auto &[vehva, e] : entries_)
-        n += e.local ? 0 : 1;
+        n += e.kind == DmaatbKind::attachment ? 1 : 0;
     return n;
 }
 

@@ -14,12 +14,17 @@
 
 namespace veo::emu {
 
+// What an entry maps: a VESHM attachment of another process's area, the
+// process's own VE memory (VE_MEM_LOCAL), or memory of this VH process
+// (veo_emu_register_vh_mem, the emulated counterpart of VH shared memory).
+enum class DmaatbKind { attachment, local, vh };
+
 struct DmaatbEntry {
     uint64_t vehva = 0;
     uint64_t size = 0;
     uint8_t *host = nullptr; // where vehva lies in this process
     bool writable = false;
-    bool local = false; // VE_MEM_LOCAL (own memory) rather than a VESHM attachment
+    DmaatbKind kind = DmaatbKind::attachment;
     uint32_t pages = 0; // DMAATB entries it takes
     MappingRef mapping; // keeps the host memory mapped while the entry or a copy needs it
     std::shared_ptr<AttachToken> attachment; // the owner's count of it; released = detached
@@ -33,8 +38,9 @@ class Dmaatb {
     // Inserts an entry (vehva is chosen here); the VEHVA, or 0 when the
     // DMAATB has no room (ENOMEM).
     uint64_t insert(DmaatbEntry entry);
-    // Removes the entry starting at vehva if its kind matches; false if none.
-    bool remove(uint64_t vehva, bool local, DmaatbEntry *out);
+    // Removes the entry of that kind starting at vehva (for kind vh: holding
+    // vehva, whose registration may start inside a page); false if none.
+    bool remove(uint64_t vehva, DmaatbKind kind, DmaatbEntry *out);
     // Translates [vehva, vehva+len) for reading or writing. Returns 0 with
     // *host (and *keep, if asked) set, or the DMA exception bits.
     int translate(uint64_t vehva, uint64_t len, bool write, uint8_t **host,

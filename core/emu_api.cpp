@@ -1,6 +1,7 @@
 // This project's extensions (veo_emu.h).
 #include "api.hpp"
 #include "common/config.hpp"
+#include "common/log.hpp"
 #include "common/numa_placement.hpp"
 #include "hmem.hpp"
 #include "proc.hpp"
@@ -8,8 +9,20 @@
 #include "veo_emu.h"
 
 #include <cerrno>
+#include <cstring>
+#include <sys/mman.h>
 
 using namespace veo::emu;
+
+namespace {
+
+uint64_t fail_u64(int err, const char *fn, const char *why) {
+    VEO_LOG(debug, "%s: %s (%s)", fn, why, strerrorname_np(err));
+    errno = err;
+    return (uint64_t)-1;
+}
+
+} // namespace
 
 VEO_API int veo_emu_node_count(void) {
     return config().nodes;
@@ -94,6 +107,45 @@ VEO_API void *veo_emu_vehva_to_vh(veo_proc_handle *h, uint64_t vehva, size_t len
         *writable = from_handle(h)->dmaatb().translate(vehva, len, true, &ignored) == 0;
     }
     return host;
+}
+
+VEO_API uint64_t veo_emu_register_vh_mem(veo_proc_handle *h, void *vh_addr, size_t size) {
+    const char *fn = __func__;
+    if (h == nullptr || vh_addr == nullptr || size == 0)
+        return fail_u64(EINVAL, fn, "NULL process handle or address, or size 0");
+    VeProc *p = from_handle(h);
+    if (!p->alive())
+        return fail_u64(EBUSY, fn, "the VE process is gone");
+    constexpr uintptr_t kPage = 4096;
+    uintptr_t first = (uintptr_t)vh_addr & ~(kPage - 1);
+    uintptr_t end = ((uintptr_t)vh_addr + size + kPage - 1) & ~(kPage - 1);
+    // msync fails with ENOMEM on any unmapped page of the range.
+    if (end <= first || msync((void *)first, end - first, MS_ASYNC) != 0)
+        return fail_u64(EFAULT, fn, "range is not mapped memory of this process");
+    DmaatbEntry e;
+    e.size = end - first;
+    e.host = (uint8_t *)first;
+    e.writable = true;
+    e.kind = DmaatbKind::vh;
+    uint64_t vehva = p->dmaatb().insert(std::move(e));
+    if (vehva == 0)
+        return fail_u64(ENOMEM, fn, "DMAATB full");
+    p->publish_stats();
+    return vehva + ((uintptr_t)vh_addr - first);
+}
+
+VEO_API int veo_emu_unregister_vh_mem(veo_proc_handle *h, uint64_t vehva) {
+    if (h == nullptr) {
+        errno = EINVAL;
+        return -1;
+    }
+    DmaatbEntry e;
+    if (!from_handle(h)->dmaatb().remove(vehva, DmaatbKind::vh, &e)) {
+        errno = ECANCELED;
+        return -1;
+    }
+    from_handle(h)->publish_stats();
+    return 0;
 }
 
 VEO_API int veo_emu_proc_swap_out(veo_proc_handle *h) {

@@ -129,7 +129,7 @@ void *attach_local(VeProc *p, uint64_t vemva, size_t size) {
     e.size = size;
     e.host = host;
     e.writable = true;
-    e.local = true;
+    e.kind = DmaatbKind::local;
     e.mapping = p->memory_mapping();
     uint64_t vehva = p->dmaatb().insert(std::move(e));
     if (vehva == 0)
@@ -255,7 +255,8 @@ VEO_API int veo_shared_mem_detach(veo_proc_handle *h, void *veshm_addr, long lon
         return 0;
     }
     DmaatbEntry e;
-    if (!p->dmaatb().remove((uint64_t)veshm_addr, mode_flag == VE_MEM_LOCAL, &e))
+    DmaatbKind kind = mode_flag == VE_MEM_LOCAL ? DmaatbKind::local : DmaatbKind::attachment;
+    if (!p->dmaatb().remove((uint64_t)veshm_addr, kind, &e))
         return fail(ECANCELED, fn, "no such attachment");
     e.attachment.reset();
     p->publish_stats();

@@ -59,6 +59,21 @@ int veo_emu_unmap_hmem(void *host_addr);
  * range is not inside one DMAATB entry. writable is set to 0 for read-only. */
 void *veo_emu_vehva_to_vh(struct veo_proc_handle *h, uint64_t vehva, size_t len, int *writable);
 
+/** Registers size bytes of this VH process's memory at vh_addr (any
+ * alignment; memory the caller keeps mapped until it unregisters) into the
+ * DMAATB of h, so that VE DMA of h reads and writes it: the emulated
+ * counterpart of VH memory made reachable by VE DMA (VEO's veo_shmat). The
+ * VEHVA has the address's offset within its 4 KiB page. Returns the VEHVA of
+ * vh_addr, or (uint64_t)-1 with errno EINVAL (NULL h or address, size 0),
+ * EFAULT (range not mapped), ENOMEM (DMAATB full) or EBUSY (VE process
+ * gone). */
+uint64_t veo_emu_register_vh_mem(struct veo_proc_handle *h, void *vh_addr, size_t size);
+/** Removes a registration of veo_emu_register_vh_mem() by the VEHVA it
+ * returned: 0, or -1 with errno EINVAL (NULL h) or ECANCELED (no such
+ * registration). Transfers posted on it must have been polled to completion
+ * before (the DMA engine does not keep VH memory alive). */
+int veo_emu_unregister_vh_mem(struct veo_proc_handle *h, uint64_t vehva);
+
 /** Emulate VE partial process swapping: while swapped out, attaching an area
  * of h fails with EAGAIN. 0, or -1 with errno EINVAL. */
 int veo_emu_proc_swap_out(struct veo_proc_handle *h);

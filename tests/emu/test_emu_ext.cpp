@@ -9,6 +9,7 @@
 #include <cstring>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <vector>
 
 namespace {
 
@@ -126,6 +127,93 @@ TEST(EmuExt, SwappedOutOwnerGivesEagain) {
                                         VE_REGISTER_PCI | VE_REGISTER_VEHVA);
     EXPECT_NE((void *)-1, vehva);
     EXPECT_EQ(-1, veo_emu_proc_swap_out(nullptr));
+}
+
+TEST(EmuExt, VhMemoryRegisteredForDma) {
+    Proc p(0);
+    void *mem = nullptr;
+    ASSERT_EQ(0, veo_posix_memalign_hmem(p.h, &mem, kArea, kArea));
+    uint64_t ve = veo_register_mem_to_dmaatb(mem, kArea);
+    ASSERT_NE((uint64_t)-1, ve);
+    auto *ve_host = static_cast<unsigned char *>(veo_emu_hmem_to_vh(mem));
+
+    // A host buffer at an address that is not page aligned: its VEHVA keeps
+    // the offset in the page, so the DMA alignment rules see the same bytes.
+    std::vector<unsigned char> buf(3 * 4096 + 100);
+    unsigned char *host = buf.data() + 4;
+    size_t n = 3 * 4096;
+    for (size_t i = 0; i < n; ++i)
+        host[i] = (unsigned char)(i * 7 + 1);
+    uint64_t vh = veo_emu_register_vh_mem(p.h, host, n);
+    ASSERT_NE((uint64_t)-1, vh);
+    EXPECT_EQ((uintptr_t)host & 4095, vh & 4095);
+    EXPECT_EQ(0, veo_dma_post_wait(p.h, ve + 64, vh, (int)n));
+    EXPECT_EQ(0, memcmp(ve_host + 64, host, n));
+    memset(host, 0, n);
+    EXPECT_EQ(0, veo_dma_post_wait(p.h, vh + 8, ve + 64, (int)n - 8));
+    for (size_t i = 0; i + 8 < n; ++i)
+        ASSERT_EQ((unsigned char)(i * 7 + 1), host[i + 8]) << i;
+    int writable = 0;
+    EXPECT_EQ(host, veo_emu_vehva_to_vh(p.h, vh, n, &writable));
+    EXPECT_EQ(1, writable);
+    // Beyond the registered pages is outside every DMAATB entry.
+    EXPECT_EQ(VE_DMA_EXC_MISSING_SPACE,
+              veo_dma_post_wait(p.h, ve, vh - ((uintptr_t)host & 4095) + 4 * 4096, 4));
+
+    // Unregistered by any VEHVA inside it (the one returned has an offset).
+    EXPECT_EQ(0, veo_emu_unregister_vh_mem(p.h, vh));
+    errno = 0;
+    EXPECT_EQ(-1, veo_emu_unregister_vh_mem(p.h, vh));
+    EXPECT_EQ(ECANCELED, errno);
+    EXPECT_EQ(VE_DMA_EXC_MISSING_SPACE, veo_dma_post_wait(p.h, ve, vh, 4));
+    // Neither kind of entry can be removed as the other.
+    errno = 0;
+    EXPECT_EQ(-1, veo_emu_unregister_vh_mem(p.h, ve));
+    EXPECT_EQ(ECANCELED, errno);
+    uint64_t again = veo_emu_register_vh_mem(p.h, host, n);
+    ASSERT_NE((uint64_t)-1, again);
+    EXPECT_EQ(-1, veo_unregister_mem_from_dmaatb(p.h, again));
+    EXPECT_EQ(0, veo_emu_unregister_vh_mem(p.h, again));
+    EXPECT_EQ(0, veo_unregister_mem_from_dmaatb(p.h, ve));
+}
+
+TEST(EmuExt, VhMemoryRegistrationErrors) {
+    Proc p(0);
+    char byte = 0;
+    errno = 0;
+    EXPECT_EQ((uint64_t)-1, veo_emu_register_vh_mem(nullptr, &byte, 1));
+    EXPECT_EQ(EINVAL, errno);
+    errno = 0;
+    EXPECT_EQ((uint64_t)-1, veo_emu_register_vh_mem(p.h, nullptr, 1));
+    EXPECT_EQ(EINVAL, errno);
+    errno = 0;
+    EXPECT_EQ((uint64_t)-1, veo_emu_register_vh_mem(p.h, &byte, 0));
+    EXPECT_EQ(EINVAL, errno);
+    void *gone = mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(MAP_FAILED, gone);
+    ASSERT_EQ(0, munmap(gone, 8192));
+    errno = 0;
+    EXPECT_EQ((uint64_t)-1, veo_emu_register_vh_mem(p.h, gone, 8192));
+    EXPECT_EQ(EFAULT, errno);
+    errno = 0;
+    EXPECT_EQ(-1, veo_emu_unregister_vh_mem(nullptr, 0));
+    EXPECT_EQ(EINVAL, errno);
+
+    // Every registration takes a DMAATB entry: a full DMAATB says ENOMEM,
+    // and everything comes back when they are released.
+    veo_emu_node_info info{};
+    ASSERT_EQ(0, veo_emu_get_node_info(0, &info));
+    std::vector<uint64_t> taken;
+    uint64_t v;
+    while ((v = veo_emu_register_vh_mem(p.h, &byte, 1)) != (uint64_t)-1)
+        taken.push_back(v);
+    EXPECT_EQ(ENOMEM, errno);
+    EXPECT_EQ(info.dmaatb_entries, taken.size());
+    for (uint64_t t : taken)
+        EXPECT_EQ(0, veo_emu_unregister_vh_mem(p.h, t));
+    v = veo_emu_register_vh_mem(p.h, &byte, 1);
+    EXPECT_NE((uint64_t)-1, v);
+    EXPECT_EQ(0, veo_emu_unregister_vh_mem(p.h, v));
 }
 
 } // namespace
