@@ -5,12 +5,13 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config clang-format
+  clang libclang-rt-dev
   libgtest-dev libgmock-dev
   libhwloc-dev hwloc
   libffi-dev
   libucx-dev ucx-utils
   openmpi-bin libopenmpi-dev
-  dpkg-dev xz-utils file git
+  dpkg-dev xz-utils file git curl
 )
 
 missing=()

@@ -146,11 +146,23 @@ ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned
         return status;
     if (!uct_veshm_iface_can_start(iface, 0))
         return UCS_ERR_NO_RESOURCE;
+    UCT_TL_EP_STAT_OP(&ep->super, PUT, SHORT, length);
+    if (iface->config.short_pio) {
+        size_t n = length;
+        uint64_t vehva;
+        uint8_t *host;
+        int writable;
+        if (uct_veshm_remote_at((uct_veshm_rkey_t *)rkey, remote_addr, &n, &vehva, &host,
+                                &writable) == UCS_OK &&
+            n == length && host != NULL && writable) {
+            memcpy(host, buffer, length);
+            return UCS_OK;
+        }
+    }
     uint8_t *b = uct_veshm_bounce_alloc(iface, length, (unsigned)(remote_addr & 3));
     if (b == NULL)
         return UCS_ERR_NO_RESOURCE;
     memcpy(b, buffer, length);
-    UCT_TL_EP_STAT_OP(&ep->super, PUT, SHORT, length);
     return uct_veshm_put_from_bounce(iface, ep, b, length, remote_addr, rkey);
 }
 

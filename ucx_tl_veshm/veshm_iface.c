@@ -143,8 +143,8 @@ void uct_veshm_op_put(uct_veshm_iface_t *iface, uct_veshm_op_t *op) {
 
 /* Where remote address addr is: VEHVA and host view in our VE process;
  * *len is cut to what is contiguous there. */
-static ucs_status_t uct_veshm_remote_at(const uct_veshm_rkey_t *rkey, uint64_t addr, size_t *len,
-                                        uint64_t *vehva, uint8_t **host, int *writable) {
+ucs_status_t uct_veshm_remote_at(const uct_veshm_rkey_t *rkey, uint64_t addr, size_t *len,
+                                 uint64_t *vehva, uint8_t **host, int *writable) {
     const veshm_rkey_info_t *k = &rkey->info;
     if (addr < k->region_addr || addr - k->region_addr >= k->region_len)
         return UCS_ERR_INVALID_PARAM;
@@ -671,6 +671,7 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_iface_t, uct_md_h md, uct_worker_h worker,
     self->config.dma_chunk =
         ucs_align_down(ucs_min(ucs_max(config->dma_chunk, 4096), UCT_VESHM_DMA_MAX), 4);
     self->config.peer_check = ucs_time_from_sec(config->peer_check);
+    self->config.short_pio = config->short_pio;
     self->bounce.size = ucs_align_up(
         ucs_max(config->bounce_size, 2 * (self->config.seg_size + self->config.max_bcopy)), g);
 

@@ -22,6 +22,7 @@ typedef struct uct_veshm_iface_config {
     double bandwidth;  /* 0: measure */
     double latency;    /* 0: measure */
     double peer_check; /* seconds between liveness checks of peers */
+    int short_pio;     /* put_short as a store through the PCI window */
 } uct_veshm_iface_config_t;
 
 /* Device address: which host and user; interface address: which process. */
@@ -79,6 +80,7 @@ typedef struct uct_veshm_iface {
         size_t max_short, max_bcopy, seg_size, dma_chunk;
         double bandwidth, latency, overhead;
         ucs_time_t peer_check;
+        int short_pio;
     } config;
     /* Bounce buffer: VE memory in our DMAATB, used as a ring. */
     struct {
@@ -132,6 +134,11 @@ uint8_t *uct_veshm_bounce_alloc(uct_veshm_iface_t *iface, size_t length, unsigne
 /* VE DMA the transport posted in this process (all interfaces), for tests
  * and proofs; exported as uct_veshm_dma_stats(). */
 extern uint64_t uct_veshm_dma_posts, uct_veshm_dma_bytes;
+
+/* Where remote address addr is: VEHVA and host view in our VE process;
+ * *len is cut to what is contiguous there. */
+ucs_status_t uct_veshm_remote_at(const uct_veshm_rkey_t *rkey, uint64_t addr, size_t *len,
+                                 uint64_t *vehva, uint8_t **host, int *writable);
 
 /* Whether a short/bcopy put or a new operation can start right now. */
 int uct_veshm_iface_can_start(uct_veshm_iface_t *iface, size_t bounce_need);

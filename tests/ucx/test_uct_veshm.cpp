@@ -404,6 +404,24 @@ TEST_F(UctVeshmData, LargeHostLocal) {
     run(false, {kMiB + 1, 20 * kMiB + 5}, 1, 11);
 }
 
+// put_short as VE DMA (UCX_VESHM_SHORT_PIO=n) instead of a store.
+class UctVeshmDmaShort : public UctVeshmData {
+    void SetUp() override {
+        setenv("UCX_VESHM_SHORT_PIO", "n", 1);
+        UctVeshmData::SetUp();
+    }
+    void TearDown() override {
+        UctVeshmData::TearDown();
+        unsetenv("UCX_VESHM_SHORT_PIO");
+    }
+};
+TEST_F(UctVeshmDmaShort, SmallVeLocal) {
+    run(true, kSmall, 1, 5);
+}
+TEST_F(UctVeshmDmaShort, SmallHostLocalMisaligned) {
+    run(false, kSmall, 2, 7);
+}
+
 TEST_F(UctVeshm, FenceOrdersPutsAndGets) {
     const size_t big = 32 * kMiB;
     remote(ALLOC_MD, 64 * kMiB);
