@@ -93,7 +93,7 @@ bool Context::idle() const {
 
 void Context::wait_finished(uint64_t idx) {
     RingHeader &h = ring_->header;
-    if (spin_until([&] { return finished(idx); }, kWaitSpinNs, {&h.vh_cpu, &h.ve_cpu}))
+    if (spin_until([&] { return finished(idx); }, kWaitSpinNs))
         return;
     while (!finished(idx)) {
         uint32_t seen = h.completed.load(std::memory_order_seq_cst);

@@ -66,11 +66,9 @@ struct RingHeader {
     // Written by the VH: requests published so far (futex word of the VE thread).
     alignas(64) std::atomic<uint32_t> submitted;
     std::atomic<uint32_t> ve_sleeping;
-    std::atomic<uint32_t> vh_cpu; // where a VH thread last spun for this ring
     // Written by the VE thread: requests finished so far (futex word of VH waiters).
     alignas(64) std::atomic<uint32_t> completed;
     std::atomic<uint32_t> vh_sleeping;
-    std::atomic<uint32_t> ve_cpu; // where the VE thread last spun
     // Set by veorun when its VE code crashed: nothing will complete any more.
     std::atomic<uint32_t> dead;
 };

@@ -33,38 +33,20 @@ inline uint64_t monotonic_ns() {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-// Where the two sides of a ring last ran, so that each can tell when the
-// other one waits for the very CPU it spins on.
-struct SpinPeers {
-    std::atomic<uint32_t> *mine;         // this side writes its CPU here
-    const std::atomic<uint32_t> *theirs; // the other side's
-};
-
 // Spins until ready() or spin_ns passed; true if ready. The clock is read
-// only every few rounds: it costs more than a pause. A spinner yields at
-// once when the side it waits for last ran on its own CPU (that side cannot
-// run while it spins: on a busy machine the scheduler does put both on one
-// CPU), and after a few microseconds anyway, since the other side may be
-// queued behind it unseen.
-template <typename Ready>
-bool spin_until(Ready ready, uint64_t spin_ns, SpinPeers peers = {nullptr, nullptr}) {
-    constexpr uint64_t kYieldAfterNs = 5000;
-    int cpu = -1;
-    if (peers.mine) {
-        cpu = sched_getcpu();
-        peers.mine->store((uint32_t)cpu, std::memory_order_relaxed);
-    }
+// only every few rounds: it costs more than a pause. Past 50 us the spinner
+// also yields, for machines with more runnable threads than cores, where the
+// side it waits for may be queued behind it. Not sooner: on a busy machine
+// the scheduler sometimes puts both sides of a ring on one CPU, and two
+// threads that keep yielding to each other stay there (3.8 us round trips
+// instead of 0.2 us); two that spin get spread out again.
+template <typename Ready> bool spin_until(Ready ready, uint64_t spin_ns) {
+    constexpr uint64_t kYieldAfterNs = 50000;
     uint64_t start = 0;
     for (uint32_t i = 0;; ++i) {
         if (ready())
             return true;
         __builtin_ia32_pause();
-        if ((i & 15) == 15 && cpu >= 0 &&
-            peers.theirs->load(std::memory_order_relaxed) == (uint32_t)cpu) {
-            sched_yield();
-            cpu = sched_getcpu();
-            peers.mine->store((uint32_t)cpu, std::memory_order_relaxed);
-        }
         if ((i & 63) == 63) {
             uint64_t now = monotonic_ns();
             if (start == 0)

@@ -173,7 +173,7 @@ void *context_main(void *arg) {
     uint32_t next = 0;
     for (;;) {
         auto pending = [&] { return h.submitted.load(std::memory_order_acquire) != next; };
-        if (!spin_until(pending, kIdleSpinNs, {&h.ve_cpu, &h.vh_cpu})) {
+        if (!spin_until(pending, kIdleSpinNs)) {
             while (!pending()) {
                 h.ve_sleeping.store(1, std::memory_order_seq_cst);
                 if (h.submitted.load(std::memory_order_seq_cst) == next)
