@@ -59,7 +59,7 @@ run() { # name sanitizer ctest-args...
     { tail -40 "$build/make.log" >&2; echo "== $name: build FAILED" >&2; return 1; }
   echo "== $name: built in $((SECONDS - start)) s; test"
   local status=0
-  (cd "$build" && ctest --output-on-failure -j"$jobs" --timeout "$timeout" "$@") || status=1
+  (cd "$build" && ctest --output-on-failure --no-tests=error -j"$jobs" --timeout "$timeout" "$@") || status=1
   echo "== $name: $((SECONDS - start)) s in all"
   return $status
 }
