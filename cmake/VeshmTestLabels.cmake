@@ -7,7 +7,7 @@
 function(veshm_discover_tests target)
   cmake_parse_arguments(arg "" "" "LABELS;PROPERTIES" ${ARGN})
   gtest_discover_tests(${target} TEST_LIST ${target}_TESTS PROPERTIES ${arg_PROPERTIES})
-  list(JOIN arg_LABELS "\\;" labels)
+  list(JOIN arg_LABELS ";" labels)
   set(file ${CMAKE_CURRENT_BINARY_DIR}/${target}_labels.cmake)
   file(WRITE ${file} "if(DEFINED ${target}_TESTS)\n"
                      "  set_tests_properties(\${${target}_TESTS} PROPERTIES LABELS \"${labels}\")\n"
