@@ -34,7 +34,8 @@
 #define UCT_VESHM_DMA_MAX ((size_t)64 << 20)
 
 static ucs_config_field_t uct_veshm_iface_config_table[] = {
-    {"", "", NULL, ucs_offsetof(uct_veshm_iface_config_t, super),
+    /* Interface memory (uct_iface_mem_alloc) is VE memory from this MD first. */
+    {"", "ALLOC=md,huge,thp,mmap,heap", NULL, ucs_offsetof(uct_veshm_iface_config_t, super),
      UCS_CONFIG_TYPE_TABLE(uct_iface_config_table)},
 
     {"BOUNCE_SIZE", "64m",
@@ -66,6 +67,13 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
 
     {"PEER_CHECK", "1s", "How often (at most) data operations check that the peer process lives.",
      ucs_offsetof(uct_veshm_iface_config_t, peer_check), UCS_CONFIG_TYPE_TIME},
+
+    {"SHORT_PIO", "y",
+     "put_short as a CPU store through the host's view of the peer's area, which\n"
+     "VE_REGISTER_PCI put into the PCI window (like a VH store into a VE's PCI BAR),\n"
+     "instead of a VE DMA descriptor. A DMA post costs more than the whole store for\n"
+     "the few bytes put_short carries; 'n' sends put_short as DMA too.",
+     ucs_offsetof(uct_veshm_iface_config_t, short_pio), UCS_CONFIG_TYPE_BOOL},
 
     {NULL}};
 

@@ -441,6 +441,8 @@ static ucs_status_t uct_veshm_rkey_unpack(uct_component_t *component, const void
 static ucs_status_t uct_veshm_rkey_release(uct_component_t *component, uct_rkey_t rkey_val,
                                            void *handle) {
     uct_veshm_rkey_t *rkey = (uct_veshm_rkey_t *)rkey_val;
+    if (rkey_val == 0 || rkey_val == UCT_INVALID_RKEY)
+        return UCS_OK; /* callers release what failed to unpack, too */
     pthread_mutex_lock(&uct_veshm_proc.lock);
     for (unsigned i = 0; i < rkey->info.area_count; ++i)
         uct_veshm_rkey_cache_put(&uct_veshm_proc.cache, uct_veshm_proc.handle, rkey->areas[i]);
