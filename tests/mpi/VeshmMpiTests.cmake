@@ -29,21 +29,11 @@ function(add_veshm_mpi_test)
 endfunction()
 
 # Modes the tests run in: always UCX's own transports; veshm once the
-# transport's module (libuct_veshm.so, built in ucx_tl_veshm/) is part of the
-# build. VESHM_UCX_MODULE_TARGET names its target.
+# transport's module (libuct_veshm.so, target uct_veshm, built in
+# ucx_tl_veshm/) is part of the build. VESHM_UCX_MODULE_TARGET names its target.
 set(VESHM_MPI_MODES ucx)
 unset(VESHM_UCX_MODULE_TARGET)
-if(VESHM_BUILD_UCX AND EXISTS ${PROJECT_SOURCE_DIR}/ucx_tl_veshm)
-  get_property(ucx_targets DIRECTORY ${PROJECT_SOURCE_DIR}/ucx_tl_veshm PROPERTY BUILDSYSTEM_TARGETS)
-  foreach(t ${ucx_targets})
-    get_target_property(type ${t} TYPE)
-    get_target_property(out ${t} OUTPUT_NAME)
-    if((type STREQUAL "MODULE_LIBRARY" OR type STREQUAL "SHARED_LIBRARY")
-       AND (t STREQUAL "uct_veshm" OR out STREQUAL "uct_veshm"))
-      set(VESHM_UCX_MODULE_TARGET ${t})
-    endif()
-  endforeach()
-endif()
-if(VESHM_UCX_MODULE_TARGET)
+if(TARGET uct_veshm)
+  set(VESHM_UCX_MODULE_TARGET uct_veshm)
   list(APPEND VESHM_MPI_MODES veshm)
 endif()
