@@ -59,6 +59,25 @@ build_and_run() {
   run_against "$prefix" "$libdir" "$tmp/outside/hello_ve_memory"
 }
 
+# When the build has the UCX transport: the module is installed in UCX's
+# module directory next to libveo, and the installed veshm-env.sh finds it, so
+# that ucx_info lists the veshm transport.
+check_ucx_module() {
+  local prefix=$1 libdir module env out
+  [ -f "$build/ucx_tl_veshm/libuct_veshm.so" ] || return 0
+  module=$(find "$prefix" -path '*/ucx/libuct_veshm.so' | head -1)
+  [ -n "$module" ] || fail "libuct_veshm.so is not installed in a ucx/ module directory"
+  env=$(find "$prefix" -name veshm-env.sh | head -1)
+  [ -n "$env" ] || fail "veshm-env.sh is not installed"
+  libdir=$(dirname "$(find "$prefix" -name libveo.so.1 | head -1)")
+  out=$(env -u VESHM_BUILD_DIR -u VESHM_UCX_MODULE -u LD_PRELOAD LD_LIBRARY_PATH="$libdir" \
+    bash -c '. "$1" && echo "module $VESHM_UCX_MODULE" && ucx_info -d' _ "$env") ||
+    fail "ucx_info with the installed veshm-env.sh failed: $out"
+  grep -qx "module $(realpath "$module")" <<<"$out" || fail "veshm-env.sh did not pick the installed module: $(head -1 <<<"$out")"
+  grep -q 'Transport: veshm' <<<"$out" || fail "ucx_info -d does not list the veshm transport"
+  echo "install_test: ucx_info -d lists veshm with $module"
+}
+
 case "$mode" in
 prefix)
   echo "install_test: cmake --install $build --prefix $tmp/prefix"
@@ -75,6 +94,7 @@ prefix)
     fail "the installed library has a run path into the build tree"
   fi
   build_and_run "$tmp/prefix"
+  check_ucx_module "$tmp/prefix"
   echo "install_test: moving the installation to $tmp/moved"
   mv "$tmp/prefix" "$tmp/moved"
   build_and_run "$tmp/moved"
@@ -94,6 +114,7 @@ deb)
   grep -q libhwloc <<<"$(dpkg-deb --field "$deb" Depends)" || fail "the package does not depend on libhwloc"
   dpkg-deb -x "$deb" "$tmp/root"
   build_and_run "$tmp/root/usr"
+  check_ucx_module "$tmp/root/usr"
   ;;
 *) fail "unknown mode $mode" ;;
 esac
