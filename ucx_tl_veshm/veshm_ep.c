@@ -23,6 +23,7 @@
 #include <ucs/arch/cpu.h>
 #include <ucs/debug/log.h>
 #include <ucs/sys/math.h>
+#include <ucs/time/time.h>
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -39,6 +40,7 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_ep_t, const uct_ep_params_t *params) {
     self->peer_fd = (int)syscall(SYS_pidfd_open, self->peer_pid, 0);
     self->failed = 0;
     self->ops_since_check = 0;
+    self->next_check = 0;
     ucs_list_add_tail(&iface->eps, &self->list);
     return uct_ep_keepalive_init(&self->keepalive, self->peer_pid);
 }
@@ -83,8 +85,12 @@ static inline ucs_status_t uct_veshm_ep_check_peer(uct_veshm_ep_t *ep) {
         return UCS_ERR_ENDPOINT_TIMEOUT;
     if (ucs_unlikely(++ep->ops_since_check >= UCT_VESHM_CHECK_EVERY)) {
         ep->ops_since_check = 0;
-        if (!uct_veshm_ep_peer_alive(ep))
-            return UCS_ERR_ENDPOINT_TIMEOUT;
+        ucs_time_t now = ucs_get_time();
+        if (now >= ep->next_check) {
+            ep->next_check = now + uct_veshm_ep_iface(ep)->config.peer_check;
+            if (!uct_veshm_ep_peer_alive(ep))
+                return UCS_ERR_ENDPOINT_TIMEOUT;
+        }
     }
     return UCS_OK;
 }

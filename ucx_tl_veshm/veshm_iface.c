@@ -65,7 +65,9 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
      "Latency reported to UCX; 0 measures a small VE DMA when the first interface opens.",
      ucs_offsetof(uct_veshm_iface_config_t, latency), UCS_CONFIG_TYPE_TIME},
 
-    {"PEER_CHECK", "1s", "How often (at most) data operations check that the peer process lives.",
+    {"PEER_CHECK", "1s",
+     "How often (at most) data operations check that the peer process lives; flush\n"
+     "always checks.",
      ucs_offsetof(uct_veshm_iface_config_t, peer_check), UCS_CONFIG_TYPE_TIME},
 
     {"SHORT_PIO", "y",
