@@ -10,8 +10,8 @@ shift || true
 jobs=${VESHM_JOBS:-2}
 
 bash "$root/contrib/install-deps.sh"
-# UCX engineer: the step that makes the UCX internal headers available
-# (contrib/ucx-headers.sh) belongs here if CMake does not run it itself.
+# The UCX transport's internal UCX headers: CMake runs contrib/ucx-headers.sh
+# itself (downloads Debian's UCX source once, into ~/.cache/veshm).
 
 echo "build: configuring $build"
 cmake -S "$root" -B "$build" "$@"
