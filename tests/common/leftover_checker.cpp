@@ -2,6 +2,7 @@
 
 #include "proc_table.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstddef>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 namespace veshm_test {
@@ -149,16 +151,29 @@ std::vector<std::string> find_leftovers(const LeftoverSnapshot &before,
     for (const std::string &n : list_dir("/dev/shm"))
         if (!before.shm_entries.count(n) && !foreign_shm(n))
             out.push_back("/dev/shm/" + n + " appeared");
-    for (const std::string &n : veshm_sockets_now()) {
-        if (before.veshm_sockets.count(n))
-            continue;
-        // Sockets of live processes of other users of this machine are theirs.
-        pid_t owner = pid_of_service(n);
-        ProcEntry e;
-        bool ours = read_proc_entry(owner, &e) && e.ppid == getpid();
-        if (!is_running(owner) || ours)
-            out.push_back("socket @" + n + " still bound");
-    }
+    // A socket outlives its process for a moment while the kernel releases it,
+    // and tests running in parallel end VE processes all the time: a socket
+    // counts as left behind only if it is still there after the grace time.
+    auto stray_sockets = [&] {
+        std::vector<std::string> stray;
+        for (const std::string &n : veshm_sockets_now()) {
+            if (before.veshm_sockets.count(n))
+                continue;
+            // Sockets of live processes of other users of this machine are theirs.
+            pid_t owner = pid_of_service(n);
+            ProcEntry e;
+            bool ours = read_proc_entry(owner, &e) && e.ppid == getpid();
+            if (!is_running(owner) || ours)
+                stray.push_back("socket @" + n + " still bound");
+        }
+        return stray;
+    };
+    auto socket_deadline =
+        std::max(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
+    std::vector<std::string> stray;
+    while (!(stray = stray_sockets()).empty() && std::chrono::steady_clock::now() < socket_deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    out.insert(out.end(), stray.begin(), stray.end());
     std::map<int, std::string> fds = open_fds();
     for (const auto &[fd, target] : fds) {
         auto it = before.fds.find(fd);
