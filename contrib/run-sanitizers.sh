@@ -14,17 +14,22 @@
 # their runtimes reserve; see core/CMakeLists.txt) but keep UBSan. Any report
 # fails the run: the sanitizers halt on the first error.
 #
-# Label mpi is left out of the ASan run: mpirun starts Open MPI's own,
-# uninstrumented programs (orted, prted) and the test programs under them
-# would need the ASan runtime preloaded into all of them ("ASan runtime does
-# not come first in initial library list"). The UCX transport those tests use
-# is covered by the ucx-labelled tests, which do run under ASan.
+# Left out of the ASan run: tests that run uninstrumented programs with an
+# instrumented library loaded into them, which ASan refuses ("ASan runtime
+# does not come first in initial library list"): label mpi (mpirun starts Open
+# MPI's own programs, orted/prted, and the ranks under them), label no-asan
+# (for any test to opt out that way), and by name the UCX tests that run UCX's
+# own tools (ucx_info, ucx_perftest) or a UCP program with the transport
+# preloaded. The transport itself is covered by the other ucx-labelled tests,
+# which do run under ASan.
 #
 # Environment:
 #   SANITIZE_JOBS         parallel compile jobs and tests (default 2)
 #   SANITIZE_CMAKE_ARGS   extra CMake options, e.g. "-DVESHM_BUILD_UCX=OFF"
 #   SANITIZE_TEST_TIMEOUT default per-test timeout in seconds (default 600)
-#   SANITIZE_ASAN_EXCLUDE ctest label regex left out of the ASan run (default mpi)
+#   SANITIZE_ASAN_EXCLUDE       label regex left out of the ASan run (default mpi|no-asan)
+#   SANITIZE_ASAN_EXCLUDE_TESTS test name regex left out of the ASan run (default:
+#                               the UCX tool tests, see above)
 #   SANITIZE_BUILD_ROOT   where build-asan and build-tsan go (default: the repository)
 set -euo pipefail
 
@@ -66,7 +71,8 @@ run() { # name sanitizer ctest-args...
 
 status=0
 if [ "$which" = all ] || [ "$which" = asan ]; then
-  run asan address -LE "${SANITIZE_ASAN_EXCLUDE:-mpi}" || status=1
+  run asan address -LE "${SANITIZE_ASAN_EXCLUDE:-mpi|no-asan}" \
+    -E "${SANITIZE_ASAN_EXCLUDE_TESTS:-^(ucx[.]perftest[.]|ucx[.]ucp[.]|example[.]ucx_demo\$)}" || status=1
 fi
 if [ "$which" = all ] || [ "$which" = tsan ]; then
   run tsan thread -L threads || status=1
