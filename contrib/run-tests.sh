@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # README command 2 (and CI's): sets everything up on a fresh Debian 12 machine,
 # builds with warnings as errors, checks the formatting of every tracked C/C++
-# file and runs the whole test suite with CTest. Exit status 0 only if all of
-# it passed; the last lines are CTest's summary.
+# file and runs the whole test suite with CTest, then again under sanitizers
+# (contrib/run-sanitizers.sh) and a short fuzzing run (contrib/fuzz.sh).
+# Exit status 0 only if all of it passed.
 #   VESHM_BUILD_DIR  build directory (default build/ in the repository)
 #   VESHM_JOBS       parallel compile jobs and tests (default 2)
 #   VESHM_TEST_TIMEOUT  default per-test timeout in seconds (default 300)
+#   VESHM_SANITIZERS    0: skip the ASan/UBSan and TSan runs (default 1)
+#   VESHM_FUZZ_SECONDS  seconds of fuzzing per target, 0 skips (default 10)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${VESHM_BUILD_DIR:-$root/build}
@@ -40,5 +43,19 @@ echo "run-tests: ${#sources[@]} files formatted"
 bash "$root/contrib/build.sh" "$build" -DVESHM_WERROR=ON
 
 echo "run-tests: ctest -j $jobs"
-cd "$build"
-ctest --output-on-failure -j "$jobs" --timeout "${VESHM_TEST_TIMEOUT:-300}"
+status=0
+(cd "$build" && ctest --output-on-failure -j "$jobs" --timeout "${VESHM_TEST_TIMEOUT:-300}") || status=1
+
+# The same suite under ASan+UBSan, the multi-threaded tests under TSan, and a
+# short libFuzzer run of every decoder (README "Tests"). VESHM_SANITIZERS=0
+# and VESHM_FUZZ_SECONDS=0 skip them.
+if [ "${VESHM_SANITIZERS:-1}" != 0 ]; then
+  echo "run-tests: sanitizers"
+  SANITIZE_JOBS=$jobs bash "$root/contrib/run-sanitizers.sh" || status=1
+fi
+if [ "${VESHM_FUZZ_SECONDS:-10}" != 0 ]; then
+  echo "run-tests: fuzzing, ${VESHM_FUZZ_SECONDS:-10} s per target"
+  bash "$root/contrib/fuzz.sh" "${VESHM_FUZZ_SECONDS:-10}" || status=1
+fi
+[ "$status" -eq 0 ] && echo "run-tests: all passed" || echo "run-tests: FAILED" >&2
+exit "$status"
