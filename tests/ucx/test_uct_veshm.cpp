@@ -477,6 +477,56 @@ TEST_F(UctVeshm, ManyOutstandingThenFlush) {
     EXPECT_EQ(remote_hash(0, started * piece), uct_test_hash(a.p, started * piece));
 }
 
+struct PendingPut {
+    uct_pending_req_t req;
+    uct_ep_h ep;
+    uint64_t value, raddr;
+    uct_rkey_t rkey;
+    int calls = 0;
+};
+
+TEST_F(UctVeshm, PendingQueueResumesWhenResourcesFree) {
+    remote(ALLOC_MD, 128 * kMiB);
+    LocalBuf a(ctx, 128 * kMiB, true);
+    uct_test_fill(a.p, 128 * kMiB, 0, 44);
+    // More large transfers than the DMA ring holds (the first alone takes 32
+    // descriptors, and nothing reaps them until progress): the rest wait.
+    const size_t piece = 300 * 1024, first = 32 * kMiB;
+    const int n = 300;
+    std::vector<Completion> cs(n);
+    for (int i = 0; i < n; ++i) {
+        cs[i].comp = {on_done, 1, UCS_OK};
+        size_t len = i == 0 ? first : piece;
+        size_t off = i == 0 ? 0 : first + (i - 1) * piece;
+        uct_iov_t iov{a.p + off, len, a.memh, 0, 1};
+        ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr + off, rkey.rkey, &cs[i].comp);
+        ASSERT_TRUE(s == UCS_OK || s == UCS_INPROGRESS);
+        cs[i].done = s == UCS_OK;
+    }
+    const size_t total = first + (n - 1) * piece;
+    PendingPut p;
+    p.ep = ep;
+    p.value = 0x0102030405060708ull;
+    p.raddr = raddr + total + 8;
+    p.rkey = rkey.rkey;
+    ASSERT_EQ(uct_ep_put_short(ep, &p.value, 8, p.raddr, p.rkey), UCS_ERR_NO_RESOURCE);
+    p.req.func = [](uct_pending_req_t *r) -> ucs_status_t {
+        auto *pp = reinterpret_cast<PendingPut *>(r);
+        ++pp->calls;
+        return uct_ep_put_short(pp->ep, &pp->value, 8, pp->raddr, pp->rkey);
+    };
+    ASSERT_EQ(uct_ep_pending_add(ep, &p.req, 0), UCS_OK);
+    auto t0 = std::chrono::steady_clock::now();
+    while (p.calls == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
+        progress();
+    EXPECT_GE(p.calls, 1);
+    ASSERT_EQ(flush(), UCS_OK);
+    for (int i = 0; i < n; ++i)
+        EXPECT_TRUE(cs[i].done) << i;
+    EXPECT_EQ(remote_hash(0, total), uct_test_hash(a.p, total));
+    EXPECT_EQ(remote_hash(total + 8, 8), uct_test_hash(&p.value, 8));
+}
+
 TEST_F(UctVeshm, RmaIsVeDma) {
     remote(ALLOC_MD, 64 * kMiB);
     LocalBuf a(ctx, 8 * kMiB, true);
