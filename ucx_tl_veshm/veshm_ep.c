@@ -30,6 +30,9 @@
 #endif
 
 #define UCT_VESHM_CHECK_EVERY 256
+/* Operations up to this size that start on an idle ring are finished in the
+ * call: on a busy machine the caller's core is the free one. */
+#define UCT_VESHM_SYNC_MAX (4ul << 20)
 
 static UCS_CLASS_INIT_FUNC(uct_veshm_ep_t, const uct_ep_params_t *params) {
     uct_veshm_iface_t *iface = ucs_derived_of(params->iface, uct_veshm_iface_t);
@@ -107,9 +110,10 @@ static ucs_status_t uct_veshm_op_start(uct_veshm_iface_t *iface, uct_veshm_op_t 
         ucs_queue_push(&iface->post_queue, &op->queue);
         return UCS_INPROGRESS;
     }
-    if (was_empty && op->inflight > 0) {
-        /* Only this operation's descriptors are in flight: small transfers are
-         * done at post, so reaping now usually finishes it without a callback. */
+    if (was_empty && op->inflight > 0 && op->posted_bytes <= UCT_VESHM_SYNC_MAX) {
+        /* Only this operation's descriptors are in flight: reaping now (a poll
+         * copies a descriptor the engine has not started) finishes it without
+         * a callback. Larger ones are left to the DMA engine and progress. */
         op->sync = 1;
         uct_veshm_iface_reap(iface);
         op->sync = 0;

@@ -140,6 +140,7 @@ uct_veshm_op_t *uct_veshm_op_get(uct_veshm_iface_t *iface) {
     op->in_bounce = 0;
     op->posted_all = 0;
     op->inflight = 0;
+    op->posted_bytes = 0;
     op->iovcnt = op->iov_index = op->iov_offset = 0;
     op->unpack_cb = NULL;
     op->sync = 0;
@@ -212,6 +213,7 @@ static int uct_veshm_post(uct_veshm_iface_t *iface, uct_veshm_op_t *op, uint64_t
     d->handle.status = -EAGAIN; /* not yet seen complete */
     ++iface->desc_head;
     ++op->inflight;
+    op->posted_bytes += len;
     ++iface->dma_posts;
     iface->dma_bytes += len;
     __atomic_fetch_add(&uct_veshm_dma_posts, 1, __ATOMIC_RELAXED);

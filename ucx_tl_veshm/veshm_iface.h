@@ -53,7 +53,8 @@ typedef struct uct_veshm_op {
     int posted_all;
     int sync; /* being started: completion is reported by the caller */
     unsigned inflight;
-    uint64_t remote; /* next remote address */
+    size_t posted_bytes; /* bytes handed to the DMA engine */
+    uint64_t remote;     /* next remote address */
     size_t iovcnt, iov_index, iov_offset;
     uct_iov_t iov[UCT_VESHM_MAX_IOV];
     uct_unpack_callback_t unpack_cb; /* get_bcopy */
