@@ -17,7 +17,10 @@
 #include <vector>
 
 #include "uct_common.h"
+#include "ve_offload.h"
 #include "veo_emu.h"
+
+using VeoProcHandle = struct veo_proc_handle;
 
 extern char **environ;
 extern "C" void uct_veshm_rkey_cache_stats(uint64_t *hits, uint64_t *misses);
@@ -562,6 +565,41 @@ TEST_F(UctVeshm, PeerKilledMidTransfer) {
     EXPECT_NE(err, UCS_ERR_TIMED_OUT);
     // Further operations keep failing, without hanging.
     EXPECT_NE(flush(), UCS_OK);
+}
+
+// The VE node: UCX_VESHM_NODE, else VE_NODE_NUMBER; the application's own VE
+// process on that node carries the traffic and holds the memory.
+VeoProcHandle *proc_of(void *p) {
+    return veo_get_proc_handle_from_hmem(veo_emu_vh_to_hmem(p));
+}
+
+TEST(UctVeshmNode, ReusesTheApplicationsVeProcess) {
+    VeoProcHandle *h = veo_proc_create(2);
+    ASSERT_NE(h, nullptr);
+    setenv("UCX_VESHM_NODE", "2", 1);
+    uct_test_ctx_t ctx;
+    ASSERT_EQ(uct_test_open(&ctx), 0);
+    EXPECT_STREQ(ctx.dev_name, "ve2");
+    uct_allocated_memory_t mem;
+    ASSERT_EQ(uct_test_md_alloc(&ctx, kMiB, nullptr, 0, &mem), UCS_OK);
+    EXPECT_EQ(proc_of(mem.address), h) << "the transport started a VE process of its own";
+    uct_mem_free(&mem);
+    uct_test_close(&ctx);
+    unsetenv("UCX_VESHM_NODE");
+    EXPECT_EQ(veo_proc_destroy(h), 0);
+}
+
+TEST(UctVeshmNode, VeNodeNumberByDefault) {
+    setenv("VE_NODE_NUMBER", "3", 1);
+    uct_test_ctx_t ctx;
+    ASSERT_EQ(uct_test_open(&ctx), 0);
+    EXPECT_STREQ(ctx.dev_name, "ve3");
+    uct_allocated_memory_t mem;
+    ASSERT_EQ(uct_test_md_alloc(&ctx, kMiB, nullptr, 0, &mem), UCS_OK);
+    EXPECT_EQ(veo_emu_proc_node(proc_of(mem.address)), 3);
+    uct_mem_free(&mem);
+    uct_test_close(&ctx);
+    unsetenv("VE_NODE_NUMBER");
 }
 
 } // namespace
