@@ -66,8 +66,8 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
      ucs_offsetof(uct_veshm_iface_config_t, latency), UCS_CONFIG_TYPE_TIME},
 
     {"PEER_CHECK", "1s",
-     "How often (at most) data operations check that the peer process lives; flush\n"
-     "always checks.",
+     "How often (at most) data operations check that the peer process lives (flush\n"
+     "checks every millisecond).",
      ucs_offsetof(uct_veshm_iface_config_t, peer_check), UCS_CONFIG_TYPE_TIME},
 
     {"SHORT_PIO", "y",
@@ -408,7 +408,6 @@ static ucs_status_t uct_veshm_iface_flush(uct_iface_h tl_iface, unsigned flags,
     uct_veshm_iface_t *iface = ucs_derived_of(tl_iface, uct_veshm_iface_t);
     if (comp != NULL)
         return UCS_ERR_UNSUPPORTED;
-    uct_veshm_iface_progress(tl_iface);
     if (uct_veshm_iface_idle(iface)) {
         UCT_TL_IFACE_STAT_FLUSH(&iface->super);
         return UCS_OK;
