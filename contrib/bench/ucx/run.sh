@@ -5,8 +5,10 @@
 #   contrib/bench/ucx/run.sh [--quick] [--csv FILE]
 # Layouts: veshm and cma zcopy (their RMA path for large messages), posix and
 # sysv bcopy (they have no zcopy); put_lat uses put_short. Bandwidth in GB/s
-# (10^9 B/s) from ucx_perftest's overall figure; latency in microseconds, the
-# median (50th percentile) of ucx_perftest's one-way latency. The module is
+# (10^9 B/s) from ucx_perftest's overall (mean) figure, and for veshm also from
+# the median operation time; latency in microseconds, the median (50th
+# percentile) of ucx_perftest's one-way latency. The memcpy reference copies
+# between two buffers of the size in one thread, nothing else running. The module is
 # found like contrib/veshm-env.sh finds it (VESHM_BUILD_DIR, build-ucx/, build/).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -57,16 +59,21 @@ perftest() {
   wait $srv 2>/dev/null
 }
 
-# best overall bandwidth in GB/s of $reps runs, "" if none ran
+# "overall p50" bandwidth in GB/s, best of $reps runs ("" if none ran):
+# overall = ucx_perftest's mean over all iterations; p50 = size / median
+# iteration time (typical operation, without the scheduler stalls that a
+# 2-core machine with a spinning server adds to the mean)
 bw() {
-  local best="" line v
+  local best="" best50="" line v v50 s=$4
   for _ in $(seq $reps); do
     line=$(perftest "$@")
     [ -n "$line" ] || continue
     v=$(awk '{ printf "%.3f", $7 * 1048576 / 1e9 }' <<<"$line")
+    v50=$(awk -v s="$s" '{ if ($3 > 0) printf "%.3f", s / ($3 * 1e-6) / 1e9 }' <<<"$line")
     best=$(awk -v a="$best" -v b="$v" 'BEGIN { if (a == "" || b > a) print b; else print a }')
+    best50=$(awk -v a="$best50" -v b="$v50" 'BEGIN { if (a == "" || b > a) print b; else print a }')
   done
-  echo "$best"
+  echo "$best $best50"
 }
 
 # lowest median latency in us of $reps runs
@@ -92,17 +99,17 @@ echo "UCX transports, ucx_perftest on one host; $(date -u +%Y-%m-%dT%H:%MZ), $(n
 echo "bandwidth GB/s (best of $reps), latency us (median); ratios: veshm against each"
 for test in put_bw get; do
   echo
-  echo "$test (veshm, cma: zcopy; posix, sysv: bcopy)"
-  printf '%-8s %8s %8s %8s %8s %8s | %9s %9s %9s %10s\n' size veshm cma posix sysv memcpy /cma /posix /sysv /memcpy
+  echo "$test (veshm, cma: zcopy; posix, sysv: bcopy): mean bandwidth; veshm50 = from the median operation time"
+  printf '%-8s %8s %8s %8s %8s %8s %8s | %6s %6s %6s %8s %10s\n' size veshm cma posix sysv memcpy veshm50 /cma /posix /sysv /memcpy 50/memcpy
   for s in $bw_sizes; do
-    v=$(bw veshm "$dev" $test "$s" $iters_bw -D zcopy)
-    c=$(bw cma memory $test "$s" $iters_bw -D zcopy)
-    p=$(bw posix memory $test "$s" $iters_bw -D bcopy)
-    y=$(bw sysv memory $test "$s" $iters_bw -D bcopy)
+    read -r v v50 <<<"$(bw veshm "$dev" $test "$s" $iters_bw -D zcopy)"
+    read -r c _ <<<"$(bw cma memory $test "$s" $iters_bw -D zcopy)"
+    read -r p _ <<<"$(bw posix memory $test "$s" $iters_bw -D bcopy)"
+    read -r y _ <<<"$(bw sysv memory $test "$s" $iters_bw -D bcopy)"
     m=$("$memcpy_bin" "$s" | awk '{ print $2 }')
-    printf '%-8s %8s %8s %8s %8s %8s | %9s %9s %9s %10s\n' "$(hs "$s")" "${v:--}" "${c:--}" "${p:--}" "${y:--}" "$m" \
-      "$(ratio "$v" "$c")" "$(ratio "$v" "$p")" "$(ratio "$v" "$y")" "$(ratio "$v" "$m")"
-    for pair in "veshm:$v" "cma:$c" "posix:$p" "sysv:$y"; do
+    printf '%-8s %8s %8s %8s %8s %8s %8s | %6s %6s %6s %8s %10s\n' "$(hs "$s")" "${v:--}" "${c:--}" "${p:--}" "${y:--}" "$m" "${v50:--}" \
+      "$(ratio "$v" "$c")" "$(ratio "$v" "$p")" "$(ratio "$v" "$y")" "$(ratio "$v" "$m")" "$(ratio "$v50" "$m")"
+    for pair in "veshm:$v" "cma:$c" "posix:$p" "sysv:$y" "veshm-p50:$v50"; do
       [ -n "${pair#*:}" ] && csvline "$test ${pair%%:*}" "$s" "${pair#*:}" "$m" GB/s bandwidth
     done
     csvline "memcpy" "$s" "$m" "$m" GB/s bandwidth
