@@ -39,6 +39,7 @@ done
 if [ -z "$_veshm_env_found" ]; then
   echo "veshm-env.sh: libuct_veshm.so not found (build it, or set VESHM_BUILD_DIR or VESHM_UCX_MODULE)" >&2
   unset _veshm_env_dir _veshm_env_found _m
+  # shellcheck disable=SC2317 # exit only when run instead of sourced
   return 1 2>/dev/null || exit 1
 fi
 export VESHM_UCX_MODULE=$_veshm_env_found

@@ -30,7 +30,7 @@ for attempt in 1 2 3; do
   break
 done
 echo "$out"
-if [ $rc -ne 0 ] || [ $src -ne 0 ] || ! grep -q '^Final:' <<<"$out"; then
+if [ "$rc" -ne 0 ] || [ "$src" -ne 0 ] || ! grep -q '^Final:' <<<"$out"; then
   echo "--- server ---"
   cat "$log"
   echo "perftest.sh: FAIL (client $rc, server $src)"

@@ -317,8 +317,8 @@ static int initiator(const char *self) {
            (unsigned long)moved);
     free(copy);
     free(info);
-    int ok = failures == 0 && bad == 0 && rma_veshm && is_ve_memory(local) && rve &&
-             dma + 8192 >= moved;
+    int ok =
+        failures == 0 && bad == 0 && rma_veshm && is_ve_memory(local) && rve && dma + 8192 >= moved;
     ucp_rkey_destroy(rkey);
     wait_req(w, ucp_ep_close_nbx(ep, &rp), "ucp_ep_close_nbx");
     ucp_mem_unmap(ctx, memh);

@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
   *) echo "usage: run.sh [--quick] [--csv FILE]" >&2; exit 2 ;;
   esac
 done
-# shellcheck source=../../veshm-env.sh
+# shellcheck source=contrib/veshm-env.sh disable=SC1091
 . "$root/contrib/veshm-env.sh" || exit 1
 build=$(cd "$(dirname "$VESHM_UCX_MODULE")/.." && pwd)
 memcpy_bin=$build/contrib/bench/ucx/bench_memcpy
