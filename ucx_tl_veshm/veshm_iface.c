@@ -178,9 +178,17 @@ static int uct_veshm_local_at(uct_veshm_iface_t *iface, uct_veshm_op_t *op, uct_
         return 1;
     }
     uct_veshm_memh_t *memh = uct_memh;
-    if (memh == NULL || !memh->is_ve || p < (uint8_t *)memh->address ||
+    if (memh == NULL || p < (uint8_t *)memh->address ||
         p >= (uint8_t *)memh->address + memh->length)
         return 0;
+    if (!memh->is_ve) {
+        /* Host memory, registered for DMA as a whole. */
+        uint64_t base = uct_veshm_memh_vh_vehva(memh);
+        if (base == 0)
+            return 0;
+        *vehva = base + (uint64_t)(p - (uint8_t *)memh->address);
+        return 1;
+    }
     uint64_t g = uct_veshm_proc.granule;
     uint64_t rel = memh->hmem + (uint64_t)(p - (uint8_t *)memh->address) - memh->area_hmem;
     uct_veshm_attach_t *e = uct_veshm_memh_local(memh, (unsigned)(rel / g));

@@ -218,13 +218,40 @@ uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i) {
     return e;
 }
 
+uint64_t uct_veshm_memh_vh_vehva(uct_veshm_memh_t *memh) {
+    int state = __atomic_load_n(&memh->vh_state, __ATOMIC_ACQUIRE);
+    if (ucs_likely(state != 0))
+        return (state > 0) ? memh->vh_vehva : 0;
+    pthread_mutex_lock(&uct_veshm_proc.lock);
+    if (memh->vh_state == 0) {
+        uint64_t vehva =
+            (uct_veshm_proc.handle != NULL && memh->address != NULL && memh->length > 0)
+                ? veo_emu_register_vh_mem(uct_veshm_proc.handle, memh->address, memh->length)
+                : (uint64_t)-1;
+        if (vehva == (uint64_t)-1) {
+            /* DMAATB full, or not mapped: staged through the bounce buffer. */
+            ucs_debug("veshm: host memory %p..+%zu not registered for DMA: %m", memh->address,
+                      memh->length);
+            state = -1;
+        } else {
+            memh->vh_vehva = vehva;
+            ++uct_veshm_proc.users; /* the registration lives in our VE process */
+            state = 1;
+        }
+        __atomic_store_n(&memh->vh_state, state, __ATOMIC_RELEASE);
+    }
+    state = memh->vh_state;
+    pthread_mutex_unlock(&uct_veshm_proc.lock);
+    return (state > 0) ? memh->vh_vehva : 0;
+}
+
 static ucs_status_t uct_veshm_md_query(uct_md_h md, uct_md_attr_t *md_attr) {
     struct veo_emu_node_info info;
     uct_veshm_md_t *vmd = ucs_derived_of(md, uct_veshm_md_t);
 
     md_attr->rkey_packed_size = VESHM_RKEY_PACKED_SIZE;
-    md_attr->cap.flags =
-        UCT_MD_FLAG_ALLOC | UCT_MD_FLAG_REG | UCT_MD_FLAG_NEED_RKEY | UCT_MD_FLAG_FIXED;
+    md_attr->cap.flags = UCT_MD_FLAG_ALLOC | UCT_MD_FLAG_REG | UCT_MD_FLAG_NEED_MEMH |
+                         UCT_MD_FLAG_NEED_RKEY | UCT_MD_FLAG_FIXED;
     md_attr->cap.reg_mem_types = UCS_BIT(UCS_MEMORY_TYPE_HOST);
     md_attr->cap.alloc_mem_types = UCS_BIT(UCS_MEMORY_TYPE_HOST);
     md_attr->cap.access_mem_types = UCS_BIT(UCS_MEMORY_TYPE_HOST);
@@ -301,6 +328,14 @@ err_free:
 }
 
 static void uct_veshm_memh_destroy(uct_veshm_memh_t *memh) {
+    if (memh->vh_state > 0) {
+        /* UCP deregisters once the operations using memh completed. */
+        pthread_mutex_lock(&uct_veshm_proc.lock);
+        if (veo_emu_unregister_vh_mem(uct_veshm_proc.handle, memh->vh_vehva) != 0)
+            ucs_debug("veshm: unregistering host memory %p failed: %m", memh->address);
+        uct_veshm_proc_put_locked();
+        pthread_mutex_unlock(&uct_veshm_proc.lock);
+    }
     if (memh->is_ve) {
         pthread_mutex_lock(&uct_veshm_proc.lock);
         uct_veshm_memh_close_areas(memh);

@@ -58,6 +58,11 @@ typedef struct uct_veshm_memh {
     uint64_t area_hmem; /* first VESHM area */
     unsigned area_count;
     uct_veshm_attach_t **local; /* per area: our VEHVA, resolved on first use */
+    /* Host memory: registered in our VE process's DMAATB on first use as a
+     * DMA source or target (veo_emu_register_vh_mem), so VE DMA moves it
+     * without staging. 0 not tried, 1 registered, -1 not possible. */
+    int vh_state;
+    uint64_t vh_vehva; /* VEHVA of address */
 } uct_veshm_memh_t;
 
 /* What rkey_unpack returns as uct_rkey_t. */
@@ -69,6 +74,10 @@ typedef struct uct_veshm_rkey {
 /* Local VEHVA of granule index i of a VE memory handle (attaching it on first
  * use); NULL if it cannot be reached by DMA. */
 uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i);
+
+/* VEHVA of a host memory handle's address for VE DMA of our VE process
+ * (registering the region on first use); 0 when DMA cannot reach it. */
+uint64_t uct_veshm_memh_vh_vehva(uct_veshm_memh_t *memh);
 
 /* The VE node chosen by configuration string cfg ("auto" or a number). */
 int uct_veshm_select_node(const char *cfg);
