@@ -144,6 +144,7 @@ uct_veshm_op_t *uct_veshm_op_get(uct_veshm_iface_t *iface) {
     op->iovcnt = op->iov_index = op->iov_offset = 0;
     op->unpack_cb = NULL;
     op->sync = 0;
+    op->chunk = iface->config.dma_chunk;
     return op;
 }
 
@@ -264,7 +265,7 @@ static size_t uct_veshm_op_piece(uct_veshm_iface_t *iface, uct_veshm_op_t *op, u
             memcpy(rhost, local, e);
         return e;
     }
-    size_t body = ucs_min(n & ~(size_t)3, iface->config.dma_chunk);
+    size_t body = ucs_min(n & ~(size_t)3, op->chunk);
     size_t ln = body;
     uint64_t lvehva;
     int rc;
@@ -333,12 +334,13 @@ int uct_veshm_op_try_complete(uct_veshm_iface_t *iface, uct_veshm_op_t *op) {
 }
 
 /* Polls descriptors in flight; a poll of one the engine has not started yet
- * copies it here, so progress and the DMA engine share the work. */
+ * copies it here, so progress and the DMA engine share the work. Newest
+ * first: the engine takes the oldest, so the two work from opposite ends. */
 unsigned uct_veshm_iface_reap(uct_veshm_iface_t *iface) {
     unsigned events = 0, polled = 0;
     uint64_t mask = iface->desc_count - 1;
-    for (uint64_t i = iface->desc_tail; i != iface->desc_head && polled < 16; ++i) {
-        uct_veshm_desc_t *d = &iface->descs[i & mask];
+    for (uint64_t i = iface->desc_head; i != iface->desc_tail && polled < 16;) {
+        uct_veshm_desc_t *d = &iface->descs[--i & mask];
         if (d->handle.status != -EAGAIN)
             continue;
         ++polled;

@@ -11,6 +11,10 @@
 
 #define UCT_VESHM_TL_NAME "veshm"
 #define UCT_VESHM_MAX_IOV 16
+/* The emulated DMA engine copies transfers up to this size at post time, in
+ * the posting thread (core/dma_engine.hpp, kInlineMax); larger ones go to its
+ * engine thread. */
+#define UCT_VESHM_DMA_INLINE_MAX ((size_t)256 << 10)
 
 typedef struct uct_veshm_iface_config {
     uct_iface_config_t super;
@@ -51,7 +55,8 @@ typedef struct uct_veshm_op {
     int fenced;    /* wait until everything before is complete */
     int in_bounce; /* the local buffers are in the bounce buffer */
     int posted_all;
-    int sync; /* being started: completion is reported by the caller */
+    int sync;     /* being started: completion is reported by the caller */
+    size_t chunk; /* bytes per DMA descriptor at most, for this op */
     unsigned inflight;
     size_t posted_bytes; /* bytes handed to the DMA engine */
     uint64_t remote;     /* next remote address */
