@@ -94,9 +94,12 @@ out:
     return status;
 }
 
+static void uct_veshm_vh_cache_flush(struct veo_proc_handle *h);
+
 static void uct_veshm_proc_put_locked(void) {
     if (--uct_veshm_proc.users > 0)
         return;
+    uct_veshm_vh_cache_flush(uct_veshm_proc.handle);
     uct_veshm_rkey_cache_cleanup(&uct_veshm_proc.cache, uct_veshm_proc.handle);
     if (uct_veshm_proc.created)
         veo_proc_destroy(uct_veshm_proc.handle);
@@ -218,6 +221,83 @@ uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i) {
     return e;
 }
 
+/* Registrations of host memory for DMA, kept after the memory handles that
+ * made them are gone: UCP registers every zcopy buffer anew, and a
+ * registration costs two system calls. An entry maps host virtual addresses,
+ * so one that outlives its memory is harmless: DMA only ever touches the
+ * buffers of live handles, which are mapped. Proc lock held for all of it. */
+#define UCT_VESHM_VH_CACHE 16
+static struct {
+    uintptr_t start, end; /* whole 4 KiB pages; end 0: free */
+    uint64_t vehva;       /* of start */
+    unsigned refs;        /* handles using it: not to be evicted */
+    uint64_t used;        /* for LRU */
+} uct_veshm_vh_cache[UCT_VESHM_VH_CACHE];
+static uint64_t uct_veshm_vh_clock;
+
+static void uct_veshm_vh_cache_flush(struct veo_proc_handle *h) {
+    for (int i = 0; i < UCT_VESHM_VH_CACHE; ++i) {
+        if (uct_veshm_vh_cache[i].end != 0 && h != NULL)
+            (void)veo_emu_unregister_vh_mem(h, uct_veshm_vh_cache[i].vehva);
+        uct_veshm_vh_cache[i].end = 0;
+        uct_veshm_vh_cache[i].refs = 0;
+    }
+}
+
+/* Registers [addr, addr+len) for memh, through the cache; 0 on failure. */
+static uint64_t uct_veshm_vh_register(uct_veshm_memh_t *memh) {
+    struct veo_proc_handle *h = uct_veshm_proc.handle;
+    uintptr_t a = (uintptr_t)memh->address, e = a + memh->length;
+    int victim = -1;
+    for (int i = 0; i < UCT_VESHM_VH_CACHE; ++i) {
+        typeof(uct_veshm_vh_cache[0]) *c = &uct_veshm_vh_cache[i];
+        if (c->end != 0 && c->start <= a && e <= c->end) {
+            ++c->refs;
+            c->used = ++uct_veshm_vh_clock;
+            memh->vh_slot = i;
+            return c->vehva + (a - c->start);
+        }
+        if (c->refs == 0 &&
+            (victim < 0 || c->end == 0 ||
+             (uct_veshm_vh_cache[victim].end != 0 && c->used < uct_veshm_vh_cache[victim].used)))
+            victim = i;
+    }
+    uintptr_t start = a & ~(uintptr_t)4095, end = (e + 4095) & ~(uintptr_t)4095;
+    uint64_t vehva = veo_emu_register_vh_mem(h, (void *)start, end - start);
+    if (vehva == (uint64_t)-1 && errno == ENOMEM && victim >= 0 &&
+        uct_veshm_vh_cache[victim].end != 0) {
+        /* DMAATB full: make room with the oldest unused entry. */
+        (void)veo_emu_unregister_vh_mem(h, uct_veshm_vh_cache[victim].vehva);
+        uct_veshm_vh_cache[victim].end = 0;
+        vehva = veo_emu_register_vh_mem(h, (void *)start, end - start);
+    }
+    if (vehva == (uint64_t)-1)
+        return 0;
+    if (victim < 0) {
+        memh->vh_slot = -1; /* every entry in use: this one is memh's own */
+        return vehva + (a - start);
+    }
+    typeof(uct_veshm_vh_cache[0]) *c = &uct_veshm_vh_cache[victim];
+    if (c->end != 0)
+        (void)veo_emu_unregister_vh_mem(h, c->vehva);
+    c->start = start;
+    c->end = end;
+    c->vehva = vehva;
+    c->refs = 1;
+    c->used = ++uct_veshm_vh_clock;
+    memh->vh_slot = victim;
+    return vehva + (a - start);
+}
+
+/* Drops memh's registration; proc lock held. */
+static void uct_veshm_vh_unregister(uct_veshm_memh_t *memh) {
+    if (memh->vh_slot >= 0) {
+        --uct_veshm_vh_cache[memh->vh_slot].refs;
+    } else if (veo_emu_unregister_vh_mem(uct_veshm_proc.handle, memh->vh_vehva) != 0) {
+        ucs_debug("veshm: unregistering host memory %p failed: %m", memh->address);
+    }
+}
+
 uint64_t uct_veshm_memh_vh_vehva(uct_veshm_memh_t *memh) {
     int state = __atomic_load_n(&memh->vh_state, __ATOMIC_ACQUIRE);
     if (ucs_likely(state != 0))
@@ -226,9 +306,9 @@ uint64_t uct_veshm_memh_vh_vehva(uct_veshm_memh_t *memh) {
     if (memh->vh_state == 0) {
         uint64_t vehva =
             (uct_veshm_proc.handle != NULL && memh->address != NULL && memh->length > 0)
-                ? veo_emu_register_vh_mem(uct_veshm_proc.handle, memh->address, memh->length)
-                : (uint64_t)-1;
-        if (vehva == (uint64_t)-1) {
+                ? uct_veshm_vh_register(memh)
+                : 0;
+        if (vehva == 0) {
             /* DMAATB full, or not mapped: staged through the bounce buffer. */
             ucs_debug("veshm: host memory %p..+%zu not registered for DMA: %m", memh->address,
                       memh->length);
@@ -331,8 +411,7 @@ static void uct_veshm_memh_destroy(uct_veshm_memh_t *memh) {
     if (memh->vh_state > 0) {
         /* UCP deregisters once the operations using memh completed. */
         pthread_mutex_lock(&uct_veshm_proc.lock);
-        if (veo_emu_unregister_vh_mem(uct_veshm_proc.handle, memh->vh_vehva) != 0)
-            ucs_debug("veshm: unregistering host memory %p failed: %m", memh->address);
+        uct_veshm_vh_unregister(memh);
         uct_veshm_proc_put_locked();
         pthread_mutex_unlock(&uct_veshm_proc.lock);
     }

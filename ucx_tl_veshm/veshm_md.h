@@ -63,6 +63,7 @@ typedef struct uct_veshm_memh {
      * without staging. 0 not tried, 1 registered, -1 not possible. */
     int vh_state;
     uint64_t vh_vehva; /* VEHVA of address */
+    int vh_slot;       /* entry of the registration cache, -1: its own */
 } uct_veshm_memh_t;
 
 /* What rkey_unpack returns as uct_rkey_t. */
