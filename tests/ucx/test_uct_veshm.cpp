@@ -542,6 +542,53 @@ TEST_F(UctVeshm, RmaIsVeDma) {
     EXPECT_GE(b1 - b0, 8 * kMiB);
 }
 
+// Host buffers are DMA sources and targets through registrations the
+// transport caches (16 of them) beyond the memory handles: many buffers
+// (eviction), and a buffer unmapped and another mapped at the same address
+// while its registration is still cached.
+TEST_F(UctVeshm, HostBufferRegistrationsAreCachedSafely) {
+    const size_t n = 256 * 1024 + 12;
+    remote(ALLOC_MD, 4 * kMiB);
+    uint32_t seed = 77;
+    auto round = [&](uint8_t *p) {
+        uct_mem_h memh;
+        ASSERT_EQ(uct_md_mem_reg(ctx.md, p, n, UCT_MD_MEM_ACCESS_ALL, &memh), UCS_OK);
+        ++seed;
+        uct_test_fill(p, n, 0, seed);
+        ASSERT_EQ(put(ZCOPY, p, memh, n, raddr + 8), UCS_OK);
+        ASSERT_EQ(flush(), UCS_OK);
+        ASSERT_EQ(remote_hash(8, n), uct_test_hash(p, n));
+        ASSERT_EQ(peer.call(PEER_FILL, 0, 16, n, seed).status, UCS_OK);
+        memset(p, 0, n);
+        ASSERT_EQ(get(ZCOPY, p, memh, n, raddr + 16), UCS_OK);
+        ASSERT_EQ(uct_test_hash(p, n), uct_test_pattern_hash(16, n, seed));
+        uct_md_mem_dereg(ctx.md, memh);
+    };
+    std::vector<uint8_t *> bufs;
+    for (int i = 0; i < 40; ++i) {
+        void *m =
+            mmap(nullptr, n + 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        ASSERT_NE(m, MAP_FAILED);
+        bufs.push_back(static_cast<uint8_t *>(m) + 4);
+        round(bufs.back());
+    }
+    for (int pass = 0; pass < 2; ++pass)
+        for (uint8_t *p : bufs)
+            round(p);
+    // Unmap the newest buffers (their registrations are cached) and map new
+    // memory in their place.
+    for (size_t i = bufs.size() - 8; i < bufs.size(); ++i) {
+        void *base = bufs[i] - 4;
+        ASSERT_EQ(munmap(base, n + 8192), 0);
+        void *m = mmap(base, n + 8192, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        ASSERT_NE(m, MAP_FAILED);
+        round(bufs[i]);
+    }
+    for (uint8_t *p : bufs)
+        ASSERT_EQ(munmap(p - 4, n + 8192), 0);
+}
+
 TEST_F(UctVeshm, PeerKilledMidTransfer) {
     remote(ALLOC_MD, 64 * kMiB);
     LocalBuf a(ctx, 16 * kMiB, true);
