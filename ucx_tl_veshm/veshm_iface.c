@@ -92,8 +92,11 @@ __attribute__((visibility("default"))) void uct_veshm_dma_stats(uint64_t *posts,
 
 uint8_t *uct_veshm_bounce_alloc(uct_veshm_iface_t *iface, size_t length, unsigned mod4) {
     size_t size = iface->bounce.size;
-    if (uct_veshm_iface_idle(iface))
-        iface->bounce.tail = iface->bounce.head; /* nothing holds bounce space */
+    if (uct_veshm_iface_idle(iface)) {
+        /* Nothing holds bounce space: start over at its beginning, which is
+         * still in the cache (the ring is larger than the caches). */
+        iface->bounce.tail = iface->bounce.head = 0;
+    }
     uint64_t pos = iface->bounce.head;
     size_t off = pos % size;
     size_t pad = (mod4 - off) & 3;
@@ -119,9 +122,10 @@ int uct_veshm_iface_can_start(uct_veshm_iface_t *iface, size_t bounce_need) {
         return 0;
     if (bounce_need == 0)
         return 1;
-    uint64_t head = iface->bounce.head;
+    uint64_t head = iface->bounce.head, tail = iface->bounce.tail;
     uint8_t *p = uct_veshm_bounce_alloc(iface, bounce_need, 0);
     iface->bounce.head = head;
+    iface->bounce.tail = tail;
     return p != NULL;
 }
 
@@ -276,7 +280,7 @@ static size_t uct_veshm_op_piece(uct_veshm_iface_t *iface, uct_veshm_op_t *op, u
     } else {
         /* Staged through the bounce buffer. */
         body = ucs_min(body, iface->config.seg_size);
-        uint64_t saved = iface->bounce.head;
+        uint64_t saved = iface->bounce.head, saved_tail = iface->bounce.tail;
         uint8_t *b = uct_veshm_bounce_alloc(iface, body, 0);
         if (b == NULL)
             return 0;
@@ -287,8 +291,10 @@ static size_t uct_veshm_op_piece(uct_veshm_iface_t *iface, uct_veshm_op_t *op, u
             memcpy(b, local, body);
             rc = uct_veshm_post(iface, op, rvehva, bvehva, body, NULL, NULL);
         }
-        if (rc == 0)
+        if (rc == 0) {
             iface->bounce.head = saved;
+            iface->bounce.tail = saved_tail;
+        }
     }
     if (rc == 0)
         return 0;
