@@ -54,7 +54,9 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
 
     {"DMA_CHUNK", "1m",
      "Most bytes one VE DMA descriptor carries (at most 64m). Larger transfers are\n"
-     "split; the pieces are copied in parallel by the DMA engine and by progress.",
+     "split; the pieces are copied in parallel by the DMA engine and by progress.\n"
+     "Operations finished in the call (up to 4m on an idle interface) use at most\n"
+     "256k, which the DMA engine copies at post time.",
      ucs_offsetof(uct_veshm_iface_config_t, dma_chunk), UCS_CONFIG_TYPE_MEMUNITS},
 
     {"BW", "auto",
