@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # MPI one-sided put/get over veshm against Open MPI's default shared-memory
 # path, in one run on the same machine, one table with ratios:
-#   contrib/bench/mpi/run.sh [BUILD_DIR] [MAX_BYTES] [REPETITIONS]
+#   contrib/bench/mpi/run.sh [--quick] [--csv FILE] [BUILD_DIR] [MAX_BYTES] [REPETITIONS]
+# --quick: up to 4 MiB, one repetition; --csv: one line per measurement in the
+# convention of contrib/bench/README.md (veshm against the default path).
 # veshm:   osc/ucx over UCX with the veshm transport; the window of
 #          MPI_Win_allocate is VE memory, put/get are VE DMA.
 # default: Open MPI as Debian configures it (osc/rdma over btl/vader: the
@@ -12,9 +14,25 @@
 # veshm is better (higher bandwidth, lower latency).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-build=$(cd "${1:-$root/build}" && pwd)
-max=${2:-67108864}
-reps=${3:-3}
+csv="" quick=0 args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --quick) quick=1 ;;
+  --csv) csv=$2; shift ;;
+  *) args+=("$1") ;;
+  esac
+  shift
+done
+set -- "${args[@]}"
+default_build=${VESHM_BUILD_DIR:-$root/build}
+build=$(cd "${1:-$default_build}" && pwd)
+if [ $quick -eq 1 ]; then
+  max=${2:-4194304}
+  reps=${3:-1}
+else
+  max=${2:-67108864}
+  reps=${3:-3}
+fi
 bench=$build/contrib/bench/mpi/bench_mpi_rma
 [ -x "$bench" ] || { echo "run.sh: $bench not built" >&2; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -55,3 +73,24 @@ END {
       num(v("veshm", s, 4), "%.2f"), num(v("default", s, 4), "%.2f"), ratio(v("default", s, 4), v("veshm", s, 4))
   }
 }' "$tmp/veshm" "$tmp/default" "$tmp/ucx"
+
+# CSV: bench,series,size,value,reference,unit,kind with the default path as
+# the reference of veshm (bandwidth in GB/s, latency in us).
+if [ -n "$csv" ]; then
+  awk -v out="$csv" '
+  FNR == 1 { m = FILENAME; sub(/.*\//, "", m) }
+  { for (k = 2; k <= 5; k++) d[m, $1, k] = $k; if (m == "default") sizes[++n] = $1 }
+  function row(series, s, k, scale, unit, kind) {
+    if (((("veshm", s, k) in d)) && ((("default", s, k) in d)))
+      printf "mpi,%s,%s,%.6g,%.6g,%s,%s\n", series, s, d["veshm", s, k] * scale, d["default", s, k] * scale, unit, kind >> out
+  }
+  END {
+    for (i = 1; i <= n; i++) {
+      s = sizes[i]
+      row("MPI_Put veshm", s, 3, 1e-3, "GB/s", "bandwidth")
+      row("MPI_Get veshm", s, 5, 1e-3, "GB/s", "bandwidth")
+      row("MPI_Put veshm", s, 2, 1, "us", "latency")
+      row("MPI_Get veshm", s, 4, 1, "us", "latency")
+    }
+  }' "$tmp/veshm" "$tmp/default"
+fi
