@@ -1,5 +1,8 @@
 #include "fault_actor.hpp"
 
+#include <ve_offload.h>
+#include <veo_vedma.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -94,6 +97,19 @@ void Actor::say(const std::string &line) {
     if (write(1, l.data(), l.size()) < 0) {
         // The test is gone: nobody to report to.
     }
+}
+
+int Actor::finish(veo_proc_handle *h, uint64_t lv, const std::string &fds_before) {
+    mark(Op::destroy);
+    veo_unregister_mem_from_dmaatb(h, lv);
+    veo_proc_destroy(h);
+    mark(Op::idle);
+    std::string fds_after = fd_list();
+    if (fds_after != fds_before)
+        bad("descriptors before:" + fds_before + " after:" + fds_after);
+    say("done " + std::to_string(ops) + " " + std::to_string(documented_errors) + " " +
+        std::to_string(failures));
+    return failures ? 1 : 0;
 }
 
 std::string Actor::fd_list() {

@@ -11,6 +11,8 @@
 #include <string>
 #include <sys/types.h>
 
+struct veo_proc_handle;
+
 namespace fault_actor {
 
 // What the actor is doing, published in a page the test shares with it, so
@@ -46,6 +48,9 @@ class Actor {
     void say(const std::string &line);
     // The descriptors of this process, to compare at the end.
     static std::string fd_list();
+    // The end of a run: unregisters the VEHVA lv, destroys h, checks that the
+    // descriptors are those of fds_before, reports the counts; exit status.
+    int finish(veo_proc_handle *h, uint64_t lv, const std::string &fds_before);
 
     uint64_t ops = 0, documented_errors = 0, failures = 0;
 

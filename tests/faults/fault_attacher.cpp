@@ -120,16 +120,7 @@ int run_attacher(Actor &a, int node, uint64_t seed) {
     }
     for (const std::string &f : errors.unexplained(attacher_allowed(victim)))
         a.bad(f + " with victim " + victim);
-    a.mark(Op::destroy);
-    veo_unregister_mem_from_dmaatb(h, lv);
-    veo_proc_destroy(h);
-    a.mark(Op::idle);
-    std::string fds_after = Actor::fd_list();
-    if (fds_after != fds_before)
-        a.bad("descriptors before:" + fds_before + " after:" + fds_after);
-    a.say("done " + std::to_string(a.ops) + " " + std::to_string(a.documented_errors) + " " +
-          std::to_string(a.failures));
-    return a.failures ? 1 : 0;
+    return a.finish(h, lv, fds_before);
 }
 
 } // namespace fault_actor
