@@ -16,14 +16,19 @@ VeProcessState &ve_process() {
 }
 
 namespace {
-std::unordered_map<uint32_t, ControlHandler> &handlers() {
-    static std::unordered_map<uint32_t, ControlHandler> table;
+struct Handler {
+    ControlHandler run;
+    int fds; // descriptors its requests carry
+};
+
+std::unordered_map<uint32_t, Handler> &handlers() {
+    static std::unordered_map<uint32_t, Handler> table;
     return table;
 }
 } // namespace
 
-void register_control_handler(ControlType type, ControlHandler handler) {
-    handlers()[(uint32_t)type] = handler;
+void register_control_handler(ControlType type, ControlHandler handler, int fds) {
+    handlers()[(uint32_t)type] = Handler{handler, fds};
 }
 
 ControlResult dispatch_control_message(const uint8_t *buf, size_t n, const int *fds, int nfds,
@@ -38,8 +43,10 @@ ControlResult dispatch_control_message(const uint8_t *buf, size_t n, const int *
         auto it = handlers().find(hdr.type);
         if (hdr.magic != kControlMagic || hdr.length != n - sizeof hdr || it == handlers().end()) {
             result.error = ENOSYS;
+        } else if (nfds != it->second.fds) {
+            result.error = EINVAL;
         } else {
-            result = it->second(buf + sizeof hdr, hdr.length, fds, nfds);
+            result = it->second.run(buf + sizeof hdr, hdr.length, fds, nfds);
             nfds = 0; // ownership passed to the handler
         }
     }

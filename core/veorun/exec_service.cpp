@@ -272,12 +272,11 @@ ControlResult on_get_sym(const uint8_t *p, size_t len, const int *, int) {
     return r;
 }
 
-ControlResult on_open_context(const uint8_t *p, size_t len, const int *fds, int nfds) {
+ControlResult on_open_context(const uint8_t *p, size_t len, const int *fds, int) {
     ControlResult r;
     OpenContextRequest req;
-    if (len != sizeof req || nfds != 1) {
-        for (int i = 0; i < nfds; ++i)
-            close(fds[i]);
+    if (len != sizeof req) {
+        close(fds[0]);
         r.error = EINVAL;
         return r;
     }
@@ -350,7 +349,7 @@ int start_exec_service() {
     register_control_handler((ControlType)ExecRequest::load_library, on_load_library);
     register_control_handler((ControlType)ExecRequest::unload_library, on_unload_library);
     register_control_handler((ControlType)ExecRequest::get_sym, on_get_sym);
-    register_control_handler((ControlType)ExecRequest::open_context, on_open_context);
+    register_control_handler((ControlType)ExecRequest::open_context, on_open_context, 1);
     register_control_handler((ControlType)ExecRequest::close_context, on_close_context);
     return 0;
 }

@@ -32,10 +32,12 @@ struct ControlResult {
     int fd = -1;
 };
 
-// A handler owns the descriptors it receives and must close those it keeps no use for.
+// A handler gets exactly the descriptors its request type carries (the
+// dispatcher refuses any other count with EINVAL and closes them), owns them
+// and must close those it keeps no use for.
 using ControlHandler = ControlResult (*)(const uint8_t *payload, size_t len, const int *fds,
                                          int nfds);
-void register_control_handler(ControlType type, ControlHandler handler);
+void register_control_handler(ControlType type, ControlHandler handler, int fds = 0);
 // Decodes one control message and runs its handler (the parse step alone, so
 // it can be fuzzed); takes ownership of fds; *seq gets the request's number.
 ControlResult dispatch_control_message(const uint8_t *buf, size_t n, const int *fds, int nfds,

@@ -99,12 +99,11 @@ ControlResult on_unregister(const uint8_t *p, size_t len, const int *, int) {
     return r;
 }
 
-ControlResult on_map(const uint8_t *p, size_t len, const int *fds, int nfds) {
+ControlResult on_map(const uint8_t *p, size_t len, const int *fds, int) {
     ControlResult r;
     MapRequest req;
-    if (len != sizeof req || nfds != 1) {
-        for (int i = 0; i < nfds; ++i)
-            close(fds[i]);
+    if (len != sizeof req) {
+        close(fds[0]);
         r.error = EINVAL;
         return r;
     }
@@ -310,7 +309,7 @@ bool on_listen(int listen_fd, uint32_t) {
 void register_veshm_control_handlers() {
     register_control_handler(ControlType::register_area, on_register);
     register_control_handler(ControlType::unregister_area, on_unregister);
-    register_control_handler(ControlType::map_attachment, on_map);
+    register_control_handler(ControlType::map_attachment, on_map, 1);
     register_control_handler(ControlType::unmap_attachment, on_unmap);
     register_control_handler(ControlType::set_swapped, on_swap);
 }
