@@ -99,6 +99,15 @@ static inline ucs_status_t uct_veshm_ep_check_peer(uct_veshm_ep_t *ep) {
     return UCS_OK;
 }
 
+/* The peer lives and a new operation may start now (not while a fence waits
+ * for earlier transfers, nor with the DMA ring full). */
+static inline ucs_status_t uct_veshm_ep_can_post(uct_veshm_ep_t *ep, uct_veshm_iface_t *iface) {
+    ucs_status_t status = uct_veshm_ep_check_peer(ep);
+    if (status != UCS_OK)
+        return status;
+    return uct_veshm_iface_can_start(iface, 0) ? UCS_OK : UCS_ERR_NO_RESOURCE;
+}
+
 /* Starts op: posts what it can, queues the rest. UCS_OK when already
  * complete (no completion callback then), else UCS_INPROGRESS. */
 static ucs_status_t uct_veshm_op_start(uct_veshm_iface_t *iface, uct_veshm_op_t *op) {
@@ -163,11 +172,9 @@ ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned
                                     uint64_t remote_addr, uct_rkey_t rkey) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    ucs_status_t status = uct_veshm_ep_check_peer(ep);
+    ucs_status_t status = uct_veshm_ep_can_post(ep, iface);
     if (status != UCS_OK)
         return status;
-    if (!uct_veshm_iface_can_start(iface, 0))
-        return UCS_ERR_NO_RESOURCE;
     UCT_TL_EP_STAT_OP(&ep->super, PUT, SHORT, length);
     if (iface->config.short_pio) {
         size_t n = length;
@@ -192,11 +199,9 @@ ssize_t uct_veshm_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb, void
                                uint64_t remote_addr, uct_rkey_t rkey) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    ucs_status_t status = uct_veshm_ep_check_peer(ep);
+    ucs_status_t status = uct_veshm_ep_can_post(ep, iface);
     if (status != UCS_OK)
         return status;
-    if (!uct_veshm_iface_can_start(iface, 0))
-        return UCS_ERR_NO_RESOURCE;
     uint64_t saved = iface->bounce.head;
     uint8_t *b =
         uct_veshm_bounce_alloc(iface, iface->config.max_bcopy, (unsigned)(remote_addr & 3));
@@ -253,13 +258,11 @@ ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack
                                     uct_completion_t *comp) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    ucs_status_t status = uct_veshm_ep_check_peer(ep);
-    if (status != UCS_OK)
-        return status;
     if (length > iface->config.max_bcopy)
         return UCS_ERR_INVALID_PARAM;
-    if (!uct_veshm_iface_can_start(iface, 0))
-        return UCS_ERR_NO_RESOURCE;
+    ucs_status_t status = uct_veshm_ep_can_post(ep, iface);
+    if (status != UCS_OK)
+        return status;
     uint8_t *b = uct_veshm_bounce_alloc(iface, ucs_max(length, 1), (unsigned)(remote_addr & 3));
     if (b == NULL)
         return UCS_ERR_NO_RESOURCE;
@@ -292,13 +295,9 @@ static void *uct_veshm_atomic_ptr(uct_veshm_ep_t *ep, uint64_t remote_addr, uct_
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
     uct_veshm_rkey_t *k = (uct_veshm_rkey_t *)rkey;
     const veshm_rkey_info_t *i = &k->info;
-    *status = uct_veshm_ep_check_peer(ep);
+    *status = uct_veshm_ep_can_post(ep, iface);
     if (*status != UCS_OK)
         return NULL;
-    if (!uct_veshm_iface_can_start(iface, 0)) {
-        *status = UCS_ERR_NO_RESOURCE; /* a fence waits for earlier transfers */
-        return NULL;
-    }
     if (remote_addr < i->region_addr || remote_addr - i->region_addr > i->region_len - size ||
         (remote_addr & (size - 1)) != 0) {
         *status = UCS_ERR_INVALID_PARAM;
