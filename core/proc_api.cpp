@@ -37,7 +37,6 @@ VEO_API veo_proc_handle *veo_proc_create(int venode) {
 VEO_API int veo_proc_destroy(veo_proc_handle *h) {
     if (h == nullptr)
         return -1;
-    pid_t pid = from_handle(h)->pid();
     exec_teardown(from_handle(h)); // its contexts finish what they were given
     delete from_handle(h);
     // A cached connection to the ended VE process, or to anyone once this VH
@@ -45,7 +44,7 @@ VEO_API int veo_proc_destroy(veo_proc_handle *h) {
     bool any_left = false;
     for (int i = 0; i < VEO_MAX_HMEM_PROCS; ++i)
         any_left |= VeProc::by_ident(i) != nullptr;
-    forget_owner_links(any_left ? pid : -1);
+    forget_owner_links(!any_left);
     return 0;
 }
 

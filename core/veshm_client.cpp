@@ -145,13 +145,12 @@ int link_to(pid_t owner, bool fresh, std::shared_ptr<OwnerLink> *out) {
 
 } // namespace
 
-void forget_owner_links(pid_t owner) {
+void forget_owner_links(bool all) {
     std::lock_guard lock(links_mutex);
-    if (owner < 0)
+    if (all)
         links.clear();
     else
-        links.erase(owner);
-    prune_locked();
+        prune_locked();
 }
 
 void prune_dead_owner_links() {

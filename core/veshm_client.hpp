@@ -41,10 +41,11 @@ struct RemoteArea {
 // 0 or a positive errno (ESRCH, ENOENT, EACCES, EAGAIN, ENOMEM, ECANCELED...).
 int attach_remote(pid_t owner, AttachRequest request, RemoteArea *out);
 
-// Drops the cached connection to owner (a VE process that ended), or every
-// cached connection if owner < 0 (this VH has no VE process left, so nothing
-// can be attached). Attachments made through one keep it until released.
-void forget_owner_links(pid_t owner);
+// After a VE process of this VH ended: drops every cached connection if all
+// (this VH has no VE process left, so nothing can be attached), else those
+// whose owner ended (the destroyed VE process among them: it was reaped).
+// Attachments made through one keep it until released.
+void forget_owner_links(bool all);
 
 // Drops the cached connections to owners that have ended (their VE process
 // hung up), so no descriptor is kept for them once nothing is attached
