@@ -2,7 +2,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <immintrin.h>
+#include <pthread.h>
+#include <sched.h>
 
 namespace veo::emu {
 
@@ -66,11 +69,13 @@ int DmaEngine::claim(uint64_t dst, uint64_t src, int size, bool inline_copy, int
     d.state.store(kQueued, std::memory_order_release);
     {
         std::lock_guard qlock(queue_mutex_);
-        if (!worker_.joinable())
-            worker_ = std::thread([this] { run_worker(); });
         queue_.push_back((int)i);
+        queued_.fetch_add(1, std::memory_order_release);
     }
-    queue_cv_.notify_one();
+    // Read after the push: a thread that stops spinning takes queue_mutex_
+    // and looks at the queue before it sleeps, so it cannot miss this one.
+    if (!spinning_.load(std::memory_order_acquire))
+        queue_cv_.notify_one();
     return 0;
 }
 
@@ -86,14 +91,54 @@ bool DmaEngine::execute(Descriptor &d) {
     return true;
 }
 
-void DmaEngine::run_worker() {
+void DmaEngine::start_engine_thread() {
+    std::promise<bool> placed;
+    std::future<bool> own = placed.get_future();
+    std::lock_guard qlock(queue_mutex_);
+    // The promise moves into the thread: set_value may still touch it after
+    // get() returned here.
+    worker_ = std::thread([this, p = std::move(placed)]() mutable { run_worker(p); });
+    own_cpus_ = own.get();
+}
+
+void DmaEngine::run_worker(std::promise<bool> &placed) {
+    // The CPUs the process is not bound to, if there are any: mpirun binds
+    // each rank to one core, and an engine thread there would only preempt
+    // the thread that posted. An unbound process has no others: the engine
+    // thread then shares the poster's CPUs and the poster copies more itself.
+    bool own = false;
+    cpu_set_t bound, others;
+    if (sched_getaffinity(0, sizeof(bound), &bound) == 0) {
+        CPU_ZERO(&others);
+        for (int c = 0; c < CPU_SETSIZE; ++c)
+            if (!CPU_ISSET(c, &bound))
+                CPU_SET(c, &others);
+        // EINVAL when none of the others is online and allowed: it stays.
+        own = sched_setaffinity(0, sizeof(others), &others) == 0;
+    }
+    // Named once placed, so that tools (and tests) that find it see where.
+    pthread_setname_np(pthread_self(), "ve-dma");
+    placed.set_value(own);
     std::unique_lock lock(queue_mutex_);
     for (;;) {
+        // Spinning only pays on CPUs of its own: beside the poster it would
+        // take the poster's time.
+        if (own_cpus_ && queue_.empty() && !stopping_) {
+            spinning_.store(true, std::memory_order_release);
+            lock.unlock();
+            auto until = std::chrono::steady_clock::now() + kSpin;
+            while (queued_.load(std::memory_order_acquire) == 0 &&
+                   std::chrono::steady_clock::now() < until)
+                _mm_pause();
+            lock.lock();
+            spinning_.store(false, std::memory_order_release);
+        }
         queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
         if (queue_.empty())
             return; // stopping, nothing left
         int i = queue_.front();
         queue_.pop_front();
+        queued_.fetch_sub(1, std::memory_order_relaxed);
         lock.unlock();
         execute(ring_[i]);
         lock.lock();
@@ -104,7 +149,12 @@ int DmaEngine::post(uint64_t dst, uint64_t src, int size, ve_dma_handle_t *handl
     if (handle == nullptr)
         return -EFAULT;
     int index = -1;
-    int rc = claim(dst, src, size, size <= kInlineMax, &index);
+    bool inline_copy = size <= kInlineMax;
+    if (!inline_copy) {
+        std::call_once(engine_started_, [this] { start_engine_thread(); });
+        inline_copy = !own_cpus_ && size <= kSharedInlineMax;
+    }
+    int rc = claim(dst, src, size, inline_copy, &index);
     if (rc == 0) {
         handle->index = index;
         handle->status = 0;

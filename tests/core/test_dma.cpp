@@ -5,7 +5,14 @@
 #include "pattern.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sched.h>
+#include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace veshm_test {
@@ -135,9 +142,13 @@ TEST_F(Dma, RingFullWithLargeTransfers) {
     ASSERT_EQ(0, veo_emu_get_node_info(0, &info));
     const uint32_t n = info.dma_descriptors;
     const int size = 512 << 10;
+    // Each to a destination of its own: the engine thread and the polls below
+    // copy outstanding transfers at the same time.
+    const uint64_t slots = 2 * kPage / size;
+    ASSERT_LE(n, slots);
     std::vector<ve_dma_handle_t> hs(n + 1);
     for (uint32_t i = 0; i < n; ++i)
-        ASSERT_EQ(0, veo_dma_post(proc, vb + (i % 4) * size, va, size, &hs[i])) << i;
+        ASSERT_EQ(0, veo_dma_post(proc, vb + i * (uint64_t)size, va, size, &hs[i])) << i;
     EXPECT_EQ(-EAGAIN, veo_dma_post(proc, vb, va, size, &hs[n]));
     for (uint32_t i = 0; i < n; ++i)
         EXPECT_EQ(0, finish(&hs[i])) << i;
@@ -168,8 +179,8 @@ TEST_F(Dma, ConcurrentPostersOnOneEngine) {
     for (int t = 0; t < kThreads; ++t)
         threads.emplace_back([&, t] {
             uint64_t base = t * slice;
-            // Sizes on both sides of the inline/engine-thread boundary.
-            const int sizes[] = {4, 60, 4096, 65532, 256 << 10, (256 << 10) + 4, 3 << 20};
+            // Sizes on both sides of the inline/engine-thread boundary (64 KiB).
+            const int sizes[] = {4, 60, 4096, 65532, 65536, 65540, 3 << 20};
             uint64_t off = base;
             for (int round = 0; round < 40; ++round) {
                 int size = sizes[(round + t) % 7];
@@ -191,7 +202,7 @@ TEST_F(Dma, ConcurrentPostersOnOneEngine) {
     // the threads covered by comparing where they wrote.
     for (int t = 0; t < kThreads; ++t) {
         uint64_t base = t * slice;
-        const int sizes[] = {4, 60, 4096, 65532, 256 << 10, (256 << 10) + 4, 3 << 20};
+        const int sizes[] = {4, 60, 4096, 65532, 65536, 65540, 3 << 20};
         uint64_t off = base;
         for (int round = 0; round < 40; ++round) {
             int size = sizes[(round + t) % 7];
@@ -202,6 +213,75 @@ TEST_F(Dma, ConcurrentPostersOnOneEngine) {
             off += (uint64_t)size + 4;
         }
     }
+}
+
+// CPUs the engine thread of the test's VE process may run on, once it exists
+// (it starts with the first transfer the poster does not copy itself).
+std::optional<cpu_set_t> engine_thread_cpus() {
+    for (int tries = 0; tries < 500; ++tries) {
+        for (const auto &task : std::filesystem::directory_iterator("/proc/self/task")) {
+            std::ifstream comm(task.path() / "comm");
+            std::string name;
+            if (!std::getline(comm, name) || name != "ve-dma")
+                continue;
+            cpu_set_t cpus;
+            pid_t tid = std::stoi(task.path().filename().string());
+            if (sched_getaffinity(tid, sizeof(cpus), &cpus) != 0)
+                return std::nullopt;
+            return cpus;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::nullopt;
+}
+
+// Posts one transfer the engine thread takes (above the inline size), waits.
+void post_engine_transfer(veo_proc_handle *proc, uint64_t dst, uint64_t src) {
+    ve_dma_handle_t h{};
+    ASSERT_EQ(0, veo_dma_post(proc, dst, src, 1 << 20, &h));
+    int rc;
+    while ((rc = veo_dma_poll(proc, &h)) == -EAGAIN)
+        std::this_thread::yield();
+    ASSERT_EQ(0, rc);
+}
+
+TEST_F(Dma, EngineThreadRunsBesideABoundPoster) {
+    // mpirun binds each rank to a core: the engine thread must leave that
+    // core to the rank and run on the others.
+    cpu_set_t all;
+    ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+    if (CPU_COUNT(&all) < 2)
+        GTEST_SKIP() << "needs two CPUs";
+    int first = 0;
+    while (!CPU_ISSET(first, &all))
+        ++first;
+    std::thread poster([&] {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(first, &one);
+        ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+        post_engine_transfer(proc, vb, va);
+    });
+    poster.join();
+    auto cpus = engine_thread_cpus();
+    ASSERT_TRUE(cpus.has_value());
+    EXPECT_FALSE(CPU_ISSET(first, &*cpus));
+    for (int c = first + 1; c < CPU_SETSIZE; ++c) {
+        if (CPU_ISSET(c, &all)) {
+            EXPECT_TRUE(CPU_ISSET(c, &*cpus)) << "CPU " << c;
+        }
+    }
+}
+
+TEST_F(Dma, EngineThreadOfAnUnboundPosterKeepsItsCpus) {
+    cpu_set_t all;
+    ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+    if (CPU_COUNT(&all) < sysconf(_SC_NPROCESSORS_ONLN))
+        GTEST_SKIP() << "the test itself runs bound (taskset?)";
+    post_engine_transfer(proc, vb, va);
+    auto cpus = engine_thread_cpus();
+    ASSERT_TRUE(cpus.has_value());
+    EXPECT_TRUE(CPU_EQUAL(&all, &*cpus));
 }
 
 TEST_F(Dma, DestroyWithTransfersInFlight) {
