@@ -120,11 +120,10 @@ static ucs_status_t uct_veshm_op_start(uct_veshm_iface_t *iface, uct_veshm_op_t 
     for (size_t i = 0; i < op->iovcnt; ++i)
         total += op->iov[i].length * ucs_max(op->iov[i].count, 1u);
     if (was_empty && total <= UCT_VESHM_SYNC_MAX && ucs_queue_is_empty(&iface->post_queue)) {
-        /* It will be finished in this call, by this thread: in descriptors
-         * the DMA engine copies at post time. Larger ones would wake the
-         * engine thread only for this thread to take the copy back, or, with
-         * the process bound to one core (mpirun binds ranks), to be preempted
-         * by it. */
+        /* It will be finished in this call: in descriptors that this thread
+         * copies at post time when the engine thread has no CPU of its own,
+         * and that it shares with the engine thread when it has (the engine
+         * takes the oldest, the reap below copies from the newest). */
         op->chunk = ucs_min(iface->config.dma_chunk, UCT_VESHM_DMA_INLINE_MAX);
     }
     if (!ucs_queue_is_empty(&iface->post_queue) || !uct_veshm_op_post(iface, op)) {

@@ -52,11 +52,11 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
     {"SEG_SIZE", "1m", "Piece size for data staged through the bounce buffer.",
      ucs_offsetof(uct_veshm_iface_config_t, seg_size), UCS_CONFIG_TYPE_MEMUNITS},
 
-    {"DMA_CHUNK", "1m",
+    {"DMA_CHUNK", "128k",
      "Most bytes one VE DMA descriptor carries (at most 64m). Larger transfers are\n"
-     "split; the pieces are copied in parallel by the DMA engine and by progress.\n"
-     "Operations finished in the call (up to 4m on an idle interface) use at most\n"
-     "256k, which the DMA engine copies at post time.",
+     "split; the pieces are copied in parallel by the DMA engine thread and by\n"
+     "progress (or the call itself, for an operation of up to 4m that starts on an\n"
+     "idle interface). Pieces of up to 64k are copied at post time.",
      ucs_offsetof(uct_veshm_iface_config_t, dma_chunk), UCS_CONFIG_TYPE_MEMUNITS},
 
     {"BW", "auto",

@@ -11,9 +11,9 @@
 
 #define UCT_VESHM_TL_NAME "veshm"
 #define UCT_VESHM_MAX_IOV 16
-/* The emulated DMA engine copies transfers up to this size at post time, in
- * the posting thread (core/dma_engine.hpp, kInlineMax); larger ones go to its
- * engine thread. */
+/* Transfers up to this size the emulated DMA engine copies at post time, in
+ * the posting thread, unless its engine thread has CPUs of its own
+ * (core/dma_engine.hpp, kSharedInlineMax); larger ones go to the engine. */
 #define UCT_VESHM_DMA_INLINE_MAX ((size_t)256 << 10)
 
 typedef struct uct_veshm_iface_config {

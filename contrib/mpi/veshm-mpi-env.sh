@@ -39,6 +39,11 @@
 # * UCX_ALLOC_PRIO with md:veshm first: UCP allocates the memory of
 #   MPI_Win_allocate (osc/ucx) and the symmetric heap (sshmem/ucx) with the
 #   first memory domain in this list that can, so they become VE memory.
+# * mpi_yield_when_idle=1: the emulated DMA engine of a rank bound to one core
+#   runs on the other cores (core/dma_engine.hpp), where the other ranks are;
+#   a rank that waits in MPI gives its core to that engine instead of
+#   spinning it away. (The default path gains nothing from it: the origin
+#   copies alone; measured with contrib/bench/mpi.)
 # * orte_fork_agent: mpirun/oshrun start every rank through
 #   contrib/mpi/veshm-rank, which preloads the transport into the rank only
 #   (not into mpirun itself) and picks the rank's VE node from its local rank.
@@ -50,7 +55,8 @@ _veshm_root=$(cd "$_veshm_mpi_dir/../.." && pwd)
 # Start from a clean slate so that switching modes in one shell works.
 _veshm_module=${VESHM_UCX_MODULE:-}
 unset OMPI_MCA_pml OMPI_MCA_osc OMPI_MCA_spml OMPI_MCA_opal_common_ucx_tls \
-  OMPI_MCA_opal_common_ucx_devices OMPI_MCA_orte_fork_agent UCX_TLS UCX_ALLOC_PRIO \
+  OMPI_MCA_opal_common_ucx_devices OMPI_MCA_orte_fork_agent OMPI_MCA_mpi_yield_when_idle \
+  UCX_TLS UCX_ALLOC_PRIO \
   VESHM_UCX_MODULE
 
 case "$_veshm_mpi_mode" in
@@ -86,5 +92,6 @@ if [ "$_veshm_mpi_mode" = veshm ]; then
   export UCX_TLS=veshm,sm,self
   export UCX_ALLOC_PRIO=md:veshm,md:sysv,md:posix,huge,thp,md:*,mmap,heap
   export OMPI_MCA_orte_fork_agent=$_veshm_mpi_dir/veshm-rank
+  export OMPI_MCA_mpi_yield_when_idle=1
 fi
 unset _veshm_mpi_mode _veshm_mpi_dir _veshm_root _veshm_build _veshm_module _m

@@ -1,9 +1,9 @@
 /* MPI one-sided put and get, latency and bandwidth, 1 B .. 64 MiB, between
  * two ranks on an MPI_Win_allocate window (VE memory when run over veshm).
  * Rank 0 drives, rank 1 is a passive target. Output, one line per size:
- *   size put_lat_us put_bw_MBps get_lat_us get_bw_MBps
+ *   size put_lat_us put_bw_MBps get_lat_us get_bw_MBps put_bw_median get_bw_median
  * latency: one operation + MPI_Win_flush, averaged; bandwidth: a stream of
- * operations with a flush every 16, best of several repetitions.
+ * operations with a flush every 16, best (and median) of the repetitions.
  * Usage: bench_mpi_rma [max_bytes] [repetitions] */
 #include <mpi.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define MIB ((size_t)1 << 20)
+#define MAX_REPS 100
 
 static MPI_Win win;
 
@@ -48,6 +49,16 @@ static double bandwidth(rma_fn op, char *buf, size_t n, int iters) {
     return (double)n * iters / (MPI_Wtime() - t0) / 1e6;
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
     int rank, n;
@@ -55,6 +66,7 @@ int main(int argc, char **argv) {
     MPI_Comm_size(MPI_COMM_WORLD, &n);
     size_t max = argc > 1 ? strtoull(argv[1], NULL, 0) : 64 * MIB;
     int reps = argc > 2 ? atoi(argv[2]) : 3;
+    reps = reps < 1 ? 1 : reps > MAX_REPS ? MAX_REPS : reps;
     if (n != 2) {
         if (rank == 0)
             fprintf(stderr, "bench_mpi_rma: run with exactly 2 ranks\n");
@@ -75,21 +87,22 @@ int main(int argc, char **argv) {
             int bw_iters = (int)(64 * MIB / s), lat_iters = (int)(4 * MIB / s);
             bw_iters = bw_iters < 16 ? 16 : bw_iters > 20000 ? 20000 : bw_iters;
             lat_iters = lat_iters < 4 ? 4 : lat_iters > 2000 ? 2000 : lat_iters;
-            double pl = 1e30, pb = 0, gl = 1e30, gb = 0;
+            double pl = 1e30, pb = 0, gl = 1e30, gb = 0, pbs[MAX_REPS], gbs[MAX_REPS];
             bandwidth(do_put, buf, s, 4); /* warm-up: registration, first touch */
             bandwidth(do_get, buf, s, 4);
             for (int r = 0; r < reps; r++) {
                 double x;
                 if ((x = latency(do_put, buf, s, lat_iters)) < pl)
                     pl = x;
-                if ((x = bandwidth(do_put, buf, s, bw_iters)) > pb)
+                if ((pbs[r] = x = bandwidth(do_put, buf, s, bw_iters)) > pb)
                     pb = x;
                 if ((x = latency(do_get, buf, s, lat_iters)) < gl)
                     gl = x;
-                if ((x = bandwidth(do_get, buf, s, bw_iters)) > gb)
+                if ((gbs[r] = x = bandwidth(do_get, buf, s, bw_iters)) > gb)
                     gb = x;
             }
-            printf("%zu %.3f %.1f %.3f %.1f\n", s, pl, pb, gl, gb);
+            printf("%zu %.3f %.1f %.3f %.1f %.1f %.1f\n", s, pl, pb, gl, gb, median(pbs, reps),
+                   median(gbs, reps));
             fflush(stdout);
         }
         MPI_Win_unlock(1, win);

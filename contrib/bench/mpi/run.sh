@@ -9,7 +9,9 @@
 # default: Open MPI as Debian configures it (osc/rdma over btl/vader: the
 #          origin copies straight into the target's shared-memory window).
 # ucx:     osc/ucx over UCX's posix/sysv transports, for reference.
-# Bandwidth in MB/s (10^6 B/s), best of REPETITIONS (default 3); latency in
+# default_yield: the default path again, ranks yielding when idle.
+# Bandwidth in MB/s (10^6 B/s), best of REPETITIONS (default 3; put also as
+# the ratio of the median repetitions); latency in
 # microseconds per operation completed by MPI_Win_flush. Ratios > 1 mean
 # veshm is better (higher bandwidth, lower latency).
 set -euo pipefail
@@ -40,9 +42,13 @@ export VESHM_BUILD_DIR=$build
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-for mode in veshm default ucx; do
+# default_yield: the default path with ranks that yield when idle, as the
+# veshm mode's ranks do (veshm-mpi-env.sh), to show it is not the yield.
+for mode in veshm default ucx default_yield; do
   echo "run.sh: $mode ..." >&2
-  if ! "$root/contrib/mpi/veshm-mpirun" "$mode" mpirun -np 2 "$bench" "$max" "$reps" \
+  env_mode=$mode extra=()
+  [ "$mode" = default_yield ] && env_mode=default extra=(--mca mpi_yield_when_idle 1)
+  if ! "$root/contrib/mpi/veshm-mpirun" "$env_mode" mpirun "${extra[@]}" -np 2 "$bench" "$max" "$reps" \
     >"$tmp/$mode.out" 2>"$tmp/$mode.err"; then
     echo "run.sh: the $mode run failed, its columns stay empty:" >&2
     tail -5 "$tmp/$mode.err" >&2
@@ -51,7 +57,8 @@ for mode in veshm default ucx; do
 done
 
 echo "MPI one-sided, 2 ranks, MPI_Win_allocate window; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
-echo "bandwidth MB/s (best of $reps), latency us; ratio = veshm vs default (>1: veshm better)"
+echo "bandwidth MB/s (best of $reps), latency us; ratio = veshm vs default (>1: veshm better);"
+echo "median ratio = the same for the median repetition's put bandwidth"
 echo
 # One row per size of the default run; "-" where a run has no value.
 awk '
@@ -60,19 +67,20 @@ function v(m, s, k) { return ((m, s, k) in d) ? d[m, s, k] : "" }
 function num(x, f) { return x == "" ? "-" : sprintf(f, x) }
 function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
 FNR == 1 { m = FILENAME; sub(/.*\//, "", m) }
-{ for (k = 2; k <= 5; k++) d[m, $1, k] = $k; if (m == "default") sizes[++n] = $1 }
+{ for (k = 2; k <= 7; k++) d[m, $1, k] = $k; if (m == "default") sizes[++n] = $1 }
 END {
-  printf "| size | put BW veshm | put BW default | ratio | put BW ucx | get BW veshm | get BW default | ratio | get BW ucx | put lat veshm | put lat default | ratio | get lat veshm | get lat default | ratio |\n"
-  printf "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+  printf "| size | put BW veshm | put BW default | ratio | median ratio | put BW default+yield | put BW ucx | get BW veshm | get BW default | ratio | get BW ucx | put lat veshm | put lat default | ratio | get lat veshm | get lat default | ratio |\n"
+  printf "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
   for (i = 1; i <= n; i++) {
     s = sizes[i]
-    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", hs(s),
-      num(v("veshm", s, 3), "%.0f"), num(v("default", s, 3), "%.0f"), ratio(v("veshm", s, 3), v("default", s, 3)), num(v("ucx", s, 3), "%.0f"),
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", hs(s),
+      num(v("veshm", s, 3), "%.0f"), num(v("default", s, 3), "%.0f"), ratio(v("veshm", s, 3), v("default", s, 3)),
+      ratio(v("veshm", s, 6), v("default", s, 6)), num(v("default_yield", s, 3), "%.0f"), num(v("ucx", s, 3), "%.0f"),
       num(v("veshm", s, 5), "%.0f"), num(v("default", s, 5), "%.0f"), ratio(v("veshm", s, 5), v("default", s, 5)), num(v("ucx", s, 5), "%.0f"),
       num(v("veshm", s, 2), "%.2f"), num(v("default", s, 2), "%.2f"), ratio(v("default", s, 2), v("veshm", s, 2)),
       num(v("veshm", s, 4), "%.2f"), num(v("default", s, 4), "%.2f"), ratio(v("default", s, 4), v("veshm", s, 4))
   }
-}' "$tmp/veshm" "$tmp/default" "$tmp/ucx"
+}' "$tmp/veshm" "$tmp/default" "$tmp/ucx" "$tmp/default_yield"
 
 # CSV: bench,series,size,value,reference,unit,kind with the default path as
 # the reference of veshm (bandwidth in GB/s, latency in us).
