@@ -123,7 +123,7 @@ void DmaEngine::run_worker(std::promise<bool> &placed) {
     for (;;) {
         // Spinning only pays on CPUs of its own: beside the poster it would
         // take the poster's time.
-        if (own_cpus_ && queue_.empty() && !stopping_) {
+        if (own && queue_.empty() && !stopping_) {
             spinning_.store(true, std::memory_order_release);
             lock.unlock();
             auto until = std::chrono::steady_clock::now() + kSpin;

@@ -14,8 +14,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <memory>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -58,7 +58,7 @@ class DmaEngine {
 
     int claim(uint64_t dst, uint64_t src, int size, bool inline_copy, int *index);
     // Once, by the first poster of a transfer for the engine thread; returns
-    // when the thread has placed itself (own_cpus_ is set then).
+    // when the thread has placed itself and own_cpus_ says where.
     void start_engine_thread();
     void run_worker(std::promise<bool> &placed);
     // Copies a queued descriptor if nobody has started it yet; true if it did.
