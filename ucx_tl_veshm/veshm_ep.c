@@ -225,6 +225,9 @@ static ucs_status_t uct_veshm_ep_zcopy(uct_ep_h tl_ep, int is_get, const uct_iov
         return status;
     if (iovcnt > UCT_VESHM_MAX_IOV)
         return UCS_ERR_INVALID_PARAM;
+    /* Queued in order behind the pending requests, not ahead of them. */
+    if (!iface->dispatching && !ucs_queue_is_empty(&iface->pending))
+        return UCS_ERR_NO_RESOURCE;
     uct_veshm_op_t *op = uct_veshm_op_get(iface);
     if (op == NULL)
         return UCS_ERR_NO_MEMORY;
@@ -403,10 +406,8 @@ ucs_status_t uct_veshm_ep_flush(uct_ep_h tl_ep, unsigned flags, uct_completion_t
 ucs_status_t uct_veshm_ep_fence(uct_ep_h tl_ep, unsigned flags) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    /* Operations after the fence start once everything before is complete. */
-    if (!uct_veshm_iface_idle(iface))
-        iface->fence_pending = 1;
-    ucs_memory_cpu_fence();
+    /* Fences the whole interface: its operations are not kept per endpoint. */
+    uct_veshm_iface_add_fence(iface);
     UCT_TL_EP_STAT_FENCE(&ep->super);
     return UCS_OK;
 }
@@ -427,6 +428,7 @@ ucs_status_t uct_veshm_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req, un
         return UCS_ERR_BUSY;
     uct_veshm_pending_priv_t *priv = (uct_veshm_pending_priv_t *)req->priv;
     priv->ep = ep;
+    priv->fence_after = 0;
     ucs_queue_push(&iface->pending, &priv->queue);
     UCT_TL_EP_STAT_PEND(&ep->super);
     return UCS_OK;
@@ -436,11 +438,20 @@ void uct_veshm_ep_pending_purge(uct_ep_h tl_ep, uct_pending_purge_callback_t cb,
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
     ucs_queue_iter_t iter;
-    uct_veshm_pending_priv_t *priv;
+    uct_veshm_pending_priv_t *priv, *kept = NULL;
     ucs_queue_for_each_safe(priv, iter, &iface->pending, queue) {
-        if (priv->ep != ep)
+        if (priv->ep != ep) {
+            kept = priv;
             continue;
+        }
         ucs_queue_del_iter(&iface->pending, iter);
+        if (priv->fence_after) {
+            /* The fence stays behind what is left before it. */
+            if (kept != NULL)
+                kept->fence_after = 1;
+            else if (uct_veshm_iface_moving(iface))
+                iface->fence_pending = 1;
+        }
         if (cb != NULL)
             cb(ucs_container_of((void *)priv, uct_pending_req_t, priv), arg);
     }

@@ -116,6 +116,10 @@ uint8_t *uct_veshm_bounce_alloc(uct_veshm_iface_t *iface, size_t length, unsigne
 }
 
 int uct_veshm_iface_can_start(uct_veshm_iface_t *iface, size_t bounce_need) {
+    /* Nothing overtakes a request waiting in the pending queue: a fence
+     * between them would be void otherwise. */
+    if (!iface->dispatching && !ucs_queue_is_empty(&iface->pending))
+        return 0;
     if (!ucs_queue_is_empty(&iface->post_queue))
         return 0;
     if (iface->desc_head - iface->desc_tail >= iface->desc_count)
@@ -333,12 +337,33 @@ int uct_veshm_op_post(uct_veshm_iface_t *iface, uct_veshm_op_t *op) {
 int uct_veshm_op_try_complete(uct_veshm_iface_t *iface, uct_veshm_op_t *op) {
     if (!op->posted_all || op->inflight > 0 || op->sync)
         return 0;
+    /* The data first: the bounce buffer it is in is free from now on. */
     if (op->unpack_cb != NULL && op->status == UCS_OK)
         op->unpack_cb(op->unpack_arg, op->unpack_buf, op->unpack_len);
+    op->unpack_cb = NULL;
+    if (iface->in_fence && op->comp != NULL) {
+        /* Completion callbacks belong to progress, not to a fence call. */
+        ucs_queue_push(&iface->done, &op->queue);
+        return 1;
+    }
     if (op->comp != NULL)
         uct_invoke_completion(op->comp, op->status);
     uct_veshm_op_put(iface, op);
     return 1;
+}
+
+/* Posts queued operations in order while resources allow. */
+static unsigned uct_veshm_iface_post_queued(uct_veshm_iface_t *iface) {
+    unsigned events = 0;
+    while (!ucs_queue_is_empty(&iface->post_queue)) {
+        uct_veshm_op_t *op =
+            ucs_queue_head_elem_non_empty(&iface->post_queue, uct_veshm_op_t, queue);
+        if (!uct_veshm_op_post(iface, op))
+            break;
+        ucs_queue_pull_non_empty(&iface->post_queue);
+        events += uct_veshm_op_try_complete(iface, op);
+    }
+    return events;
 }
 
 /* Polls descriptors in flight; a poll of one the engine has not started yet
@@ -381,31 +406,41 @@ unsigned uct_veshm_iface_reap(uct_veshm_iface_t *iface) {
 
 unsigned uct_veshm_iface_progress(uct_iface_h tl_iface) {
     uct_veshm_iface_t *iface = ucs_derived_of(tl_iface, uct_veshm_iface_t);
-    unsigned events = uct_veshm_iface_reap(iface);
-
-    while (!ucs_queue_is_empty(&iface->post_queue)) {
-        uct_veshm_op_t *op =
-            ucs_queue_head_elem_non_empty(&iface->post_queue, uct_veshm_op_t, queue);
-        if (!uct_veshm_op_post(iface, op))
-            break;
-        ucs_queue_pull_non_empty(&iface->post_queue);
-        events += uct_veshm_op_try_complete(iface, op);
+    unsigned events = 0;
+    while (!ucs_queue_is_empty(&iface->done)) {
+        uct_veshm_op_t *op = ucs_queue_pull_elem_non_empty(&iface->done, uct_veshm_op_t, queue);
+        uct_invoke_completion(op->comp, op->status);
+        uct_veshm_op_put(iface, op);
+        ++events;
     }
-    if (iface->fence_pending && iface->desc_head == iface->desc_tail)
+    events += uct_veshm_iface_reap(iface);
+    events += uct_veshm_iface_post_queued(iface);
+    if (iface->fence_pending && !uct_veshm_iface_moving(iface))
         iface->fence_pending = 0;
 
+    iface->dispatching = 1;
     while (!ucs_queue_is_empty(&iface->pending) &&
            uct_veshm_iface_can_start(iface, iface->config.max_bcopy + 8)) {
         ucs_queue_elem_t *elem = ucs_queue_pull_non_empty(&iface->pending);
         uct_veshm_pending_priv_t *priv = ucs_container_of(elem, uct_veshm_pending_priv_t, queue);
         uct_pending_req_t *req = ucs_container_of((void *)priv, uct_pending_req_t, priv);
+        int fence_after = priv->fence_after;
         ucs_status_t status = req->func(req);
-        if (status == UCS_ERR_NO_RESOURCE) {
-            ucs_queue_push_head(&iface->pending, elem);
-            break;
+        if (status == UCS_OK) {
+            /* req may be released already. */
+            if (fence_after && uct_veshm_iface_moving(iface))
+                iface->fence_pending = 1;
+            ++events;
+            continue;
         }
+        /* UCS_INPROGRESS: it started part of its work and stays first;
+         * anything else: it could not start, try again later. */
+        ucs_queue_push_head(&iface->pending, elem);
+        if (status != UCS_INPROGRESS)
+            break;
         ++events;
     }
+    iface->dispatching = 0;
 
     if (uct_veshm_iface_idle(iface)) {
         while (!ucs_queue_is_empty(&iface->flushes)) {
@@ -434,11 +469,33 @@ static ucs_status_t uct_veshm_iface_flush(uct_iface_h tl_iface, unsigned flags,
     return UCS_INPROGRESS;
 }
 
+void uct_veshm_iface_add_fence(uct_veshm_iface_t *iface) {
+    if (!ucs_queue_is_empty(&iface->pending)) {
+        /* Requests still pending are before the fence: it starts to count
+         * when the last of them has started. */
+        ucs_queue_tail_elem_non_empty(&iface->pending, uct_veshm_pending_priv_t, queue)
+            ->fence_after = 1;
+    } else if (uct_veshm_iface_moving(iface)) {
+        iface->fence_pending = 1;
+    }
+    ucs_memory_cpu_fence();
+}
+
 static ucs_status_t uct_veshm_iface_fence(uct_iface_h tl_iface, unsigned flags) {
     uct_veshm_iface_t *iface = ucs_derived_of(tl_iface, uct_veshm_iface_t);
-    if (!uct_veshm_iface_idle(iface))
-        iface->fence_pending = 1;
-    ucs_memory_cpu_fence();
+    /* ucp_worker_fence fences every interface on its own, and the operation
+     * after it often goes elsewhere: osc/ucx completes MPI_Rput with an
+     * atomic that UCP may emulate over another transport's active messages.
+     * So what has started here finishes now (completion callbacks are left
+     * to progress); requests still pending keep their place before the
+     * fence. */
+    iface->in_fence = 1;
+    while (uct_veshm_iface_moving(iface)) {
+        uct_veshm_iface_reap(iface);
+        uct_veshm_iface_post_queued(iface);
+    }
+    iface->in_fence = 0;
+    uct_veshm_iface_add_fence(iface);
     UCT_TL_IFACE_STAT_FENCE(&iface->super);
     return UCS_OK;
 }
@@ -714,6 +771,7 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_iface_t, uct_md_h md, uct_worker_h worker,
     ucs_queue_head_init(&self->post_queue);
     ucs_queue_head_init(&self->pending);
     ucs_queue_head_init(&self->flushes);
+    ucs_queue_head_init(&self->done);
     ucs_list_head_init(&self->eps);
 
     if (veo_posix_memalign_hmem(self->proc, &self->bounce.hmem, g, self->bounce.size) != 0) {
@@ -742,7 +800,7 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_iface_t, uct_md_h md, uct_worker_h worker,
 static UCS_CLASS_CLEANUP_FUNC(uct_veshm_iface_t) {
     uct_base_iface_progress_disable(&self->super.super, UCT_PROGRESS_SEND | UCT_PROGRESS_RECV);
     /* Wait for descriptors still in flight: they may target the bounce buffer. */
-    while (self->desc_head != self->desc_tail || !ucs_queue_is_empty(&self->post_queue))
+    while (!uct_veshm_iface_idle(self))
         uct_veshm_iface_progress(&self->super.super);
     while (self->free_ops != NULL) {
         uct_veshm_op_t *op = self->free_ops;

@@ -103,7 +103,13 @@ typedef struct uct_veshm_iface {
     ucs_queue_head_t post_queue; /* ops with work left to post, in order */
     ucs_queue_head_t pending;    /* uct_pending_req_t waiting for resources */
     ucs_queue_head_t flushes;    /* flush completions waiting for idle */
+    ucs_queue_head_t done;       /* finished ops whose completion progress calls */
+    int in_fence;                /* uct_iface_fence is finishing what started */
+    /* The next operation to start waits until everything before is complete. */
     int fence_pending;
+    /* Progress is calling pending requests: they may start although the
+     * pending queue is not empty (any other new operation may not). */
+    int dispatching;
     uct_veshm_op_t *free_ops;
     ucs_time_t next_peer_check;
     ucs_list_link_t eps;
@@ -119,10 +125,18 @@ typedef struct {
 typedef struct {
     ucs_queue_elem_t queue;
     struct uct_veshm_ep *ep;
+    /* A fence came after this request: it takes effect once the request has
+     * started (it was the last one queued then). */
+    int fence_after;
 } uct_veshm_pending_priv_t;
 
+/* Data of started operations is still to move (in flight or queued). */
+static inline int uct_veshm_iface_moving(uct_veshm_iface_t *iface) {
+    return iface->desc_head != iface->desc_tail || !ucs_queue_is_empty(&iface->post_queue);
+}
+
 static inline int uct_veshm_iface_idle(uct_veshm_iface_t *iface) {
-    return iface->desc_head == iface->desc_tail && ucs_queue_is_empty(&iface->post_queue);
+    return !uct_veshm_iface_moving(iface) && ucs_queue_is_empty(&iface->done);
 }
 
 uct_veshm_op_t *uct_veshm_op_get(uct_veshm_iface_t *iface);
@@ -148,5 +162,8 @@ ucs_status_t uct_veshm_remote_at(const uct_veshm_rkey_t *rkey, uint64_t addr, si
 
 /* Whether a short/bcopy put or a new operation can start right now. */
 int uct_veshm_iface_can_start(uct_veshm_iface_t *iface, size_t bounce_need);
+/* uct_ep_fence / uct_iface_fence: operations started later wait for the
+ * completion of all started or queued before. */
+void uct_veshm_iface_add_fence(uct_veshm_iface_t *iface);
 
 #endif

@@ -531,6 +531,103 @@ TEST_F(UctVeshm, PendingQueueResumesWhenResourcesFree) {
     EXPECT_EQ(remote_hash(total + 8, 8), uct_test_hash(&p.value, 8));
 }
 
+TEST_F(UctVeshm, IfaceFenceFinishesStartedTransfers) {
+    // ucp_worker_fence fences each interface alone, and osc/ucx completes
+    // MPI_Rput with an atomic that may travel over another transport: when
+    // uct_iface_fence returns, the data of earlier operations has moved, so
+    // the origin buffer may change. Completion callbacks wait for progress.
+    const size_t big = 32 * kMiB; // above what a call finishes by itself
+    remote(ALLOC_MD, 64 * kMiB);
+    LocalBuf a(ctx, big, false);
+    uct_test_fill(a.p, big, 0, 55);
+    const uint64_t sent = uct_test_hash(a.p, big);
+    Completion c;
+    c.comp = {on_done, 1, UCS_OK};
+    uct_iov_t iov{a.p, big, a.memh, 0, 1};
+    ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &c.comp);
+    ASSERT_EQ(s, UCS_INPROGRESS);
+    ASSERT_EQ(uct_iface_fence(ctx.iface, 0), UCS_OK);
+    EXPECT_FALSE(c.done) << "completion called from inside the fence";
+    memset(a.p, 0, big);
+    EXPECT_EQ(remote_hash(0, big), sent);
+    ASSERT_EQ(wait(s, c), UCS_OK);
+    ASSERT_EQ(flush(), UCS_OK);
+}
+
+TEST_F(UctVeshm, NothingOvertakesAPendingRequest) {
+    remote(ALLOC_MD, 128 * kMiB);
+    LocalBuf a(ctx, 96 * kMiB, true);
+    // Enough queued work that a put_short finds no resources and waits.
+    Completion big;
+    big.comp = {on_done, 1, UCS_OK};
+    uct_iov_t iov{a.p, 96 * kMiB, a.memh, 0, 1};
+    ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &big.comp);
+    ASSERT_EQ(s, UCS_INPROGRESS);
+    Completion more;
+    more.comp = {on_done, 1, UCS_OK};
+    ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
+    uct_iov_t iov2{a.p, 4096, a.memh, 0, 1};
+    ucs_status_t s2 = uct_ep_put_zcopy(ep, &iov2, 1, raddr + 100 * kMiB, rkey.rkey, &more.comp);
+    ASSERT_EQ(s2, UCS_INPROGRESS); // behind the fence
+    PendingPut p;
+    p.ep = ep;
+    p.value = 0x1111111111111111ull;
+    p.raddr = raddr + 120 * kMiB;
+    p.rkey = rkey.rkey;
+    ASSERT_EQ(uct_ep_put_short(ep, &p.value, 8, p.raddr, p.rkey), UCS_ERR_NO_RESOURCE);
+    p.req.func = [](uct_pending_req_t *r) -> ucs_status_t {
+        auto *pp = reinterpret_cast<PendingPut *>(r);
+        ++pp->calls;
+        return uct_ep_put_short(pp->ep, &pp->value, 8, pp->raddr, pp->rkey);
+    };
+    ASSERT_EQ(uct_ep_pending_add(ep, &p.req, 0), UCS_OK);
+    // While it waits, later operations of every kind must wait too.
+    uint64_t v = 0x2222222222222222ull, old = 0;
+    EXPECT_EQ(uct_ep_put_short(ep, &v, 8, p.raddr, rkey.rkey), UCS_ERR_NO_RESOURCE);
+    EXPECT_EQ(uct_ep_atomic64_post(ep, UCT_ATOMIC_OP_ADD, 1, p.raddr, rkey.rkey),
+              UCS_ERR_NO_RESOURCE);
+    EXPECT_EQ(uct_ep_atomic64_fetch(ep, UCT_ATOMIC_OP_ADD, 0, &old, p.raddr, rkey.rkey, nullptr),
+              UCS_ERR_NO_RESOURCE);
+    uct_iov_t iov3{reinterpret_cast<uint8_t *>(&v), 8, UCT_MEM_HANDLE_NULL, 0, 1};
+    Completion third;
+    third.comp = {on_done, 1, UCS_OK};
+    EXPECT_EQ(uct_ep_put_zcopy(ep, &iov3, 1, p.raddr, rkey.rkey, &third.comp), UCS_ERR_NO_RESOURCE);
+    ASSERT_EQ(wait(s, big), UCS_OK);
+    ASSERT_EQ(wait(s2, more), UCS_OK);
+    ASSERT_EQ(flush(), UCS_OK);
+    EXPECT_EQ(p.calls, 1);
+    EXPECT_EQ(remote_hash(120 * kMiB, 8), uct_test_hash(&p.value, 8));
+}
+
+struct TwoStepRequest {
+    uct_pending_req_t req;
+    int calls = 0;
+};
+
+TEST_F(UctVeshm, PendingRequestInProgressIsCalledAgain) {
+    // UCS_INPROGRESS from a pending callback: it made progress and stays
+    // queued (UCP's multi-fragment requests answer so).
+    remote(ALLOC_MD, 128 * kMiB);
+    LocalBuf a(ctx, 96 * kMiB, true);
+    Completion big;
+    big.comp = {on_done, 1, UCS_OK};
+    uct_iov_t iov{a.p, 96 * kMiB, a.memh, 0, 1};
+    ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &big.comp);
+    ASSERT_EQ(s, UCS_INPROGRESS);
+    ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
+    uint64_t v = 7;
+    ASSERT_EQ(uct_ep_put_short(ep, &v, 8, raddr + 100 * kMiB, rkey.rkey), UCS_ERR_NO_RESOURCE);
+    TwoStepRequest t;
+    t.req.func = [](uct_pending_req_t *r) -> ucs_status_t {
+        auto *tt = reinterpret_cast<TwoStepRequest *>(r);
+        return ++tt->calls < 2 ? UCS_INPROGRESS : UCS_OK;
+    };
+    ASSERT_EQ(uct_ep_pending_add(ep, &t.req, 0), UCS_OK);
+    ASSERT_EQ(wait(s, big), UCS_OK);
+    ASSERT_EQ(flush(), UCS_OK);
+    EXPECT_EQ(t.calls, 2);
+}
+
 TEST_F(UctVeshm, RmaIsVeDma) {
     remote(ALLOC_MD, 64 * kMiB);
     LocalBuf a(ctx, 8 * kMiB, true);
