@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -554,19 +555,33 @@ TEST_F(UctVeshm, IfaceFenceFinishesStartedTransfers) {
     ASSERT_EQ(flush(), UCS_OK);
 }
 
-TEST_F(UctVeshm, NothingOvertakesAPendingRequest) {
-    remote(ALLOC_MD, 128 * kMiB);
-    LocalBuf a(ctx, 96 * kMiB, true);
-    // Enough queued work that a put_short finds no resources and waits.
+// A 96 MiB put in flight and a fence behind it: later operations find no
+// resources until it completes.
+class UctVeshmBusy : public UctVeshm {
+  protected:
+    void make_busy() {
+        remote(ALLOC_MD, 128 * kMiB);
+        a = std::make_unique<LocalBuf>(ctx, 96 * kMiB, true);
+        big.comp = {on_done, 1, UCS_OK};
+        uct_iov_t iov{a->p, 96 * kMiB, a->memh, 0, 1};
+        big_status = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &big.comp);
+        ASSERT_EQ(big_status, UCS_INPROGRESS);
+        ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
+    }
+    void TearDown() override {
+        a.reset();
+        UctVeshm::TearDown();
+    }
+    std::unique_ptr<LocalBuf> a;
     Completion big;
-    big.comp = {on_done, 1, UCS_OK};
-    uct_iov_t iov{a.p, 96 * kMiB, a.memh, 0, 1};
-    ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &big.comp);
-    ASSERT_EQ(s, UCS_INPROGRESS);
+    ucs_status_t big_status = UCS_OK;
+};
+
+TEST_F(UctVeshmBusy, NothingOvertakesAPendingRequest) {
+    make_busy();
     Completion more;
     more.comp = {on_done, 1, UCS_OK};
-    ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
-    uct_iov_t iov2{a.p, 4096, a.memh, 0, 1};
+    uct_iov_t iov2{a->p, 4096, a->memh, 0, 1};
     ucs_status_t s2 = uct_ep_put_zcopy(ep, &iov2, 1, raddr + 100 * kMiB, rkey.rkey, &more.comp);
     ASSERT_EQ(s2, UCS_INPROGRESS); // behind the fence
     PendingPut p;
@@ -592,7 +607,7 @@ TEST_F(UctVeshm, NothingOvertakesAPendingRequest) {
     Completion third;
     third.comp = {on_done, 1, UCS_OK};
     EXPECT_EQ(uct_ep_put_zcopy(ep, &iov3, 1, p.raddr, rkey.rkey, &third.comp), UCS_ERR_NO_RESOURCE);
-    ASSERT_EQ(wait(s, big), UCS_OK);
+    ASSERT_EQ(wait(big_status, big), UCS_OK);
     ASSERT_EQ(wait(s2, more), UCS_OK);
     ASSERT_EQ(flush(), UCS_OK);
     EXPECT_EQ(p.calls, 1);
@@ -604,17 +619,10 @@ struct TwoStepRequest {
     int calls = 0;
 };
 
-TEST_F(UctVeshm, PendingRequestInProgressIsCalledAgain) {
+TEST_F(UctVeshmBusy, PendingRequestInProgressIsCalledAgain) {
     // UCS_INPROGRESS from a pending callback: it made progress and stays
     // queued (UCP's multi-fragment requests answer so).
-    remote(ALLOC_MD, 128 * kMiB);
-    LocalBuf a(ctx, 96 * kMiB, true);
-    Completion big;
-    big.comp = {on_done, 1, UCS_OK};
-    uct_iov_t iov{a.p, 96 * kMiB, a.memh, 0, 1};
-    ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &big.comp);
-    ASSERT_EQ(s, UCS_INPROGRESS);
-    ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
+    make_busy();
     uint64_t v = 7;
     ASSERT_EQ(uct_ep_put_short(ep, &v, 8, raddr + 100 * kMiB, rkey.rkey), UCS_ERR_NO_RESOURCE);
     TwoStepRequest t;
@@ -623,7 +631,7 @@ TEST_F(UctVeshm, PendingRequestInProgressIsCalledAgain) {
         return ++tt->calls < 2 ? UCS_INPROGRESS : UCS_OK;
     };
     ASSERT_EQ(uct_ep_pending_add(ep, &t.req, 0), UCS_OK);
-    ASSERT_EQ(wait(s, big), UCS_OK);
+    ASSERT_EQ(wait(big_status, big), UCS_OK);
     ASSERT_EQ(flush(), UCS_OK);
     EXPECT_EQ(t.calls, 2);
 }
