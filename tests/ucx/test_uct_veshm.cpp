@@ -482,12 +482,26 @@ TEST_F(UctVeshm, ManyOutstandingThenFlush) {
     EXPECT_EQ(remote_hash(0, started * piece), uct_test_hash(a.p, started * piece));
 }
 
+// A pending request that puts value at raddr when called.
 struct PendingPut {
     uct_pending_req_t req;
     uct_ep_h ep;
     uint64_t value, raddr;
     uct_rkey_t rkey;
     int calls = 0;
+    PendingPut(uct_ep_h e, uint64_t v, uint64_t addr, uct_rkey_t k)
+        : ep(e), value(v), raddr(addr), rkey(k) {
+        req.func = [](uct_pending_req_t *r) -> ucs_status_t {
+            auto *pp = reinterpret_cast<PendingPut *>(r);
+            ++pp->calls;
+            return uct_ep_put_short(pp->ep, &pp->value, 8, pp->raddr, pp->rkey);
+        };
+    }
+    // Finds no resources for the put now, and waits in the pending queue.
+    void queue() {
+        ASSERT_EQ(uct_ep_put_short(ep, &value, 8, raddr, rkey), UCS_ERR_NO_RESOURCE);
+        ASSERT_EQ(uct_ep_pending_add(ep, &req, 0), UCS_OK);
+    }
 };
 
 TEST_F(UctVeshm, PendingQueueResumesWhenResourcesFree) {
@@ -509,18 +523,8 @@ TEST_F(UctVeshm, PendingQueueResumesWhenResourcesFree) {
         cs[i].done = s == UCS_OK;
     }
     const size_t total = first + (n - 1) * piece;
-    PendingPut p;
-    p.ep = ep;
-    p.value = 0x0102030405060708ull;
-    p.raddr = raddr + total + 8;
-    p.rkey = rkey.rkey;
-    ASSERT_EQ(uct_ep_put_short(ep, &p.value, 8, p.raddr, p.rkey), UCS_ERR_NO_RESOURCE);
-    p.req.func = [](uct_pending_req_t *r) -> ucs_status_t {
-        auto *pp = reinterpret_cast<PendingPut *>(r);
-        ++pp->calls;
-        return uct_ep_put_short(pp->ep, &pp->value, 8, pp->raddr, pp->rkey);
-    };
-    ASSERT_EQ(uct_ep_pending_add(ep, &p.req, 0), UCS_OK);
+    PendingPut p(ep, 0x0102030405060708ull, raddr + total + 8, rkey.rkey);
+    ASSERT_NO_FATAL_FAILURE(p.queue());
     auto t0 = std::chrono::steady_clock::now();
     while (p.calls == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
         progress();
@@ -584,18 +588,8 @@ TEST_F(UctVeshmBusy, NothingOvertakesAPendingRequest) {
     uct_iov_t iov2{a->p, 4096, a->memh, 0, 1};
     ucs_status_t s2 = uct_ep_put_zcopy(ep, &iov2, 1, raddr + 100 * kMiB, rkey.rkey, &more.comp);
     ASSERT_EQ(s2, UCS_INPROGRESS); // behind the fence
-    PendingPut p;
-    p.ep = ep;
-    p.value = 0x1111111111111111ull;
-    p.raddr = raddr + 120 * kMiB;
-    p.rkey = rkey.rkey;
-    ASSERT_EQ(uct_ep_put_short(ep, &p.value, 8, p.raddr, p.rkey), UCS_ERR_NO_RESOURCE);
-    p.req.func = [](uct_pending_req_t *r) -> ucs_status_t {
-        auto *pp = reinterpret_cast<PendingPut *>(r);
-        ++pp->calls;
-        return uct_ep_put_short(pp->ep, &pp->value, 8, pp->raddr, pp->rkey);
-    };
-    ASSERT_EQ(uct_ep_pending_add(ep, &p.req, 0), UCS_OK);
+    PendingPut p(ep, 0x1111111111111111ull, raddr + 120 * kMiB, rkey.rkey);
+    ASSERT_NO_FATAL_FAILURE(p.queue());
     // While it waits, later operations of every kind must wait too.
     uint64_t v = 0x2222222222222222ull, old = 0;
     EXPECT_EQ(uct_ep_put_short(ep, &v, 8, p.raddr, rkey.rkey), UCS_ERR_NO_RESOURCE);
