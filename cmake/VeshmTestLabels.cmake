@@ -5,10 +5,15 @@
 # tests and sets those list properties once CTest knows the tests, from a file
 # CTest reads after the discovered ones.
 #   veshm_discover_tests(<target> [LABELS <label>...] [ENVIRONMENT <VAR=value>...]
-#                        [PROPERTIES <name> <value>...])
+#                        [PROPERTIES <name> <value>...] [DISCOVERY_TIMEOUT <seconds>])
 function(veshm_discover_tests target)
-  cmake_parse_arguments(arg "" "" "LABELS;ENVIRONMENT;PROPERTIES" ${ARGN})
-  gtest_discover_tests(${target} TEST_LIST ${target}_TESTS PROPERTIES ${arg_PROPERTIES})
+  cmake_parse_arguments(arg "" "DISCOVERY_TIMEOUT" "LABELS;ENVIRONMENT;PROPERTIES" ${ARGN})
+  set(discovery "")
+  if(arg_DISCOVERY_TIMEOUT)
+    set(discovery DISCOVERY_TIMEOUT ${arg_DISCOVERY_TIMEOUT})
+  endif()
+  gtest_discover_tests(${target} TEST_LIST ${target}_TESTS ${discovery}
+                       PROPERTIES ${arg_PROPERTIES})
   set(lists "")
   foreach(property LABELS ENVIRONMENT)
     if(arg_${property})

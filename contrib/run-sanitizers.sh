@@ -4,9 +4,12 @@
 #               checks), every test except the MPI/OpenSHMEM ones (label mpi,
 #               see below);
 #   build-tsan: ThreadSanitizer, the multi-threaded tests: label threads (tests
-#               that start threads themselves), core and exec (the library
-#               runs DMA copies on a worker thread and VE contexts on threads
-#               of their own).
+#               that start threads themselves), core, exec and uct (the library
+#               runs DMA copies on an engine thread and VE contexts on threads
+#               of their own). UCX's memory hooks stay off there
+#               (UCX_MEM_MMAP_HOOK_MODE=none): libucm patches madvise, which
+#               glibc calls while a thread exits, after ThreadSanitizer has
+#               dropped the thread's state, and TSan's interceptor crashes.
 # contrib/run-tests.sh (CI) runs both after the release suite.
 #
 #   contrib/run-sanitizers.sh          both
@@ -33,7 +36,7 @@
 #   SANITIZE_ASAN_EXCLUDE       label regex left out of the ASan run (default mpi|no-asan)
 #   SANITIZE_ASAN_EXCLUDE_TESTS test name regex left out of the ASan run (default:
 #                               the UCX tool tests, see above)
-#   SANITIZE_TSAN_LABELS        label regex of the TSan run (default threads|core|exec)
+#   SANITIZE_TSAN_LABELS        label regex of the TSan run (default threads|core|exec|uct)
 #   SANITIZE_BUILD_ROOT   where build-asan and build-tsan go (default: the repository)
 set -euo pipefail
 
@@ -79,7 +82,8 @@ if [ "$which" = all ] || [ "$which" = asan ]; then
     -E "${SANITIZE_ASAN_EXCLUDE_TESTS:-^(ucx[.]perftest[.]|ucx[.]ucp[.]|example[.]ucx_demo\$)}" || status=1
 fi
 if [ "$which" = all ] || [ "$which" = tsan ]; then
-  run tsan thread -L "${SANITIZE_TSAN_LABELS:-threads|core|exec}" || status=1
+  UCX_MEM_MMAP_HOOK_MODE=none run tsan thread -L "${SANITIZE_TSAN_LABELS:-threads|core|exec|uct}" ||
+    status=1
 fi
 if [ "$status" -ne 0 ]; then
   echo "run-sanitizers: FAILED" >&2
