@@ -226,7 +226,7 @@ static ucs_status_t uct_veshm_ep_zcopy(uct_ep_h tl_ep, int is_get, const uct_iov
     if (iovcnt > UCT_VESHM_MAX_IOV)
         return UCS_ERR_INVALID_PARAM;
     /* Queued in order behind the pending requests, not ahead of them. */
-    if (!iface->dispatching && !ucs_queue_is_empty(&iface->pending))
+    if (uct_veshm_iface_behind_pending(iface))
         return UCS_ERR_NO_RESOURCE;
     uct_veshm_op_t *op = uct_veshm_op_get(iface);
     if (op == NULL)
@@ -406,7 +406,10 @@ ucs_status_t uct_veshm_ep_flush(uct_ep_h tl_ep, unsigned flags, uct_completion_t
 ucs_status_t uct_veshm_ep_fence(uct_ep_h tl_ep, unsigned flags) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    /* Fences the whole interface: its operations are not kept per endpoint. */
+    /* Fences the whole interface (its operations are not kept per endpoint).
+     * Unlike uct_iface_fence it finishes nothing now: UCP fences an endpoint
+     * only before another operation on the same lane, which the fence
+     * orders here. */
     uct_veshm_iface_add_fence(iface);
     UCT_TL_EP_STAT_FENCE(&ep->super);
     return UCS_OK;
@@ -449,8 +452,8 @@ void uct_veshm_ep_pending_purge(uct_ep_h tl_ep, uct_pending_purge_callback_t cb,
             /* The fence stays behind what is left before it. */
             if (kept != NULL)
                 kept->fence_after = 1;
-            else if (uct_veshm_iface_moving(iface))
-                iface->fence_pending = 1;
+            else
+                uct_veshm_iface_fence_moving(iface);
         }
         if (cb != NULL)
             cb(ucs_container_of((void *)priv, uct_pending_req_t, priv), arg);

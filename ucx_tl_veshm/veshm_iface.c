@@ -118,7 +118,7 @@ uint8_t *uct_veshm_bounce_alloc(uct_veshm_iface_t *iface, size_t length, unsigne
 int uct_veshm_iface_can_start(uct_veshm_iface_t *iface, size_t bounce_need) {
     /* Nothing overtakes a request waiting in the pending queue: a fence
      * between them would be void otherwise. */
-    if (!iface->dispatching && !ucs_queue_is_empty(&iface->pending))
+    if (uct_veshm_iface_behind_pending(iface))
         return 0;
     if (!ucs_queue_is_empty(&iface->post_queue))
         return 0;
@@ -428,8 +428,8 @@ unsigned uct_veshm_iface_progress(uct_iface_h tl_iface) {
         ucs_status_t status = req->func(req);
         if (status == UCS_OK) {
             /* req may be released already. */
-            if (fence_after && uct_veshm_iface_moving(iface))
-                iface->fence_pending = 1;
+            if (fence_after)
+                uct_veshm_iface_fence_moving(iface);
             ++events;
             continue;
         }
@@ -475,8 +475,8 @@ void uct_veshm_iface_add_fence(uct_veshm_iface_t *iface) {
          * when the last of them has started. */
         ucs_queue_tail_elem_non_empty(&iface->pending, uct_veshm_pending_priv_t, queue)
             ->fence_after = 1;
-    } else if (uct_veshm_iface_moving(iface)) {
-        iface->fence_pending = 1;
+    } else {
+        uct_veshm_iface_fence_moving(iface);
     }
     ucs_memory_cpu_fence();
 }

@@ -139,6 +139,17 @@ static inline int uct_veshm_iface_idle(uct_veshm_iface_t *iface) {
     return !uct_veshm_iface_moving(iface) && ucs_queue_is_empty(&iface->done);
 }
 
+/* A new operation would overtake requests waiting in the pending queue. */
+static inline int uct_veshm_iface_behind_pending(uct_veshm_iface_t *iface) {
+    return !iface->dispatching && !ucs_queue_is_empty(&iface->pending);
+}
+
+/* Operations started from now on wait for the data moving now. */
+static inline void uct_veshm_iface_fence_moving(uct_veshm_iface_t *iface) {
+    if (uct_veshm_iface_moving(iface))
+        iface->fence_pending = 1;
+}
+
 uct_veshm_op_t *uct_veshm_op_get(uct_veshm_iface_t *iface);
 void uct_veshm_op_put(uct_veshm_iface_t *iface, uct_veshm_op_t *op);
 /* Posts as much of op as resources allow; 1 when all is posted. */

@@ -47,6 +47,13 @@ class Dma : public NoLeftoversTest {
         return rc;
     }
 
+    // Posts one transfer the engine thread takes (above the inline size), waits.
+    void post_engine_transfer() {
+        ve_dma_handle_t h{};
+        ASSERT_EQ(0, veo_dma_post(proc, vb, va, 1 << 20, &h));
+        ASSERT_EQ(0, finish(&h));
+    }
+
     VeProcess proc{0};
     void *a = nullptr, *b = nullptr;
     uint64_t va = (uint64_t)-1, vb = (uint64_t)-1;
@@ -235,16 +242,6 @@ std::optional<cpu_set_t> engine_thread_cpus() {
     return std::nullopt;
 }
 
-// Posts one transfer the engine thread takes (above the inline size), waits.
-void post_engine_transfer(veo_proc_handle *proc, uint64_t dst, uint64_t src) {
-    ve_dma_handle_t h{};
-    ASSERT_EQ(0, veo_dma_post(proc, dst, src, 1 << 20, &h));
-    int rc;
-    while ((rc = veo_dma_poll(proc, &h)) == -EAGAIN)
-        std::this_thread::yield();
-    ASSERT_EQ(0, rc);
-}
-
 TEST_F(Dma, EngineThreadRunsBesideABoundPoster) {
     // mpirun binds each rank to a core: the engine thread must leave that
     // core to the rank and run on the others.
@@ -260,7 +257,7 @@ TEST_F(Dma, EngineThreadRunsBesideABoundPoster) {
         CPU_ZERO(&one);
         CPU_SET(first, &one);
         ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
-        post_engine_transfer(proc, vb, va);
+        post_engine_transfer();
     });
     poster.join();
     auto cpus = engine_thread_cpus();
@@ -278,7 +275,7 @@ TEST_F(Dma, EngineThreadOfAnUnboundPosterKeepsItsCpus) {
     ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
     if (CPU_COUNT(&all) < sysconf(_SC_NPROCESSORS_ONLN))
         GTEST_SKIP() << "the test itself runs bound (taskset?)";
-    post_engine_transfer(proc, vb, va);
+    post_engine_transfer();
     auto cpus = engine_thread_cpus();
     ASSERT_TRUE(cpus.has_value());
     EXPECT_TRUE(CPU_EQUAL(&all, &*cpus));
