@@ -193,23 +193,27 @@ static int rma_over_veshm(ucp_ep_h ep) {
     FILE *f = open_memstream(&text, &len);
     ucp_ep_print_info(ep, f);
     fclose(f);
+    /* UCP tries an endpoint's RMA lanes in order (put[N]/get[N] name lane N)
+     * and takes the first whose memory domain the key names; the target's key
+     * names veshm's alone, so the first put and get lanes must be veshm's. */
     enum { kMaxLanes = 64 };
-    int veshm_lane[kMaxLanes] = {0}, rma_ops = 0, rma_on_veshm = 0;
+    int veshm_lane[kMaxLanes] = {0}, first_put = -1, first_get = -1;
     for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
         line += strspn(line, "# ");
         unsigned lane;
         if (sscanf(line, "lane[%u]", &lane) == 1 && lane < kMaxLanes) {
             veshm_lane[lane] = strstr(line, "veshm") != NULL;
             printf("initiator: %s\n", line);
-        } else if ((sscanf(line, "put[%u]", &lane) == 1 || sscanf(line, "get[%u]", &lane) == 1) &&
-                   lane < kMaxLanes) {
-            ++rma_ops;
-            rma_on_veshm += veshm_lane[lane];
+        } else if (sscanf(line, "put[%u]", &lane) == 1 && lane < kMaxLanes) {
+            first_put = first_put < 0 ? (int)lane : first_put;
+            printf("initiator: %s\n", line);
+        } else if (sscanf(line, "get[%u]", &lane) == 1 && lane < kMaxLanes) {
+            first_get = first_get < 0 ? (int)lane : first_get;
             printf("initiator: %s\n", line);
         }
     }
     free(text);
-    return rma_ops > 0 && rma_on_veshm == rma_ops;
+    return first_put >= 0 && first_get >= 0 && veshm_lane[first_put] && veshm_lane[first_get];
 }
 
 static int run_initiator(int fd, int require_veshm) {
