@@ -15,7 +15,7 @@ VEO_API int veo_dma_post(veo_proc_handle *h, uint64_t dst, uint64_t src, int siz
                          ve_dma_handle_t *handle) {
     if (handle == nullptr)
         return -EFAULT;
-    if (h == nullptr)
+    if (!live_handle(h))
         return -EINVAL;
     return from_handle(h)->dma().post(dst, src, size, handle);
 }
@@ -23,20 +23,20 @@ VEO_API int veo_dma_post(veo_proc_handle *h, uint64_t dst, uint64_t src, int siz
 VEO_API int veo_dma_poll(veo_proc_handle *h, ve_dma_handle_t *handle) {
     if (handle == nullptr)
         return -EFAULT;
-    if (h == nullptr)
+    if (!live_handle(h))
         return -EINVAL;
     return from_handle(h)->dma().poll(handle);
 }
 
 VEO_API int veo_dma_post_wait(veo_proc_handle *h, uint64_t dst, uint64_t src, int size) {
-    if (h == nullptr)
+    if (!live_handle(h))
         return -EINVAL;
     return from_handle(h)->dma().post_wait(dst, src, size);
 }
 
 VEO_API uint64_t veo_register_mem_to_dmaatb(void *vemva, size_t size) {
     veo_proc_handle *h = veo_get_proc_handle_from_hmem(vemva);
-    if (h == nullptr) {
+    if (!live_handle(h)) {
         errno = EINVAL;
         return (uint64_t)-1;
     }

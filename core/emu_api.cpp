@@ -46,11 +46,11 @@ VEO_API int veo_emu_get_node_info(int node, struct veo_emu_node_info *info) {
 }
 
 VEO_API int veo_emu_proc_node(veo_proc_handle *h) {
-    return h ? from_handle(h)->node() : -1;
+    return live_handle(h) ? from_handle(h)->node() : -1;
 }
 
 VEO_API pid_t veo_emu_proc_pid(veo_proc_handle *h) {
-    return h ? from_handle(h)->pid() : -1;
+    return live_handle(h) ? from_handle(h)->pid() : -1;
 }
 
 VEO_API veo_proc_handle *veo_emu_proc_find(int node) {
@@ -98,7 +98,7 @@ VEO_API int veo_emu_unmap_hmem(void *host_addr) {
 
 VEO_API void *veo_emu_vehva_to_vh(veo_proc_handle *h, uint64_t vehva, size_t len, int *writable) {
     uint8_t *host = nullptr;
-    if (h == nullptr || from_handle(h)->dmaatb().translate(vehva, len, false, &host) != 0) {
+    if (!live_handle(h) || from_handle(h)->dmaatb().translate(vehva, len, false, &host) != 0) {
         errno = EFAULT;
         return nullptr;
     }
@@ -111,7 +111,7 @@ VEO_API void *veo_emu_vehva_to_vh(veo_proc_handle *h, uint64_t vehva, size_t len
 
 VEO_API uint64_t veo_emu_register_vh_mem(veo_proc_handle *h, void *vh_addr, size_t size) {
     const char *fn = __func__;
-    if (h == nullptr || vh_addr == nullptr || size == 0)
+    if (!live_handle(h) || vh_addr == nullptr || size == 0)
         return fail_u64(EINVAL, fn, "NULL process handle or address, or size 0");
     VeProc *p = from_handle(h);
     if (!p->alive())
@@ -135,7 +135,7 @@ VEO_API uint64_t veo_emu_register_vh_mem(veo_proc_handle *h, void *vh_addr, size
 }
 
 VEO_API int veo_emu_unregister_vh_mem(veo_proc_handle *h, uint64_t vehva) {
-    if (h == nullptr) {
+    if (!live_handle(h)) {
         errno = EINVAL;
         return -1;
     }
@@ -149,7 +149,7 @@ VEO_API int veo_emu_unregister_vh_mem(veo_proc_handle *h, uint64_t vehva) {
 }
 
 VEO_API int veo_emu_proc_swap_out(veo_proc_handle *h) {
-    int err = h ? from_handle(h)->set_swapped(true) : EINVAL;
+    int err = live_handle(h) ? from_handle(h)->set_swapped(true) : EINVAL;
     if (err) {
         errno = err;
         return -1;
@@ -158,7 +158,7 @@ VEO_API int veo_emu_proc_swap_out(veo_proc_handle *h) {
 }
 
 VEO_API int veo_emu_proc_swap_in(veo_proc_handle *h) {
-    int err = h ? from_handle(h)->set_swapped(false) : EINVAL;
+    int err = live_handle(h) ? from_handle(h)->set_swapped(false) : EINVAL;
     if (err) {
         errno = err;
         return -1;

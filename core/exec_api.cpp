@@ -39,7 +39,7 @@ const CallArgs &args_or_none(veo_args *ca) {
 } // namespace
 
 VEO_API uint64_t veo_load_library(veo_proc_handle *h, const char *libname) {
-    if (h == nullptr || libname == nullptr || *libname == '\0') {
+    if (!live_handle(h) || libname == nullptr || *libname == '\0') {
         errno = EINVAL;
         return 0;
     }
@@ -61,7 +61,7 @@ VEO_API uint64_t veo_load_library(veo_proc_handle *h, const char *libname) {
 }
 
 VEO_API int veo_unload_library(veo_proc_handle *h, const uint64_t libhandle) {
-    if (h == nullptr || libhandle == 0) {
+    if (!live_handle(h) || libhandle == 0) {
         errno = EINVAL;
         return -1;
     }
@@ -82,7 +82,7 @@ VEO_API int veo_unload_library(veo_proc_handle *h, const uint64_t libhandle) {
 }
 
 VEO_API uint64_t veo_get_sym(veo_proc_handle *h, uint64_t libhandle, const char *symname) {
-    if (h == nullptr || symname == nullptr || *symname == '\0' ||
+    if (!live_handle(h) || symname == nullptr || *symname == '\0' ||
         strlen(symname) > VEO_SYMNAME_LEN_MAX) {
         errno = EINVAL;
         return 0;
@@ -95,7 +95,7 @@ VEO_API uint64_t veo_get_sym(veo_proc_handle *h, uint64_t libhandle, const char 
 // Contexts
 
 VEO_API veo_thr_ctxt *veo_context_open(veo_proc_handle *h) {
-    if (h == nullptr) {
+    if (!live_handle(h)) {
         errno = EINVAL;
         return nullptr;
     }
@@ -105,7 +105,7 @@ VEO_API veo_thr_ctxt *veo_context_open(veo_proc_handle *h) {
 }
 
 VEO_API veo_thr_ctxt *veo_context_open_with_attr(veo_proc_handle *h, veo_thr_ctxt_attr *attr) {
-    if (h == nullptr || attr == nullptr) {
+    if (!live_handle(h) || attr == nullptr) {
         errno = EINVAL;
         return nullptr;
     }
@@ -131,7 +131,7 @@ VEO_API void veo_context_sync(veo_thr_ctxt *ctx) {
 }
 
 VEO_API int veo_num_contexts(veo_proc_handle *h) {
-    if (h == nullptr) {
+    if (!live_handle(h)) {
         errno = EINVAL;
         return -1;
     }
@@ -139,7 +139,7 @@ VEO_API int veo_num_contexts(veo_proc_handle *h) {
 }
 
 VEO_API veo_thr_ctxt *veo_get_context(veo_proc_handle *h, int idx) {
-    Context *c = h ? ExecState::of(from_handle(h)).context_at(idx) : nullptr;
+    Context *c = live_handle(h) ? ExecState::of(from_handle(h)).context_at(idx) : nullptr;
     if (c == nullptr)
         errno = EINVAL;
     return to_handle(c);
@@ -179,7 +179,7 @@ VEO_API int veo_get_thr_ctxt_stacksize(veo_thr_ctxt_attr *attr, size_t *stack_sz
 // Calls
 
 VEO_API int veo_call_sync(veo_proc_handle *h, uint64_t addr, veo_args *ca, uint64_t *result) {
-    if (h == nullptr)
+    if (!live_handle(h))
         return -1;
     Context *m = ExecState::of(from_handle(h)).main_context();
     if (m == nullptr)

@@ -86,7 +86,7 @@ int mem_free(VeProc *p, uint64_t addr) {
 // which go through that queue); the hooks of veo_register_hook run on success.
 
 VEO_API int veo_alloc_mem(veo_proc_handle *h, uint64_t *addr, const size_t size) {
-    if (h == nullptr || addr == nullptr)
+    if (!live_handle(h) || addr == nullptr)
         return -2;
     VeProc *p = from_handle(h);
     exec_quiesce(p);
@@ -97,7 +97,7 @@ VEO_API int veo_alloc_mem(veo_proc_handle *h, uint64_t *addr, const size_t size)
 }
 
 VEO_API int veo_free_mem(veo_proc_handle *h, uint64_t addr) {
-    if (h == nullptr)
+    if (!live_handle(h))
         return -1;
     exec_quiesce(from_handle(h));
     int rc = mem_free(from_handle(h), addr);
@@ -113,6 +113,8 @@ VEO_API int veo_alloc_hmem(veo_proc_handle *h, void **addr, const size_t size) {
         *addr = malloc(size);
         return *addr ? 0 : -1;
     }
+    if (!live_handle(h))
+        return -1;
     VeProc *p = from_handle(h);
     exec_quiesce(p);
     uint64_t vemva = 0;
@@ -130,7 +132,7 @@ VEO_API int veo_posix_memalign_hmem(veo_proc_handle *h, void **memptr, size_t al
                                     size_t size) {
     if (memptr == nullptr || alignment < sizeof(void *) || (alignment & (alignment - 1)))
         return EINVAL;
-    if (h == nullptr)
+    if (!live_handle(h))
         return posix_memalign(memptr, alignment, size);
     VeProc *p = from_handle(h);
     uint64_t vemva = 0;
@@ -161,7 +163,7 @@ VEO_API int veo_free_hmem(void *addr) {
 }
 
 VEO_API int veo_read_mem(veo_proc_handle *h, void *dst, uint64_t src, size_t size) {
-    if (h == nullptr || (dst == nullptr && size != 0))
+    if (!live_handle(h) || (dst == nullptr && size != 0))
         return -1;
     if (size == 0)
         return 0;
@@ -178,7 +180,7 @@ VEO_API int veo_read_mem(veo_proc_handle *h, void *dst, uint64_t src, size_t siz
 }
 
 VEO_API int veo_write_mem(veo_proc_handle *h, uint64_t dst, const void *src, size_t size) {
-    if (h == nullptr || (src == nullptr && size != 0))
+    if (!live_handle(h) || (src == nullptr && size != 0))
         return -1;
     if (size == 0)
         return 0;

@@ -343,6 +343,13 @@ VeProc *VeProc::by_ident(int ident) {
     return table[ident].load(std::memory_order_acquire);
 }
 
+bool VeProc::is_live(const VeProc *p) {
+    for (auto &slot : table)
+        if (slot.load(std::memory_order_acquire) == p)
+            return true;
+    return false;
+}
+
 VeProc *VeProc::first_on_node(int node) {
     for (auto &slot : table) {
         VeProc *p = slot.load();

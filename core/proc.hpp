@@ -90,6 +90,8 @@ class VeProc {
     // Slots of the HMEM process identifier: 0..15.
     static VeProc *by_ident(int ident);
     static VeProc *first_on_node(int node);
+    // p is in the table of live VE processes (compared, never dereferenced).
+    static bool is_live(const VeProc *p);
 
     // VE code execution (contexts, symbols): created on first use, ended by
     // exec_teardown() before the process is deleted (exec_state.hpp).
@@ -119,6 +121,14 @@ class VeProc {
     Dmaatb dmaatb_;
     DmaEngine dma_;
 };
+
+// True if h is a VE process of this VH that is not destroyed: garbage and
+// destroyed handles get the API's error value, not undefined behaviour. (A
+// handle destroyed by one thread while another still uses it is the caller's
+// race, as in AVEO.)
+inline bool live_handle(veo_proc_handle *h) {
+    return h != nullptr && VeProc::is_live(reinterpret_cast<const VeProc *>(h));
+}
 
 inline VeProc *from_handle(veo_proc_handle *h) {
     return reinterpret_cast<VeProc *>(h);

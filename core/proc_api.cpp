@@ -35,7 +35,7 @@ VEO_API veo_proc_handle *veo_proc_create(int venode) {
 }
 
 VEO_API int veo_proc_destroy(veo_proc_handle *h) {
-    if (h == nullptr)
+    if (!live_handle(h))
         return -1;
     exec_teardown(from_handle(h)); // its contexts finish what they were given
     delete from_handle(h);
@@ -49,7 +49,7 @@ VEO_API int veo_proc_destroy(veo_proc_handle *h) {
 }
 
 VEO_API int veo_proc_identifier(veo_proc_handle *h) {
-    return h == nullptr ? -1 : from_handle(h)->ident();
+    return !live_handle(h) ? -1 : from_handle(h)->ident();
 }
 
 VEO_API int veo_get_ve_arch(int venode) {

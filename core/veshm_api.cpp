@@ -146,7 +146,7 @@ VEO_API void *veo_shared_mem_attach(veo_proc_handle *h, pid_t pid, void *veshm_v
     const PlatformConfig &cfg = config();
     if (!cfg.veshm_enabled)
         return fail_ptr(ENOTSUP, fn, "VESHM is disabled (VESHM_IVED=off)");
-    if (h == nullptr)
+    if (!live_handle(h))
         return fail_ptr(EINVAL, fn, "NULL process handle");
     VeProc *p = from_handle(h);
     long long kind = mode_flag & kAttachKinds;
@@ -229,7 +229,7 @@ VEO_API int veo_shared_mem_detach(veo_proc_handle *h, void *veshm_addr, long lon
     const char *fn = __func__;
     if (!config().veshm_enabled)
         return fail(ENOTSUP, fn, "VESHM is disabled (VESHM_IVED=off)");
-    if (h == nullptr)
+    if (!live_handle(h))
         return fail(EINVAL, fn, "NULL process handle");
     if (mode_flag != VE_REGISTER_VEHVA && mode_flag != VE_REGISTER_VEMVA &&
         mode_flag != VE_MEM_LOCAL)

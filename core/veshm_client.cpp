@@ -2,7 +2,9 @@
 
 #include "common/log.hpp"
 #include "common/unix_socket.hpp"
+#include "common/veshm_rendezvous.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -26,21 +28,33 @@ class OwnerLink {
     // use it nor tell the owner anything through it.
     bool ours() const { return creator_ == getpid(); }
     int fd() const { return fd_; }
+    bool abandoned() const { return abandoned_.load(std::memory_order_acquire); }
     // The owner closed its end (it died): the link can only fail now.
     bool hung_up() const {
+        if (abandoned())
+            return true;
         pollfd p{fd_, POLLRDHUP, 0};
         return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
     }
 
-    // 0 with *reply and *fd set; ECANCELED if the link broke.
+    // 0 with *reply and *fd set; ECANCELED if the link broke, EBUSY if the
+    // owner did not answer in time (the link is then abandoned: a late reply
+    // must not be taken for the answer to a later request).
     int request(AttachRequest req, AttachReply *reply, int *fd, uint32_t *token) {
         std::lock_guard lock(mutex_);
+        if (abandoned())
+            return ECANCELED;
         req.token = *token = next_token_++;
         if (send_message(fd_, &req, sizeof req) < 0)
             return ECANCELED;
         alignas(8) uint8_t buf[sizeof(AttachReply) + 8];
         int nfds = 1;
         ssize_t n = receive(buf, sizeof buf, fd, &nfds);
+        if (n == -ETIMEDOUT) {
+            abandoned_.store(true, std::memory_order_release);
+            VEO_LOG(debug, "attach: owner %d did not answer in time: EBUSY", (int)owner_);
+            return EBUSY;
+        }
         if (n <= 0 || !decode_attach_reply(buf, (size_t)n, reply) || reply->token != req.token ||
             (reply->error == 0 && nfds != 1)) {
             if (nfds == 1)
@@ -62,9 +76,10 @@ class OwnerLink {
 
   private:
     // The owner answers within microseconds; waiting in the kernel would add a
-    // wake-up of this thread to every attach, so look for the reply briefly first.
+    // wake-up of this thread to every attach, so look for the reply briefly
+    // first. However long, the wait ends at the peer deadline.
     ssize_t receive(void *buf, size_t len, int *fd, int *nfds) {
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+        auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
         do {
             int want = *nfds;
             ssize_t n = recv_message(fd_, buf, len, fd, &want, MSG_DONTWAIT);
@@ -73,8 +88,8 @@ class OwnerLink {
                 return n;
             }
             _mm_pause();
-        } while (std::chrono::steady_clock::now() < deadline);
-        return recv_message(fd_, buf, len, fd, nfds);
+        } while (std::chrono::steady_clock::now() < spin_until);
+        return recv_message_until(fd_, buf, len, fd, nfds, peer_deadline());
     }
 
     std::mutex mutex_;
@@ -82,6 +97,7 @@ class OwnerLink {
     pid_t owner_;
     pid_t creator_;
     uint32_t next_token_ = 1;
+    std::atomic<bool> abandoned_{false};
 };
 
 AttachToken::~AttachToken() {
@@ -114,7 +130,8 @@ void prune_locked() {
             links.erase(owners[i]);
 }
 
-// A connection to owner's VE process: the cached one, or a new one. 0 or ESRCH.
+// A connection to owner's VE process: the cached one, or a new one. 0, ESRCH,
+// EACCES (another user's) or EBUSY (not accepting in time).
 int link_to(pid_t owner, bool fresh, std::shared_ptr<OwnerLink> *out) {
     std::lock_guard lock(links_mutex);
     auto it = links.find(owner);
@@ -124,18 +141,12 @@ int link_to(pid_t owner, bool fresh, std::shared_ptr<OwnerLink> *out) {
     }
     if (it != links.end())
         links.erase(it);
-    int conn = connect_abstract(veshm_service_name(owner));
+    // Only the process asked for, running as this user, is ever talked to.
+    int conn = connect_veshm_service(owner, peer_deadline());
     if (conn < 0) {
-        VEO_LOG(debug, "attach: pid %d serves no VESHM (%s): ESRCH", (int)owner, strerror(-conn));
-        return ESRCH;
-    }
-    // Anyone may bind a name; only the process we asked for may answer.
-    pid_t peer = -1;
-    if (peer_credentials(conn, &peer, nullptr) < 0 || peer != owner) {
-        VEO_LOG(debug, "attach: the VESHM name of pid %d is held by pid %d: ESRCH", (int)owner,
-                (int)peer);
-        close(conn);
-        return ESRCH;
+        VEO_LOG(debug, "attach: no VESHM service of pid %d for this user: %s", (int)owner,
+                strerror(-conn));
+        return -conn;
     }
     // Links to owners that have ended are dropped here, so they cannot pile up.
     prune_locked();
@@ -168,7 +179,7 @@ int attach_remote(pid_t owner, AttachRequest request, RemoteArea *out) {
     for (bool fresh : {false, true}) {
         if ((err = link_to(owner, fresh, &link)) != 0)
             return err;
-        if ((err = link->request(request, &reply, &fd, &token)) == 0)
+        if ((err = link->request(request, &reply, &fd, &token)) != ECANCELED)
             break;
     }
     if (err)

@@ -502,9 +502,10 @@ static ucs_status_t uct_veshm_iface_fence(uct_iface_h tl_iface, unsigned flags) 
 
 static ucs_status_t uct_veshm_iface_get_device_address(uct_iface_h tl_iface,
                                                        uct_device_addr_t *addr) {
-    uct_veshm_device_addr_t *a = (uct_veshm_device_addr_t *)addr;
-    a->host_guid = ucs_machine_guid();
-    a->uid = (uint32_t)getuid();
+    const uct_veshm_scope_t *self = uct_veshm_scope();
+    if (self == NULL)
+        return UCS_ERR_UNSUPPORTED;
+    memcpy(addr, self, sizeof(*self));
     return UCS_OK;
 }
 
@@ -519,10 +520,9 @@ static ucs_status_t uct_veshm_iface_get_address(uct_iface_h tl_iface, uct_iface_
 static int uct_veshm_iface_is_reachable(const uct_iface_h tl_iface,
                                         const uct_device_addr_t *dev_addr,
                                         const uct_iface_addr_t *iface_addr) {
-    const uct_veshm_device_addr_t *a = (const uct_veshm_device_addr_t *)dev_addr;
-    /* Same host and same user: VESHM attach refuses other users. */
-    return a != NULL && a->host_guid == ucs_machine_guid() && a->uid == (uint32_t)getuid() &&
-           ucs_sys_ns_is_default(UCS_SYS_NS_TYPE_PID);
+    /* Same kernel, PID and network namespace, same user: exactly where a
+     * VESHM attach can succeed (another user's owner refuses it). */
+    return uct_veshm_scope_reaches((const uct_veshm_scope_t *)dev_addr);
 }
 
 static ucs_status_t uct_veshm_iface_query(uct_iface_h tl_iface, uct_iface_attr_t *attr) {

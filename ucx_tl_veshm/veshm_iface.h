@@ -29,11 +29,9 @@ typedef struct uct_veshm_iface_config {
     int short_pio;     /* put_short as a store through the PCI window */
 } uct_veshm_iface_config_t;
 
-/* Device address: which host and user; interface address: which process. */
-typedef struct uct_veshm_device_addr {
-    uint64_t host_guid;
-    uint32_t uid;
-} UCS_S_PACKED uct_veshm_device_addr_t;
+/* Device address: which kernel, namespaces and user (veshm_scope.h);
+ * interface address: which process. */
+typedef uct_veshm_scope_t uct_veshm_device_addr_t;
 
 typedef struct uct_veshm_iface_addr {
     int32_t vh_pid;

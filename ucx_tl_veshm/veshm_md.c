@@ -492,7 +492,7 @@ static ucs_status_t uct_veshm_mkey_pack(uct_md_h md, uct_mem_h uct_memh,
     } else {
         info.kind = VESHM_RKEY_KIND_HOST;
     }
-    info.host_guid = ucs_machine_guid();
+    info.host_guid = uct_veshm_scope_digest();
     int rc = veshm_rkey_encode(&info, rkey_buffer, VESHM_RKEY_PACKED_SIZE);
     if (rc != VESHM_RKEY_OK) {
         ucs_error("veshm: cannot pack key: %s", veshm_rkey_strerror(rc));
@@ -509,7 +509,8 @@ static ucs_status_t uct_veshm_rkey_unpack(uct_component_t *component, const void
         ucs_debug("veshm: bad remote key: %s", veshm_rkey_strerror(rc));
         return UCS_ERR_INVALID_PARAM;
     }
-    if (info.kind != VESHM_RKEY_KIND_VE || info.host_guid != ucs_machine_guid())
+    if (info.kind != VESHM_RKEY_KIND_VE || info.host_guid != uct_veshm_scope_digest() ||
+        info.host_guid == 0)
         return UCS_ERR_UNREACHABLE;
 
     uct_veshm_rkey_t *rkey = calloc(1, sizeof(*rkey));

@@ -10,6 +10,7 @@
 
 #include "veshm_rkey_cache.h"
 #include "veshm_rkey_format.h"
+#include "veshm_scope.h"
 
 extern uct_component_t uct_veshm_component;
 

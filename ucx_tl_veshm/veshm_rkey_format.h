@@ -18,7 +18,7 @@
  *    48     8  owner's host address of the region
  *    56     8  HMEM address of the region
  *    64     8  region length
- *    72     8  host identity (UCS machine GUID of the owner's host)
+ *    72     8  scope digest of the owner (veshm_scope.h: boot, namespaces, uid)
  *    80     4  FNV-1a checksum of bytes 0..79
  *    84     4  reserved, zero
  * A host-memory key carries only magic, version, kind, host identity and
@@ -54,7 +54,7 @@ typedef struct veshm_rkey_info {
     uint64_t region_addr; /* owner's host address of the region */
     uint64_t region_hmem; /* HMEM address of region_addr */
     uint64_t region_len;
-    uint64_t host_guid; /* identity of the owner's host */
+    uint64_t host_guid; /* scope digest of the owner (boot id, namespaces, uid) */
 } veshm_rkey_info_t;
 
 /* Error codes of the functions below (negative errno style, stable). */

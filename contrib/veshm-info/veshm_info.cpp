@@ -156,6 +156,10 @@ int main(int argc, char **argv) {
             procs.push_back(std::move(p));
         else if (err == EACCES)
             ++hidden; // another user's: that it exists is all we may say
+        else if (err == EBUSY || err == ETIMEDOUT)
+            fprintf(stderr, "veshm-info: VE process %d did not answer within VESHM_PEER_TIMEOUT\n",
+                    (int)pid);
+        // ESRCH: gone meanwhile, or a name that no VE process of that pid holds
     }
     if (json)
         print_json(config(), procs, hidden);

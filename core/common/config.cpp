@@ -89,6 +89,9 @@ PlatformConfig load() {
     c.pciatb_entries = (uint32_t)env_size("VESHM_PCIATB_ENTRIES", c.pciatb_entries, 1, 1 << 20);
     c.dmaatb_entries = (uint32_t)env_size("VESHM_DMAATB_ENTRIES", c.dmaatb_entries, 1, 1 << 20);
     c.dma_descriptors = (uint32_t)env_size("VESHM_DMA_DESCRIPTORS", c.dma_descriptors, 1, 65535);
+    c.peer_timeout_ms =
+        (uint32_t)env_size("VESHM_PEER_TIMEOUT", c.peer_timeout_ms / 1000, 1, 3600) * 1000;
+    c.max_connections = (uint32_t)env_size("VESHM_MAX_CONNECTIONS", c.max_connections, 16, 1 << 20);
     const char *ived = getenv("VESHM_IVED");
     c.veshm_enabled = !(ived && (strcmp(ived, "0") == 0 || strcmp(ived, "off") == 0));
     return c;

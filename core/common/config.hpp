@@ -16,6 +16,13 @@ struct PlatformConfig {
     uint32_t dmaatb_entries = 1024;
     uint32_t dma_descriptors = 128;
     bool veshm_enabled = true; // false emulates a VE OS without IVED: VESHM answers ENOTSUP
+    // How long a wait on another process (a VE process's VESHM service) may
+    // take before it fails (VESHM_PEER_TIMEOUT, seconds): a silent or stopped
+    // peer costs this much, never a hang.
+    uint32_t peer_timeout_ms = 5000;
+    // Connections a VE process's VESHM service keeps open at once
+    // (VESHM_MAX_CONNECTIONS); one per attaching process of the same user.
+    uint32_t max_connections = 4096;
 };
 
 // The process-wide configuration (environment read on first use).

@@ -1,6 +1,9 @@
 #include "common/unix_socket.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <poll.h>
 #include <cstring>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -81,8 +84,24 @@ ssize_t recv_message(int sock, void *buf, size_t len, int *fds, int *nfds, int f
     return n;
 }
 
-std::string veshm_service_name(pid_t pid) {
-    return kVeshmServicePrefix + std::to_string(pid);
+ssize_t recv_message_until(int sock, void *buf, size_t len, int *fds, int *nfds,
+                           std::chrono::steady_clock::time_point deadline) {
+    const int want = nfds != nullptr ? *nfds : 0;
+    for (;;) {
+        if (nfds != nullptr)
+            *nfds = want;
+        ssize_t n = recv_message(sock, buf, len, fds, nfds, MSG_DONTWAIT);
+        if (n != -EAGAIN)
+            return n;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return -ETIMEDOUT;
+        pollfd p{sock, POLLIN, 0};
+        int rc = ::poll(&p, 1, (int)std::min<int64_t>(left.count() + 1, INT32_MAX));
+        if (rc < 0 && errno != EINTR)
+            return -errno;
+    }
 }
 
 namespace {

@@ -2,6 +2,7 @@
 // moves between processes here, so no /proc or ptrace rules are involved.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <sys/types.h>
@@ -17,10 +18,13 @@ int send_message(int sock, const void *buf, size_t len, const int *fds = nullptr
 ssize_t recv_message(int sock, void *buf, size_t len, int *fds = nullptr, int *nfds = nullptr,
                      int flags = 0);
 
-// Abstract-namespace name on which the VE process pid serves VESHM attach
-// requests. Abstract names vanish with their socket: nothing survives a crash.
-std::string veshm_service_name(pid_t pid);
-inline constexpr const char *kVeshmServicePrefix = "veshm.ve.";
+// recv_message on a non-blocking socket, waiting for the datagram until
+// deadline at most: -ETIMEDOUT then (a silent peer costs time, not a hang).
+ssize_t recv_message_until(int sock, void *buf, size_t len, int *fds, int *nfds,
+                           std::chrono::steady_clock::time_point deadline);
+
+// Abstract names vanish with their socket: nothing survives a crash. Who may
+// be trusted behind one is veshm_rendezvous.hpp's business.
 // Connects a SOCK_SEQPACKET socket to the abstract name; fd or -errno.
 int connect_abstract(const std::string &name);
 // Binds and listens on the abstract name; fd or -errno.

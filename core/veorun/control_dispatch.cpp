@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <poll.h>
 #include <unistd.h>
 #include <unordered_map>
 
@@ -56,15 +57,36 @@ ControlResult dispatch_control_message(const uint8_t *buf, size_t n, const int *
     return result;
 }
 
+namespace {
+// A zero-length read is either an empty datagram or the VH's end closing.
+bool vh_hung_up(int fd) {
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+} // namespace
+
 bool serve_control_request(int fd) {
     alignas(8) uint8_t buf[sizeof(ControlHeader) + kControlMaxPayload];
     int fds[kMaxFdsPerMessage];
     int nfds = kMaxFdsPerMessage;
     ssize_t n = recv_message(fd, buf, sizeof buf, fds, &nfds);
-    if (n <= 0)
+    if (n == 0 && vh_hung_up(fd))
         return false; // the VH closed its end or died: the VE process ends with it
     uint32_t seq = 0;
-    ControlResult result = dispatch_control_message(buf, (size_t)n, fds, nfds, &seq);
+    ControlResult result;
+    if (n == -EMSGSIZE) {
+        // Oversized: recv_message dropped its descriptors; the header, if the
+        // message has one, still names the request being refused.
+        ControlHeader hdr{};
+        memcpy(&hdr, buf, sizeof hdr);
+        seq = hdr.magic == kControlMagic ? hdr.seq : 0;
+        result.error = EMSGSIZE;
+    } else if (n < 0) {
+        return n == -EINTR || n == -EAGAIN; // the socket itself failed
+    } else {
+        // An empty datagram included: a malformed request is answered, not fatal.
+        result = dispatch_control_message(buf, (size_t)n, fds, nfds, &seq);
+    }
 
     std::vector<uint8_t> out(sizeof(ControlReply) + result.payload.size());
     ControlReply reply{kControlMagic, seq, result.error, (uint32_t)result.payload.size(),

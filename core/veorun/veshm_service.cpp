@@ -3,13 +3,17 @@
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "common/unix_socket.hpp"
+#include "common/veshm_rendezvous.hpp"
 #include "common/veshm_protocol.hpp"
 #include "veo_veshm_defs.h"
 #include "veorun/ve_process.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +36,7 @@ struct ServiceState {
     std::unordered_map<int, std::unordered_map<uint32_t, size_t>> connections;
     bool swapped = false;
     uint32_t pciatb_pages = 0;
+    uint32_t open_connections = 0; // accepted attacher connections
 };
 
 ServiceState &state() {
@@ -252,6 +257,7 @@ void detach_token(int conn, uint32_t token) {
 
 void drop_connection(int conn) {
     ServiceState &s = state();
+    s.open_connections--;
     auto it = s.connections.find(conn);
     if (it != s.connections.end()) {
         for (auto &[token, index] : it->second)
@@ -290,13 +296,65 @@ bool on_attach_connection(int conn, uint32_t) {
     }
 }
 
+bool on_listen(int listen_fd, uint32_t);
+
+// Accepting failed for want of descriptors or memory: the pending connection
+// stays in the backlog and epoll would report it again at once, so stop
+// watching the socket for a moment instead of spinning.
+void pause_accepting(int listen_fd) {
+    EventLoop &loop = ve_process().loop;
+    int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    itimerspec later{};
+    later.it_value.tv_nsec = 100 * 1000 * 1000;
+    if (timer < 0 || timerfd_settime(timer, 0, &later, nullptr) < 0) {
+        close_fd(timer);
+        return; // keep accepting; nothing better to do
+    }
+    loop.unwatch(listen_fd);
+    loop.watch(timer, [listen_fd](int fd, uint32_t) {
+        close(fd);
+        ve_process().loop.watch(listen_fd, on_listen);
+        return false;
+    });
+}
+
+// At most this many attacher connections at once (each one is a descriptor):
+// the configured cap, and room for the VE process's own descriptors.
+uint32_t connection_cap() {
+    static const uint32_t cap = [] {
+        uint64_t c = config().max_connections;
+        rlimit lim{};
+        if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+            c = std::min<uint64_t>(c, lim.rlim_cur > 128 ? lim.rlim_cur - 64 : 64);
+        return (uint32_t)c;
+    }();
+    return cap;
+}
+
 bool on_listen(int listen_fd, uint32_t) {
+    ServiceState &s = state();
     for (;;) {
         // Non-blocking, so a client that connects and never sends cannot stall
         // the VE process's loop.
         int conn = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (conn < 0)
-            return true;
+        if (conn < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
+                pause_accepting(listen_fd);
+                return true;
+            }
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            return true; // EAGAIN: the backlog is empty
+        }
+        // Serves this user only: anybody else is hung up on before a byte is
+        // read, so a stranger can neither learn anything nor hold a descriptor.
+        uid_t uid;
+        if (peer_credentials(conn, nullptr, &uid) < 0 || uid != getuid() ||
+            s.open_connections >= connection_cap()) {
+            close(conn);
+            continue;
+        }
+        s.open_connections++;
         // Clients send their request right after connecting: serving it now
         // saves a trip through epoll on the attach path.
         if (on_attach_connection(conn, 0) && !ve_process().loop.watch(conn, on_attach_connection))
@@ -316,7 +374,7 @@ void register_veshm_control_handlers() {
 
 int start_veshm_service() {
     register_veshm_control_handlers();
-    int fd = listen_abstract(veshm_service_name(getpid()));
+    int fd = listen_veshm_service();
     if (fd < 0)
         return fd;
     ve_process().loop.watch(fd, on_listen);

@@ -82,12 +82,14 @@ std::map<int, std::string> open_fds() {
     return out;
 }
 
-pid_t pid_of_service(const std::string &name) {
-    // name is "veshm.ve.<pid>"
-    return (pid_t)atol(name.c_str() + sizeof kServicePrefix - 2);
-}
-
 } // namespace
+
+pid_t pid_of_service(const std::string &name) {
+    // name is "veshm.ve.<uid>.<pid>" or "veshm.ve.<uid>.<pid>.<token>"
+    const char *p = name.c_str() + sizeof kServicePrefix - 2;
+    const char *dot = strchr(p, '.');
+    return dot != nullptr ? (pid_t)atol(dot + 1) : -1;
+}
 
 bool is_veshm_link(const std::string &fd_description) {
     return fd_description.find(std::string(" to ") + kServicePrefix) != std::string::npos;
@@ -95,11 +97,12 @@ bool is_veshm_link(const std::string &fd_description) {
 
 std::vector<int> veshm_links_to(pid_t ve_pid) {
     std::vector<int> out;
-    std::string suffix = std::string(" to ") + kServicePrefix + std::to_string(ve_pid);
-    for (const auto &[fd, what] : open_fds())
-        if (what.size() >= suffix.size() &&
-            what.compare(what.size() - suffix.size(), suffix.size(), suffix) == 0)
+    const std::string to = std::string(" to ") + kServicePrefix;
+    for (const auto &[fd, what] : open_fds()) {
+        size_t at = what.find(to);
+        if (at != std::string::npos && pid_of_service(what.substr(at + strlen(" to @"))) == ve_pid)
             out.push_back(fd);
+    }
     return out;
 }
 

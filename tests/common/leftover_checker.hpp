@@ -24,6 +24,8 @@ struct LeftoverSnapshot {
 
 // The VESHM service sockets that exist now (abstract names, no '@').
 std::set<std::string> veshm_sockets_now();
+// The pid a service name claims ("veshm.ve.<uid>.<pid>[.<token>]").
+pid_t pid_of_service(const std::string &name);
 
 // The core keeps one connection ("link") per owner VE process while the owner
 // lives (core/veshm_client.hpp), shared by all attachments to it: a cache by

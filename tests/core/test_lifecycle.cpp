@@ -21,7 +21,10 @@ constexpr uint64_t kOwnerSeed = 51, kWriteSeed = 52, kLocalSeed = 53;
 constexpr auto kDeathTimeout = std::chrono::seconds(10);
 
 bool socket_bound(pid_t ve_pid) {
-    return veshm_sockets_now().count("veshm.ve." + std::to_string(ve_pid)) != 0;
+    for (const std::string &name : veshm_sockets_now())
+        if (pid_of_service(name) == ve_pid)
+            return true;
+    return false;
 }
 
 // A VE process of a killed peer was handed to us (subreaper): wait for its

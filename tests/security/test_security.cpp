@@ -5,6 +5,7 @@
 // outside the abstract socket, read-only descriptors for VE_SHM_RO areas).
 // The tests run as root; the other user is nobody, both ways round.
 #include "core_test_support.hpp"
+#include "leftover_checker.hpp"
 #include "no_leftovers_test.hpp"
 #include "other_user_install.hpp"
 #include "pattern.hpp"
@@ -100,31 +101,50 @@ class OtherUser : public NoLeftoversTest {
     std::unique_ptr<Peer> stranger;
 };
 
-TEST_F(OtherUser, WireRepliesCarryNothingButEacces) {
-    // Exact areas, a range nobody opened and a VEMVA request: the reply is the
-    // same every time, no descriptor comes along and no field but the errno is
-    // set, so the stranger cannot even tell which areas exist.
-    const std::vector<std::string> refused = {"0", std::to_string(EACCES), "0", "0", "0", "0"};
+// What a raw client reports when the owner hung up on it before reading its
+// request: the send failed, or the reply was the end of the connection.
+bool hung_up_on(const std::vector<std::string> &fields) {
+    if (fields.empty())
+        return false;
+    long rc = (long)number(fields[0]);
+    if (rc != -EPIPE && rc != -ECONNRESET && rc != -EBADMSG)
+        return false;
+    for (size_t i = 1; i < fields.size(); ++i)
+        if (fields[i] != "0")
+            return false;
+    return true;
+}
+
+TEST_F(OtherUser, StrangersAreHungUpOnBeforeAByteIsRead) {
+    // Exact areas, a range nobody opened and a VEMVA request: the owner closes
+    // the connection before reading it, no descriptor and no field comes
+    // back, so the stranger cannot even tell which areas exist.
     uint64_t base = vemva_of(area);
-    EXPECT_EQ(refused, stranger->ok(raw(base, kPage, VE_REGISTER_PCI, AttachKind::vehva)));
-    EXPECT_EQ(refused, stranger->ok(raw(base + kPage, kPage, VE_REGISTER_NONE | VE_SHM_RO,
-                                        AttachKind::vemva)));
-    EXPECT_EQ(refused,
-              stranger->ok(raw(base + 8 * kPage, kPage, VE_REGISTER_PCI, AttachKind::vehva)));
-    EXPECT_EQ(refused, stranger->ok(raw(base, 48ULL << 30, VE_REGISTER_PCI, AttachKind::vehva)));
-    // veshm-info's question: EACCES, and every other field of the reply zero.
-    EXPECT_EQ((std::vector<std::string>{"0", std::to_string(EACCES),
-                                        std::to_string(sizeof(InfoReply)), "0"}),
-              stranger->ok("info_raw " + std::to_string(owner.pid())));
+    const std::vector<std::string> requests = {
+        raw(base, kPage, VE_REGISTER_PCI, AttachKind::vehva),
+        raw(base + kPage, kPage, VE_REGISTER_NONE | VE_SHM_RO, AttachKind::vemva),
+        raw(base + 8 * kPage, kPage, VE_REGISTER_PCI, AttachKind::vehva),
+        raw(base, 48ULL << 30, VE_REGISTER_PCI, AttachKind::vehva)};
+    for (const std::string &request : requests) {
+        std::vector<std::string> r = stranger->ok(request);
+        EXPECT_TRUE(hung_up_on(r)) << request << " -> " << testing::PrintToString(r);
+    }
+    // veshm-info's question: nothing comes back (rc, error, length, revealed).
+    std::vector<std::string> info = stranger->ok("info_raw " + std::to_string(owner.pid()));
+    ASSERT_EQ(4u, info.size());
+    EXPECT_TRUE(hung_up_on({info[0], info[1], info[3]})) << testing::PrintToString(info);
     EXPECT_EQ(1, attachments_of(base));
 }
 
 TEST_F(OtherUser, ForgedDetachesAndGarbageChangeNothing) {
     uint64_t base = vemva_of(area);
     ASSERT_EQ(1, attachments_of(base));
-    // Detach notices for every token an attacher could have been given.
-    EXPECT_EQ((std::vector<std::string>{"0", std::to_string(EACCES)}),
-              stranger->ok("detach_flood " + std::to_string(owner.pid()) + " 4096"));
+    // Detach notices for every token an attacher could have been given: the
+    // connection is gone before the first one is read.
+    std::vector<std::string> flood =
+        stranger->ok("detach_flood " + std::to_string(owner.pid()) + " 4096");
+    EXPECT_TRUE(hung_up_on(flood)) << testing::PrintToString(flood);
+    EXPECT_EQ(1, attachments_of(base));
     // Bytes of no protocol: the owner drops the connection and serves on.
     EXPECT_EQ(std::vector<std::string>{"1"},
               stranger->ok("garbage " + std::to_string(owner.pid())));
@@ -203,11 +223,11 @@ TEST_F(OtherUser, VeProcessHoldsNoNamedObjectsAndAReadOnlyView) {
                       inherited;
     // Its service name is abstract: no file to own, chmod or leave behind.
     std::ifstream unix_sockets("/proc/net/unix");
-    std::string line, name = "@veshm.ve." + std::to_string(owner.pid());
+    std::string line;
     int listed = 0;
     while (std::getline(unix_sockets, line)) {
-        listed += line.size() >= name.size() &&
-                  line.compare(line.size() - name.size(), name.size(), name) == 0;
+        size_t at = line.find(" @veshm.ve.");
+        listed += at != std::string::npos && pid_of_service(line.substr(at + 2)) == owner.pid();
         EXPECT_EQ(std::string::npos, line.find("/veshm")) << line;
     }
     EXPECT_LE(1, listed); // the listening socket, and each connection accepted on it
@@ -270,12 +290,16 @@ TEST_F(NobodyOwner, OwnUserAttachesAnotherUserIsRefused) {
                                    VE_REGISTER_PCI | VE_REGISTER_VEHVA));
     EXPECT_EQ(EACCES, attach_error(root_proc, own.ve_pid, a.hmem, kPage,
                                    VE_REGISTER_PCI | VE_REGISTER_VEMVA));
+    // On the wire: hung up on before a byte of the request is read.
     int sock = raw_connect(own.ve_pid);
     ASSERT_GE(sock, 0);
     auto info = raw_info(sock);
-    EXPECT_EQ(0, info.rc);
-    EXPECT_EQ(EACCES, info.reply.error);
+    EXPECT_NE(0, info.rc);
+    EXPECT_EQ(0, info.reply.error);
     EXPECT_EQ(0u, info.reply.area_count);
+    close(sock);
+    sock = raw_connect(own.ve_pid);
+    ASSERT_GE(sock, 0);
     AttachRequest req{kAttachRequestMagic,
                       (uint32_t)AttachKind::vehva,
                       (uint64_t)veo_get_hmem_addr(a.hmem),
@@ -286,8 +310,8 @@ TEST_F(NobodyOwner, OwnUserAttachesAnotherUserIsRefused) {
                       1,
                       0};
     auto granted = raw_attach(sock, req);
-    EXPECT_EQ(0, granted.rc);
-    EXPECT_EQ(EACCES, granted.reply.error);
+    EXPECT_NE(0, granted.rc);
+    EXPECT_EQ(0, granted.reply.error);
     EXPECT_EQ(0, granted.descriptors);
     close(sock);
 
