@@ -4,6 +4,7 @@
 // wire protocol directly, and the kernel's interfaces to another process.
 // Each command answers one line, "ok" and numbers; 0 in an errno position
 // means the probe succeeded (which the tests treat as a breach).
+#include "hostile_services.hpp"
 #include "raw_client.hpp"
 
 #include <cerrno>
@@ -17,6 +18,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -139,6 +141,18 @@ std::string run(const std::vector<std::string> &w) {
         return garbage((pid_t)num(w[1]));
     if (cmd == "reach" && w.size() == 2)
         return reach((pid_t)num(w[1]));
+    if (cmd == "pid")
+        return "ok " + std::to_string(getpid());
+    if (cmd == "squat" && w.size() == 5)
+        return "ok " +
+               std::to_string(squat_names((uid_t)num(w[1]), (pid_t)num(w[2]), (int)num(w[3]),
+                                          w[4] == "silent" ? FakeMode::silent : FakeMode::approve));
+    if (cmd == "flood" && w.size() == 3)
+        return "ok " + std::to_string(flood_connections((pid_t)num(w[1]), (int)num(w[2])));
+    if (cmd == "release") {
+        release_all();
+        return "ok";
+    }
     return "err " + std::to_string(EINVAL) + " unknown command";
 }
 
@@ -146,6 +160,12 @@ std::string run(const std::vector<std::string> &w) {
 
 int main() {
     signal(SIGPIPE, SIG_IGN);
+    // Squatting and flooding hold thousands of descriptors.
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
     std::string line;
     while (std::getline(std::cin, line)) {
         std::istringstream in(line);
