@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "uct_common.h"
+#include "veshm_rkey_format.h"
+#include "veshm_scope.h"
 #include "ve_offload.h"
 #include "veo_emu.h"
 
@@ -299,6 +301,42 @@ TEST_F(UctVeshm, HostMemoryRegistersButIsUnreachable) {
     EXPECT_EQ(uct_md_mem_dereg(ctx.md, memh), UCS_OK);
     // And a peer's host memory, too.
     remote(ALLOC_HOST, 1 << 20, UCS_ERR_UNREACHABLE);
+}
+
+// A key whose owner pid is not a VE process of this user (here: this test
+// process) never unpacks, however well formed; a device address of another
+// boot, PID or network namespace or user is unreachable.
+TEST_F(UctVeshm, ForgedKeysAndForeignScopesAreUnreachable) {
+    peer_reply_t r = peer.call(PEER_ALLOC, ALLOC_MD, 64 * kMiB);
+    ASSERT_EQ(r.status, UCS_OK);
+    veshm_rkey_info_t info;
+    ASSERT_EQ(veshm_rkey_decode(r.rkey, VESHM_RKEY_PACKED_SIZE, &info), VESHM_RKEY_OK);
+    uct_rkey_bundle_t b;
+    ASSERT_EQ(uct_rkey_unpack(ctx.component, r.rkey, &b), UCS_OK);
+    uct_rkey_release(ctx.component, &b);
+    std::vector<uint8_t> forged(VESHM_RKEY_PACKED_SIZE);
+    info.owner_pid = getpid();
+    ASSERT_EQ(veshm_rkey_encode(&info, forged.data(), forged.size()), VESHM_RKEY_OK);
+    EXPECT_EQ(uct_rkey_unpack(ctx.component, forged.data(), &b), UCS_ERR_UNREACHABLE);
+
+    const auto *iface_addr = reinterpret_cast<const uct_iface_addr_t *>(r.iface_addr);
+    uct_veshm_scope_t scope;
+    memcpy(&scope, r.dev_addr, sizeof scope);
+    EXPECT_TRUE(uct_iface_is_reachable(ctx.iface, (const uct_device_addr_t *)&scope, iface_addr));
+    for (int field = 0; field < 4; ++field) {
+        uct_veshm_scope_t other = scope;
+        if (field == 0)
+            other.boot_id[7] ^= 1;
+        if (field == 1)
+            other.pid_ns ^= 1;
+        if (field == 2)
+            other.net_ns ^= 1;
+        if (field == 3)
+            other.uid ^= 1;
+        EXPECT_FALSE(
+            uct_iface_is_reachable(ctx.iface, (const uct_device_addr_t *)&other, iface_addr))
+            << "scope field " << field;
+    }
 }
 
 TEST_F(UctVeshm, SharedAreaOutlivesOneOfTwoRegistrations) {
