@@ -171,7 +171,7 @@ EOF
     >"$tmp/source.log" 2>&1; then
     {
       echo "$prog: apt could not fetch the source package $src_pkg $src_version. apt said:"
-      grep -hE '^(E:|W:|Err:)|^  ' "$tmp/update.log" "$tmp/source.log" | sed 's/^/  /' | head -n 20 || true
+      grep -hE '^(E:|W:|Err:)|^  ' "$tmp/update.log" "$tmp/source.log" | awk '!seen[$0]++' | sed 's/^/  /' | head -n 24 || true
       echo "The deb-src entries used (from this machine's apt sources; see: contrib/ucx-headers.sh --print-deb-src):"
       cat "$tmp/sources.list.d/veshm.list" "$tmp/sources.list.d/veshm.sources" | sed 's/^/  /' | head -n 30 || true
       echo "Without access to the archive: on a machine that has it (and deb-src entries), run"

@@ -11,6 +11,10 @@
 #                  documented message
 #   apt            the apt path into a fresh cache; skipped when apt cannot
 #                  reach the archive
+#   local_archive  the apt path from a local archive copy (APT_CONFIG, a
+#                  file: source) with the network unreachable: taken when the
+#                  source is trusted, refused when unsigned or when a file
+#                  does not match the archive's index
 # Exit 0: passed; 77: skipped (CTest SKIP_RETURN_CODE); 1: failed.
 set -uo pipefail
 case=$1
@@ -236,6 +240,45 @@ apt)
     expect_headers again
     grep -q 'through apt' "$tmp/again.err" && fail "again: fetched a second time"
   fi
+  ;;
+local_archive)
+  files=$(dirname "$tree")
+  dsc=$(find "$files" -maxdepth 1 -name 'ucx_*.dsc' | head -n1)
+  [ -n "$dsc" ] || skip "no .dsc beside $tree to make an archive of"
+  command -v dpkg-scansources >/dev/null || skip "dpkg-scansources is not installed (dpkg-dev)"
+  unshare -n true 2>/dev/null || skip "unshare -n is not available here (needs root or user namespaces)"
+  # apt's sandbox user reads the archive and writes nothing here.
+  chmod 755 "$tmp"
+  mkdir -p "$tmp/repo" "$tmp/etc/parts"
+  cp "$files"/ucx_* "$tmp/repo/"
+  (cd "$tmp/repo" && dpkg-scansources . /dev/null >Sources 2>/dev/null) || {
+    echo "dpkg-scansources failed" >&2
+    exit 1
+  }
+  cat >"$tmp/apt.conf" <<EOF
+Dir::Etc::SourceList "$tmp/etc/sources.list";
+Dir::Etc::SourceParts "$tmp/etc/parts";
+EOF
+  export APT_CONFIG=$tmp/apt.conf LC_ALL=C
+  # Trusted by the machine's configuration (a flat archive has no signature).
+  echo "deb [trusted=yes] file:$tmp/repo ./" >"$tmp/etc/sources.list"
+  run trusted unshare -n bash "$headers" --cache "$tmp/cache" --config-dir "$tmp/cfg"
+  expect_headers trusted
+  expect_in trusted err "through apt"
+  # Unsigned and not trusted: refused.
+  echo "deb file:$tmp/repo ./" >"$tmp/etc/sources.list"
+  run unsigned unshare -n bash "$headers" --cache "$tmp/cache2" --config-dir "$tmp/cfg"
+  expect_rc unsigned 1
+  expect_in unsigned err "apt could not fetch"
+  expect_in unsigned err "Release"
+  [ -z "$(find "$tmp/cache2" -name source)" ] || fail "unsigned: a source tree was unpacked"
+  # A file changed after the archive's index was made: refused.
+  echo "deb [trusted=yes] file:$tmp/repo ./" >"$tmp/etc/sources.list"
+  for f in "$tmp"/repo/ucx_*.debian.tar.*; do echo tampered >>"$f"; done
+  run tampered unshare -n bash "$headers" --cache "$tmp/cache3" --config-dir "$tmp/cfg"
+  expect_rc tampered 1
+  expect_in tampered err "Hash Sum mismatch"
+  [ -z "$(find "$tmp/cache3" -name 'ucx_*')" ] || fail "tampered: files were put into the cache"
   ;;
 *)
   echo "unknown case $case" >&2
