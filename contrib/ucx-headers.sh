@@ -275,8 +275,10 @@ if [ -n "$source_arg" ]; then
     name=$(basename "$s")
     lock "$dir"
     if [ ! -f "$dir/source/.veshm-complete" ] || ! cmp -s "$s" "$dir/$name"; then
-      dsc_files "$s" | while read -r f; do cp "$(dirname "$s")/$f" "$dir/$f"; done
-      cp "$s" "$dir/$name"
+      if [ ! "$(dirname "$s")" -ef "$dir" ]; then
+        dsc_files "$s" | while read -r f; do cp "$(dirname "$s")/$f" "$dir/$f"; done
+        cp "$s" "$dir/$name"
+      fi
       verify_dsc "$dir/$name" "$dir"
       unpack_dsc "$dir" "$name"
     fi
@@ -288,7 +290,7 @@ if [ -n "$source_arg" ]; then
       die "$s holds no configure.ac at its top: not a UCX source tarball"
     strip=0
     [ "${member%/*}" = "$member" ] || strip=1
-    tar_version=$(tar -xOf "$s" "$member" | sed -n 's/^define(\[ucx_ver_\(major\|minor\|patch\)\], *\([0-9]*\)).*/\2/p' | paste -sd.)
+    tar_version=$(tree_version <(tar -xOf "$s" "$member"))
     [ "$tar_version" = "$lib_version" ] ||
       mismatch "$origin is UCX ${tar_version:-(unknown)}, the installed libuct is $lib_version (libucx0 $deb_version). $advice"
     sum=$(sha256sum "$s" | cut -c1-16)
