@@ -11,7 +11,8 @@ jobs=${VESHM_JOBS:-2}
 
 bash "$root/contrib/install-deps.sh"
 # The UCX transport's internal UCX headers: CMake runs contrib/ucx-headers.sh
-# itself (downloads Debian's UCX source once, into ~/.cache/veshm).
+# itself (fetches Debian's UCX source once through the machine's apt, into
+# ~/.cache/veshm; or takes VESHM_UCX_SOURCE, a copy made elsewhere).
 
 echo "build: configuring $build"
 cmake -S "$root" -B "$build" "$@"

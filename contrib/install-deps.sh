@@ -11,7 +11,7 @@ packages=(
   libffi-dev
   libucx-dev ucx-utils
   openmpi-bin libopenmpi-dev
-  dpkg-dev xz-utils file git curl
+  dpkg-dev xz-utils file git
 )
 
 missing=()
