@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <sys/types.h>
 #include <unistd.h>
+/* key_t, and the IPC_ and SHM_ flags the calls take (key_t also where
+ * sys/types.h leaves it out, as in strict ISO C modes). */
+#include <sys/ipc.h>
+#include <sys/shm.h>
 #include "ve_offload.h"
 
 #ifdef __cplusplus
