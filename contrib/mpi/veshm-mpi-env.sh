@@ -16,11 +16,15 @@
 #   default  Open MPI exactly as Debian configures it (pml ob1, osc rdma,
 #            btl vader): the baseline for MPI. Not for oshrun (see below).
 #
+# Installed (cmake --install, the .deb) it is share/veshm/veshm-mpi-env.sh:
+#   . /usr/share/veshm/veshm-mpi-env.sh
+#
 # Inputs (optional):
 #   VESHM_UCX_MODULE path of libuct_veshm.so (default: found as below)
 #   VESHM_BUILD_DIR  build tree holding ucx_tl_veshm/libuct_veshm.so
-#                    (default: build/ in the repository; an installed module
-#                    under the UCX module directory is used if none is there)
+#                    (default: the installation's own module when this is the
+#                    installed script, else build/ in the repository; then
+#                    the UCX module directories of /usr and /usr/local)
 #
 # Why each setting:
 # * Debian's /etc/openmpi/openmpi-mca-params.conf disables pml/ucx and
@@ -44,13 +48,19 @@
 #   a rank that waits in MPI gives its core to that engine instead of
 #   spinning it away. (The default path gains nothing from it: the origin
 #   copies alone; measured with contrib/bench/mpi.)
-# * orte_fork_agent: mpirun/oshrun start every rank through
-#   contrib/mpi/veshm-rank, which preloads the transport into the rank only
+# * orte_fork_agent: mpirun/oshrun start every rank through veshm-rank
+#   (contrib/mpi/, installed in libexec/veo/), which preloads the transport into the rank only
 #   (not into mpirun itself) and picks the rank's VE node from its local rank.
 
 _veshm_mpi_mode=${1:-veshm}
 _veshm_mpi_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 _veshm_root=$(cd "$_veshm_mpi_dir/../.." && pwd)
+# Where the per-rank launcher and the installation's own UCX module are,
+# relative to this script's directory. These are the source tree's values; the
+# installed copy (share/veshm/) has the two lines rewritten for its prefix
+# (cmake/InstallMpiScripts.cmake), so an installation needs no source tree.
+_veshm_rank_rel=veshm-rank
+_veshm_module_rel=
 
 # Start from a clean slate so that switching modes in one shell works.
 _veshm_module=${VESHM_UCX_MODULE:-}
@@ -75,12 +85,15 @@ default) ;;
 esac
 
 if [ "$_veshm_mpi_mode" = veshm ]; then
-  _veshm_build=${VESHM_BUILD_DIR:-$_veshm_root/build}
+  # An explicit module or build tree first, then this installation's module,
+  # then build/ of the source tree, then the usual UCX module directories.
   VESHM_UCX_MODULE=""
-  for _m in "$_veshm_module" "$_veshm_build/ucx_tl_veshm/libuct_veshm.so" \
+  for _m in "$_veshm_module" "${VESHM_BUILD_DIR:+$VESHM_BUILD_DIR/ucx_tl_veshm/libuct_veshm.so}" \
+    "${_veshm_module_rel:+$_veshm_mpi_dir/$_veshm_module_rel}" \
+    "$_veshm_root/build/ucx_tl_veshm/libuct_veshm.so" \
     /usr/lib/x86_64-linux-gnu/ucx/libuct_veshm.so /usr/local/lib/ucx/libuct_veshm.so; do
     if [ -n "$_m" ] && [ -f "$_m" ]; then
-      VESHM_UCX_MODULE=$_m
+      VESHM_UCX_MODULE=$(cd "$(dirname "$_m")" && pwd)/$(basename "$_m")
       break
     fi
   done
@@ -91,7 +104,8 @@ if [ "$_veshm_mpi_mode" = veshm ]; then
   export VESHM_UCX_MODULE
   export UCX_TLS=veshm,sm,self
   export UCX_ALLOC_PRIO=md:veshm,md:sysv,md:posix,huge,thp,md:*,mmap,heap
-  export OMPI_MCA_orte_fork_agent=$_veshm_mpi_dir/veshm-rank
+  OMPI_MCA_orte_fork_agent=$(cd "$(dirname "$_veshm_mpi_dir/$_veshm_rank_rel")" && pwd)/veshm-rank
+  export OMPI_MCA_orte_fork_agent
   export OMPI_MCA_mpi_yield_when_idle=1
 fi
-unset _veshm_mpi_mode _veshm_mpi_dir _veshm_root _veshm_build _veshm_module _m
+unset _veshm_mpi_mode _veshm_mpi_dir _veshm_root _veshm_module _veshm_rank_rel _veshm_module_rel _m
