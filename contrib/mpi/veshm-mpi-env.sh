@@ -20,6 +20,9 @@
 #   . /usr/share/veshm/veshm-mpi-env.sh
 #
 # Inputs (optional):
+#   VESHM_NET_TLS    UCX transport(s) for ranks on other hosts (default tcp;
+#                    e.g. rc_x or dc_x where InfiniBand is present; empty for
+#                    jobs on one host only). See README "Many hosts".
 #   VESHM_UCX_MODULE path of libuct_veshm.so (default: found as below)
 #   VESHM_BUILD_DIR  build tree holding ucx_tl_veshm/libuct_veshm.so
 #                    (default: the installation's own module when this is the
@@ -37,9 +40,20 @@
 #   release hook left behind by btl/uct). With osc=ucx, osc/rdma is never
 #   opened. (--mca btl ^uct works too but depends on the BTL list: with
 #   Debian's btl = ^uct,openib,ofi given explicitly, 4 PEs still crash.)
-# * UCX_TLS=veshm,sm,self: veshm carries RMA and atomics to VE memory;
+# * UCX_TLS=veshm,sm,self,tcp: veshm carries RMA and atomics to VE memory;
 #   posix/sysv/cma (sm) carry active messages, tag matching and RMA to host
-#   memory (MPI_Win_create / MPI_Win_create_dynamic windows, static data).
+#   memory (MPI_Win_create / MPI_Win_create_dynamic windows, static data);
+#   both reach ranks on the same host only. The network transport
+#   ($VESHM_NET_TLS) carries everything between hosts: without one, UCP has
+#   no transport to a rank on another host ("Destination is unreachable").
+# * OMPI_MCA_mca_base_env_list: mpirun hands the ranks it starts on other
+#   hosts (through ssh, with a clean environment) only the OMPI_MCA_*
+#   variables of its environment, and the variables this list names. Listed
+#   here: every other variable this script sets (UCX_TLS, UCX_ALLOC_PRIO,
+#   VESHM_UCX_MODULE), so far ranks use veshm and the network like near ones.
+#   Entries already in the list stay; the script's own are replaced when it
+#   is sourced again. The paths (module, launcher) must be the same on every
+#   host: the same install prefix, or the .deb everywhere.
 # * UCX_ALLOC_PRIO with md:veshm first: UCP allocates the memory of
 #   MPI_Win_allocate (osc/ucx) and the symmetric heap (sshmem/ucx) with the
 #   first memory domain in this list that can, so they become VE memory.
@@ -62,12 +76,31 @@ _veshm_root=$(cd "$_veshm_mpi_dir/../.." && pwd)
 _veshm_rank_rel=veshm-rank
 _veshm_module_rel=
 
+# Variables other than OMPI_MCA_* this script may set: they must reach ranks
+# on other hosts through OMPI_MCA_mca_base_env_list.
+_veshm_forward="UCX_TLS UCX_ALLOC_PRIO VESHM_UCX_MODULE"
+
 # Start from a clean slate so that switching modes in one shell works.
 _veshm_module=${VESHM_UCX_MODULE:-}
 unset OMPI_MCA_pml OMPI_MCA_osc OMPI_MCA_spml OMPI_MCA_opal_common_ucx_tls \
   OMPI_MCA_opal_common_ucx_devices OMPI_MCA_orte_fork_agent OMPI_MCA_mpi_yield_when_idle \
   UCX_TLS UCX_ALLOC_PRIO \
   VESHM_UCX_MODULE
+# The forwarding list without this script's entries (Open MPI separates
+# entries with ';'); the user's own stay.
+_veshm_list=""
+IFS=';' read -r -a _veshm_entries <<<"${OMPI_MCA_mca_base_env_list:-}"
+for _e in "${_veshm_entries[@]}"; do
+  case " $_veshm_forward " in
+  *" $_e "*) ;;
+  *) [ -z "$_e" ] || _veshm_list=${_veshm_list:+$_veshm_list;}$_e ;;
+  esac
+done
+if [ -n "$_veshm_list" ]; then
+  export OMPI_MCA_mca_base_env_list=$_veshm_list
+else
+  unset OMPI_MCA_mca_base_env_list
+fi
 
 case "$_veshm_mpi_mode" in
 veshm | ucx)
@@ -102,10 +135,16 @@ if [ "$_veshm_mpi_mode" = veshm ]; then
     return 1 2>/dev/null || exit 1
   fi
   export VESHM_UCX_MODULE
-  export UCX_TLS=veshm,sm,self
+  _veshm_net=${VESHM_NET_TLS-tcp}
+  export UCX_TLS=veshm,sm,self${_veshm_net:+,$_veshm_net}
   export UCX_ALLOC_PRIO=md:veshm,md:sysv,md:posix,huge,thp,md:*,mmap,heap
   OMPI_MCA_orte_fork_agent=$(cd "$(dirname "$_veshm_mpi_dir/$_veshm_rank_rel")" && pwd)/veshm-rank
   export OMPI_MCA_orte_fork_agent
   export OMPI_MCA_mpi_yield_when_idle=1
+  for _e in $_veshm_forward; do
+    _veshm_list=${_veshm_list:+$_veshm_list;}$_e
+  done
+  export OMPI_MCA_mca_base_env_list=$_veshm_list
 fi
-unset _veshm_mpi_mode _veshm_mpi_dir _veshm_root _veshm_module _veshm_rank_rel _veshm_module_rel _m
+unset _veshm_mpi_mode _veshm_mpi_dir _veshm_root _veshm_module _veshm_rank_rel _veshm_module_rel _m \
+  _veshm_forward _veshm_list _veshm_entries _veshm_net _e
