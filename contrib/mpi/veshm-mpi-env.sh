@@ -2,9 +2,10 @@
 # Environment for running Open MPI (mpirun) and OpenSHMEM (oshrun) programs
 # over the veshm UCX transport. Source it, then run mpirun/oshrun as usual:
 #
-#   . contrib/mpi/veshm-mpi-env.sh [veshm|ucx|default]
+#   . contrib/mpi/veshm-mpi-env.sh [veshm|ucx|default|mpich]
 #   mpirun -np 4 --oversubscribe ./my_mpi_program
 #   oshrun -np 4 --oversubscribe ./my_shmem_program
+#   mpirun.mpich -np 4 "$VESHM_RANK" ./my_mpich_program     (mode mpich)
 #
 # Modes:
 #   veshm    (default) Open MPI's UCX components (pml, osc, spml) over UCX with
@@ -15,6 +16,12 @@
 #            transports (posix, sysv, cma), veshm not loaded.
 #   default  Open MPI exactly as Debian configures it (pml ob1, osc rdma,
 #            btl vader): the baseline for MPI. Not for oshrun (see below).
+#   mpich    Debian's MPICH 4.0.2 (ch4:ucx, mpirun.mpich) over UCX with the
+#            veshm transport loaded. MPICH's mpirun has no per-rank hook, so
+#            the rank launcher goes in front of the program: "$VESHM_RANK".
+#            One-sided traffic goes over veshm for windows on VE memory the
+#            program provides (MPI_Win_create); MPICH allocates the memory of
+#            MPI_Win_allocate itself, as host memory (README "MPICH").
 #
 # Installed (cmake --install, the .deb) it is share/veshm/veshm-mpi-env.sh:
 #   . /usr/share/veshm/veshm-mpi-env.sh
@@ -62,6 +69,12 @@
 #   a rank that waits in MPI gives its core to that engine instead of
 #   spinning it away. (The default path gains nothing from it: the origin
 #   copies alone; measured with contrib/bench/mpi.)
+# * Mode mpich: MPIR_CVAR_NOLOCAL=1 makes MPICH send everything, ranks of
+#   the same host included, through UCX (so through veshm and UCX's sm),
+#   instead of its own shared-memory module, which also gave wrong results
+#   for contrib/examples/hello_rma.c (MPICH 4.0.2, with or without veshm).
+#   Hydra (mpirun.mpich) hands its whole environment to every rank, on other
+#   hosts too, so nothing needs a forwarding list.
 # * orte_fork_agent: mpirun/oshrun start every rank through veshm-rank
 #   (contrib/mpi/, installed in libexec/veo/), which preloads the transport into the rank only
 #   (not into mpirun itself) and picks the rank's VE node from its local rank.
@@ -84,8 +97,8 @@ _veshm_forward="UCX_TLS UCX_ALLOC_PRIO VESHM_UCX_MODULE"
 _veshm_module=${VESHM_UCX_MODULE:-}
 unset OMPI_MCA_pml OMPI_MCA_osc OMPI_MCA_spml OMPI_MCA_opal_common_ucx_tls \
   OMPI_MCA_opal_common_ucx_devices OMPI_MCA_orte_fork_agent OMPI_MCA_mpi_yield_when_idle \
-  UCX_TLS UCX_ALLOC_PRIO \
-  VESHM_UCX_MODULE
+  UCX_TLS UCX_ALLOC_PRIO MPIR_CVAR_NOLOCAL \
+  VESHM_UCX_MODULE VESHM_RANK
 # The forwarding list without this script's entries (Open MPI separates
 # entries with ';'); the user's own stay.
 _veshm_list=""
@@ -111,13 +124,16 @@ veshm | ucx)
   export OMPI_MCA_opal_common_ucx_devices=any
   ;;
 default) ;;
+mpich)
+  export MPIR_CVAR_NOLOCAL=1
+  ;;
 *)
-  echo "veshm-mpi-env.sh: unknown mode '$_veshm_mpi_mode' (veshm, ucx or default)" >&2
+  echo "veshm-mpi-env.sh: unknown mode '$_veshm_mpi_mode' (veshm, ucx, default or mpich)" >&2
   return 1 2>/dev/null || exit 1
   ;;
 esac
 
-if [ "$_veshm_mpi_mode" = veshm ]; then
+if [ "$_veshm_mpi_mode" = veshm ] || [ "$_veshm_mpi_mode" = mpich ]; then
   # An explicit module or build tree first, then this installation's module,
   # then build/ of the source tree, then the usual UCX module directories.
   VESHM_UCX_MODULE=""
@@ -138,13 +154,17 @@ if [ "$_veshm_mpi_mode" = veshm ]; then
   _veshm_net=${VESHM_NET_TLS-tcp}
   export UCX_TLS=veshm,sm,self${_veshm_net:+,$_veshm_net}
   export UCX_ALLOC_PRIO=md:veshm,md:sysv,md:posix,huge,thp,md:*,mmap,heap
-  OMPI_MCA_orte_fork_agent=$(cd "$(dirname "$_veshm_mpi_dir/$_veshm_rank_rel")" && pwd)/veshm-rank
-  export OMPI_MCA_orte_fork_agent
-  export OMPI_MCA_mpi_yield_when_idle=1
-  for _e in $_veshm_forward; do
-    _veshm_list=${_veshm_list:+$_veshm_list;}$_e
-  done
-  export OMPI_MCA_mca_base_env_list=$_veshm_list
+  _veshm_rank=$(cd "$(dirname "$_veshm_mpi_dir/$_veshm_rank_rel")" && pwd)/veshm-rank
+  if [ "$_veshm_mpi_mode" = mpich ]; then
+    export VESHM_RANK=$_veshm_rank
+  else
+    export OMPI_MCA_orte_fork_agent=$_veshm_rank
+    export OMPI_MCA_mpi_yield_when_idle=1
+    for _e in $_veshm_forward; do
+      _veshm_list=${_veshm_list:+$_veshm_list;}$_e
+    done
+    export OMPI_MCA_mca_base_env_list=$_veshm_list
+  fi
 fi
 unset _veshm_mpi_mode _veshm_mpi_dir _veshm_root _veshm_module _veshm_rank_rel _veshm_module_rel _m \
-  _veshm_forward _veshm_list _veshm_entries _veshm_net _e
+  _veshm_forward _veshm_list _veshm_entries _veshm_net _veshm_rank _e
