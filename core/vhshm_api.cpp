@@ -107,7 +107,6 @@ VEO_API void *veo_shmat(veo_proc_handle *h, int shmid, const void *shmaddr, int 
             return fail_ptr(EIDRM, fn, "the segment of this identifier was removed");
         return fail_ptr(err, fn, "shmat refused the segment");
     }
-    // From here the mapping detaches the segment when the last holder lets go.
     shmid_ds ds{};
     if (shmctl(shmid, IPC_STAT, &ds) != 0 || ds.shm_segsz == 0) {
         shmdt(addr);
@@ -119,10 +118,12 @@ VEO_API void *veo_shmat(veo_proc_handle *h, int shmid, const void *shmaddr, int 
     e.host = static_cast<uint8_t *>(addr);
     e.writable = !(shmflag & SHM_RDONLY);
     e.kind = DmaatbKind::vh_shm;
+    // From here the mapping detaches the segment when its last holder (the
+    // entry, a transfer in flight) lets go.
     e.mapping = std::make_shared<Mapping>(addr, size, Mapping::Release::shmdt);
     uint64_t v = p->dmaatb().insert(std::move(e));
-    if (v == 0)
-        return fail_ptr(ENOMEM, fn, "DMAATB full"); // e's mapping detached the segment
+    if (v == 0) // the refused entry took the attachment with it
+        return fail_ptr(ENOMEM, fn, "DMAATB full");
     p->publish_stats();
     *vehva = (void *)v;
     return addr;
