@@ -33,6 +33,7 @@ install(EXPORT veoTargets NAMESPACE veo:: DESTINATION ${VEO_CMAKE_DIR})
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/contrib/examples/hello_ve_memory.c
               ${PROJECT_SOURCE_DIR}/contrib/examples/veshm_demo.c
+              ${PROJECT_SOURCE_DIR}/contrib/examples/vh_shm_dma.c
               ${PROJECT_SOURCE_DIR}/contrib/examples/ve_call.c
               ${PROJECT_SOURCE_DIR}/contrib/examples/ve_call_kernel.c
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)

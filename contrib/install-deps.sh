@@ -11,6 +11,7 @@ packages=(
   libffi-dev
   libucx-dev ucx-utils
   openmpi-bin libopenmpi-dev
+  mpich libmpich-dev
   dpkg-dev xz-utils file git
 )
 

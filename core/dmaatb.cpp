@@ -40,12 +40,27 @@ bool Dmaatb::remove(uint64_t vehva, DmaatbKind kind, DmaatbEntry *out) {
     }
     if (it == entries_.end() || it->second.kind != kind)
         return false;
-    vehva = it->first;
+    take(it, out);
+    return true;
+}
+
+bool Dmaatb::remove_host(const void *host, DmaatbKind kind, DmaatbEntry *out) {
+    std::unique_lock lock(mutex_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+        if (it->second.kind == kind && it->second.host == host) {
+            take(it, out);
+            return true;
+        }
+    }
+    return false;
+}
+
+void Dmaatb::take(std::map<uint64_t, DmaatbEntry>::iterator it, DmaatbEntry *out) {
+    uint64_t vehva = it->first;
     *out = std::move(it->second);
     entries_.erase(it);
     used_ -= out->pages;
     space_.release(vehva);
-    return true;
 }
 
 int Dmaatb::translate(uint64_t vehva, uint64_t len, bool write, uint8_t **host,

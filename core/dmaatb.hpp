@@ -15,9 +15,10 @@
 namespace veo::emu {
 
 // What an entry maps: a VESHM attachment of another process's area, the
-// process's own VE memory (VE_MEM_LOCAL), or memory of this VH process
-// (veo_emu_register_vh_mem, the emulated counterpart of VH shared memory).
-enum class DmaatbKind { attachment, local, vh };
+// process's own VE memory (VE_MEM_LOCAL), memory of this VH process
+// (veo_emu_register_vh_mem), or a System V segment attached in this VH
+// process by veo_shmat.
+enum class DmaatbKind { attachment, local, vh, vh_shm };
 
 struct DmaatbEntry {
     uint64_t vehva = 0;
@@ -41,6 +42,9 @@ class Dmaatb {
     // Removes the entry of that kind starting at vehva (for kind vh: holding
     // vehva, whose registration may start inside a page); false if none.
     bool remove(uint64_t vehva, DmaatbKind kind, DmaatbEntry *out);
+    // Removes the entry of that kind whose host memory starts at host (what
+    // veo_shmdt is given); false if none.
+    bool remove_host(const void *host, DmaatbKind kind, DmaatbEntry *out);
     // Translates [vehva, vehva+len) for reading or writing. Returns 0 with
     // *host (and *keep, if asked) set, or the DMA exception bits.
     int translate(uint64_t vehva, uint64_t len, bool write, uint8_t **host,
@@ -53,6 +57,9 @@ class Dmaatb {
     std::vector<DmaatbEntry> drain();
 
   private:
+    // Takes the entry at it out, under mutex_.
+    void take(std::map<uint64_t, DmaatbEntry>::iterator it, DmaatbEntry *out);
+
     mutable std::shared_mutex mutex_;
     std::map<uint64_t, DmaatbEntry> entries_;
     VemvaAllocator space_;

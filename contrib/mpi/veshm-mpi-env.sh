@@ -2,9 +2,10 @@
 # Environment for running Open MPI (mpirun) and OpenSHMEM (oshrun) programs
 # over the veshm UCX transport. Source it, then run mpirun/oshrun as usual:
 #
-#   . contrib/mpi/veshm-mpi-env.sh [veshm|ucx|default]
+#   . contrib/mpi/veshm-mpi-env.sh [veshm|ucx|default|mpich]
 #   mpirun -np 4 --oversubscribe ./my_mpi_program
 #   oshrun -np 4 --oversubscribe ./my_shmem_program
+#   mpirun.mpich -np 4 "$VESHM_RANK" ./my_mpich_program     (mode mpich)
 #
 # Modes:
 #   veshm    (default) Open MPI's UCX components (pml, osc, spml) over UCX with
@@ -15,12 +16,25 @@
 #            transports (posix, sysv, cma), veshm not loaded.
 #   default  Open MPI exactly as Debian configures it (pml ob1, osc rdma,
 #            btl vader): the baseline for MPI. Not for oshrun (see below).
+#   mpich    Debian's MPICH 4.0.2 (ch4:ucx, mpirun.mpich) over UCX with the
+#            veshm transport loaded. MPICH's mpirun has no per-rank hook, so
+#            the rank launcher goes in front of the program: "$VESHM_RANK".
+#            One-sided traffic goes over veshm for windows on VE memory the
+#            program provides (MPI_Win_create); MPICH allocates the memory of
+#            MPI_Win_allocate itself, as host memory (README "MPICH").
+#
+# Installed (cmake --install, the .deb) it is share/veshm/veshm-mpi-env.sh:
+#   . /usr/share/veshm/veshm-mpi-env.sh
 #
 # Inputs (optional):
+#   VESHM_NET_TLS    UCX transport(s) for ranks on other hosts (default tcp;
+#                    e.g. rc_x or dc_x where InfiniBand is present; empty for
+#                    jobs on one host only). See README "Many hosts".
 #   VESHM_UCX_MODULE path of libuct_veshm.so (default: found as below)
 #   VESHM_BUILD_DIR  build tree holding ucx_tl_veshm/libuct_veshm.so
-#                    (default: build/ in the repository; an installed module
-#                    under the UCX module directory is used if none is there)
+#                    (default: the installation's own module when this is the
+#                    installed script, else build/ in the repository; then
+#                    the UCX module directories of /usr and /usr/local)
 #
 # Why each setting:
 # * Debian's /etc/openmpi/openmpi-mca-params.conf disables pml/ucx and
@@ -33,9 +47,20 @@
 #   release hook left behind by btl/uct). With osc=ucx, osc/rdma is never
 #   opened. (--mca btl ^uct works too but depends on the BTL list: with
 #   Debian's btl = ^uct,openib,ofi given explicitly, 4 PEs still crash.)
-# * UCX_TLS=veshm,sm,self: veshm carries RMA and atomics to VE memory;
+# * UCX_TLS=veshm,sm,self,tcp: veshm carries RMA and atomics to VE memory;
 #   posix/sysv/cma (sm) carry active messages, tag matching and RMA to host
-#   memory (MPI_Win_create / MPI_Win_create_dynamic windows, static data).
+#   memory (MPI_Win_create / MPI_Win_create_dynamic windows, static data);
+#   both reach ranks on the same host only. The network transport
+#   ($VESHM_NET_TLS) carries everything between hosts: without one, UCP has
+#   no transport to a rank on another host ("Destination is unreachable").
+# * OMPI_MCA_mca_base_env_list: mpirun hands the ranks it starts on other
+#   hosts (through ssh, with a clean environment) only the OMPI_MCA_*
+#   variables of its environment, and the variables this list names. Listed
+#   here: every other variable this script sets (UCX_TLS, UCX_ALLOC_PRIO,
+#   VESHM_UCX_MODULE), so far ranks use veshm and the network like near ones.
+#   Entries already in the list stay; the script's own are replaced when it
+#   is sourced again. The paths (module, launcher) must be the same on every
+#   host: the same install prefix, or the .deb everywhere.
 # * UCX_ALLOC_PRIO with md:veshm first: UCP allocates the memory of
 #   MPI_Win_allocate (osc/ucx) and the symmetric heap (sshmem/ucx) with the
 #   first memory domain in this list that can, so they become VE memory.
@@ -44,20 +69,51 @@
 #   a rank that waits in MPI gives its core to that engine instead of
 #   spinning it away. (The default path gains nothing from it: the origin
 #   copies alone; measured with contrib/bench/mpi.)
-# * orte_fork_agent: mpirun/oshrun start every rank through
-#   contrib/mpi/veshm-rank, which preloads the transport into the rank only
+# * Mode mpich: MPIR_CVAR_NOLOCAL=1 makes MPICH send everything, ranks of
+#   the same host included, through UCX (so through veshm and UCX's sm),
+#   instead of its own shared-memory module, which also gave wrong results
+#   for contrib/examples/hello_rma.c (MPICH 4.0.2, with or without veshm).
+#   Hydra (mpirun.mpich) hands its whole environment to every rank, on other
+#   hosts too, so nothing needs a forwarding list.
+# * orte_fork_agent: mpirun/oshrun start every rank through veshm-rank
+#   (contrib/mpi/, installed in libexec/veo/), which preloads the transport into the rank only
 #   (not into mpirun itself) and picks the rank's VE node from its local rank.
 
 _veshm_mpi_mode=${1:-veshm}
 _veshm_mpi_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 _veshm_root=$(cd "$_veshm_mpi_dir/../.." && pwd)
+# Where the per-rank launcher and the installation's own UCX module are,
+# relative to this script's directory. These are the source tree's values; the
+# installed copy (share/veshm/) has the two lines rewritten for its prefix
+# (cmake/InstallMpiScripts.cmake), so an installation needs no source tree.
+_veshm_rank_rel=veshm-rank
+_veshm_module_rel=
+
+# Variables other than OMPI_MCA_* this script may set: they must reach ranks
+# on other hosts through OMPI_MCA_mca_base_env_list.
+_veshm_forward="UCX_TLS UCX_ALLOC_PRIO VESHM_UCX_MODULE"
 
 # Start from a clean slate so that switching modes in one shell works.
 _veshm_module=${VESHM_UCX_MODULE:-}
 unset OMPI_MCA_pml OMPI_MCA_osc OMPI_MCA_spml OMPI_MCA_opal_common_ucx_tls \
   OMPI_MCA_opal_common_ucx_devices OMPI_MCA_orte_fork_agent OMPI_MCA_mpi_yield_when_idle \
-  UCX_TLS UCX_ALLOC_PRIO \
-  VESHM_UCX_MODULE
+  UCX_TLS UCX_ALLOC_PRIO MPIR_CVAR_NOLOCAL \
+  VESHM_UCX_MODULE VESHM_RANK
+# The forwarding list without this script's entries (Open MPI separates
+# entries with ';'); the user's own stay.
+_veshm_list=""
+IFS=';' read -r -a _veshm_entries <<<"${OMPI_MCA_mca_base_env_list:-}"
+for _e in "${_veshm_entries[@]}"; do
+  case " $_veshm_forward " in
+  *" $_e "*) ;;
+  *) [ -z "$_e" ] || _veshm_list=${_veshm_list:+$_veshm_list;}$_e ;;
+  esac
+done
+if [ -n "$_veshm_list" ]; then
+  export OMPI_MCA_mca_base_env_list=$_veshm_list
+else
+  unset OMPI_MCA_mca_base_env_list
+fi
 
 case "$_veshm_mpi_mode" in
 veshm | ucx)
@@ -68,19 +124,25 @@ veshm | ucx)
   export OMPI_MCA_opal_common_ucx_devices=any
   ;;
 default) ;;
+mpich)
+  export MPIR_CVAR_NOLOCAL=1
+  ;;
 *)
-  echo "veshm-mpi-env.sh: unknown mode '$_veshm_mpi_mode' (veshm, ucx or default)" >&2
+  echo "veshm-mpi-env.sh: unknown mode '$_veshm_mpi_mode' (veshm, ucx, default or mpich)" >&2
   return 1 2>/dev/null || exit 1
   ;;
 esac
 
-if [ "$_veshm_mpi_mode" = veshm ]; then
-  _veshm_build=${VESHM_BUILD_DIR:-$_veshm_root/build}
+if [ "$_veshm_mpi_mode" = veshm ] || [ "$_veshm_mpi_mode" = mpich ]; then
+  # An explicit module or build tree first, then this installation's module,
+  # then build/ of the source tree, then the usual UCX module directories.
   VESHM_UCX_MODULE=""
-  for _m in "$_veshm_module" "$_veshm_build/ucx_tl_veshm/libuct_veshm.so" \
+  for _m in "$_veshm_module" "${VESHM_BUILD_DIR:+$VESHM_BUILD_DIR/ucx_tl_veshm/libuct_veshm.so}" \
+    "${_veshm_module_rel:+$_veshm_mpi_dir/$_veshm_module_rel}" \
+    "$_veshm_root/build/ucx_tl_veshm/libuct_veshm.so" \
     /usr/lib/x86_64-linux-gnu/ucx/libuct_veshm.so /usr/local/lib/ucx/libuct_veshm.so; do
     if [ -n "$_m" ] && [ -f "$_m" ]; then
-      VESHM_UCX_MODULE=$_m
+      VESHM_UCX_MODULE=$(cd "$(dirname "$_m")" && pwd)/$(basename "$_m")
       break
     fi
   done
@@ -89,9 +151,20 @@ if [ "$_veshm_mpi_mode" = veshm ]; then
     return 1 2>/dev/null || exit 1
   fi
   export VESHM_UCX_MODULE
-  export UCX_TLS=veshm,sm,self
+  _veshm_net=${VESHM_NET_TLS-tcp}
+  export UCX_TLS=veshm,sm,self${_veshm_net:+,$_veshm_net}
   export UCX_ALLOC_PRIO=md:veshm,md:sysv,md:posix,huge,thp,md:*,mmap,heap
-  export OMPI_MCA_orte_fork_agent=$_veshm_mpi_dir/veshm-rank
-  export OMPI_MCA_mpi_yield_when_idle=1
+  _veshm_rank=$(cd "$(dirname "$_veshm_mpi_dir/$_veshm_rank_rel")" && pwd)/veshm-rank
+  if [ "$_veshm_mpi_mode" = mpich ]; then
+    export VESHM_RANK=$_veshm_rank
+  else
+    export OMPI_MCA_orte_fork_agent=$_veshm_rank
+    export OMPI_MCA_mpi_yield_when_idle=1
+    for _e in $_veshm_forward; do
+      _veshm_list=${_veshm_list:+$_veshm_list;}$_e
+    done
+    export OMPI_MCA_mca_base_env_list=$_veshm_list
+  fi
 fi
-unset _veshm_mpi_mode _veshm_mpi_dir _veshm_root _veshm_build _veshm_module _m
+unset _veshm_mpi_mode _veshm_mpi_dir _veshm_root _veshm_module _veshm_rank_rel _veshm_module_rel _m \
+  _veshm_forward _veshm_list _veshm_entries _veshm_net _veshm_rank _e

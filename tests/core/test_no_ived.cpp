@@ -2,6 +2,9 @@
 // works. VESHM_IVED is read once per process, hence this own executable.
 #include "core_test_support.hpp"
 #include "no_leftovers_test.hpp"
+#include "vh_segment.hpp"
+
+#include <veo_vhveshm.h>
 
 #include <cstdlib>
 
@@ -30,6 +33,20 @@ TEST_F(NoIved, VeshmCallsAnswerEnotsup) {
     ASSERT_EQ(0, veo_hmemcpy(area, in, sizeof in));
     ASSERT_EQ(0, veo_hmemcpy(out, area, sizeof in));
     EXPECT_STREQ(in, out);
+}
+
+TEST_F(NoIved, ShmatAnswersEnotsup) {
+    VeProcess proc(0);
+    ASSERT_NE(nullptr, proc.h);
+    VhSegment seg(4096);
+    ASSERT_TRUE(seg.ok());
+    // Finding a segment needs no IVED; registering it for DMA does.
+    EXPECT_EQ(seg.id(), veo_shmget(proc, seg.key(), seg.size(), SHM_HUGETLB | 0600));
+    void *vehva = nullptr;
+    errno = 0;
+    EXPECT_EQ((void *)-1, veo_shmat(proc, seg.id(), nullptr, 0, &vehva));
+    EXPECT_EQ(ENOTSUP, errno);
+    EXPECT_EQ(1, seg.attach_count());
 }
 
 } // namespace

@@ -3,6 +3,9 @@
 // read once per process, so this suite is its own executable).
 #include "core_test_support.hpp"
 #include "no_leftovers_test.hpp"
+#include "vh_segment.hpp"
+
+#include <veo_vhveshm.h>
 
 #include <cstdlib>
 #include <vector>
@@ -78,6 +81,28 @@ TEST_F(SmallTables, AttachEnomemWhenDmaatbFull) {
     EXPECT_EQ(0, detach_error(attacher, rv, VE_REGISTER_VEHVA));
     EXPECT_EQ(0, veo_unregister_mem_from_dmaatb(attacher, l2));
     EXPECT_EQ(0, close_error(page(0), 2 * kPage, PCI));
+}
+
+TEST_F(SmallTables, ShmatEnomemWhenDmaatbFull) {
+    // A segment takes at least one DMAATB entry, however small it is.
+    VhSegment seg[4] = {VhSegment(4096), VhSegment(4096), VhSegment(4096), VhSegment(4096)};
+    void *at[3] = {}, *vehva = nullptr;
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(seg[i].ok());
+        at[i] = veo_shmat(owner, seg[i].id(), nullptr, 0, &vehva);
+        ASSERT_NE((void *)-1, at[i]) << i;
+    }
+    ASSERT_TRUE(seg[3].ok());
+    errno = 0;
+    EXPECT_EQ((void *)-1, veo_shmat(owner, seg[3].id(), nullptr, 0, &vehva));
+    EXPECT_EQ(ENOMEM, errno);
+    EXPECT_EQ(1, seg[3].attach_count()); // the failed attach left nothing attached
+    // Detaching makes room.
+    ASSERT_EQ(0, veo_shmdt(owner, at[0]));
+    at[0] = veo_shmat(owner, seg[3].id(), nullptr, 0, &vehva);
+    ASSERT_NE((void *)-1, at[0]);
+    for (void *a : at)
+        EXPECT_EQ(0, veo_shmdt(owner, a));
 }
 
 TEST_F(SmallTables, RingOfFourDescriptors) {

@@ -4,9 +4,11 @@
 # prefix: cmake --install into a temporary prefix; build hello_ve_memory.c
 #         with pkg-config and with find_package(veo); run both; move the
 #         prefix elsewhere and run again (the library must find its veorun
-#         helper relative to itself, not in the build tree).
+#         helper relative to itself, not in the build tree), then an MPI
+#         one-sided program through the moved installation's MPI scripts.
 # deb:    cpack -G DEB; check the package's files; unpack it into a
-#         temporary root and build and run the example against that.
+#         temporary root and build and run the example and the MPI program
+#         against that.
 set -euo pipefail
 mode=$1 build=$2 src=$3 cc=$4 cmake=$5
 unset VEORUN_BIN
@@ -78,12 +80,53 @@ check_ucx_module() {
   echo "install_test: ucx_info -d lists veshm with $module"
 }
 
+# When the build has the UCX transport and Open MPI is installed: the
+# installed MPI scripts run an MPI one-sided program over veshm with nothing of
+# the source or build tree in their environment. Checks that the program's
+# data is right (it exits non-zero otherwise), that the installed module and
+# per-rank launcher were the ones used, and that every rank moved its data by
+# VE DMA (the build's DMA counter, preloaded into the ranks by veshm-rank).
+check_mpi() {
+  local prefix=$1 launcher env_script rank module counter out n
+  [ -f "$build/ucx_tl_veshm/libuct_veshm.so" ] || return 0
+  counter=$build/tests/mpi/libveshm_dma_count.so
+  if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null || [ ! -f "$counter" ]; then
+    echo "install_test: no Open MPI (or no tests/mpi in this build): MPI over the installation not checked"
+    return 0
+  fi
+  launcher=$(find "$prefix" -path '*/bin/veshm-mpirun' | head -1)
+  env_script=$(find "$prefix" -path '*/share/veshm/veshm-mpi-env.sh' | head -1)
+  rank=$(find "$prefix" -path '*/libexec/veo/veshm-rank' | head -1)
+  [ -n "$launcher" ] || fail "bin/veshm-mpirun is not installed"
+  [ -n "$env_script" ] || fail "share/veshm/veshm-mpi-env.sh is not installed"
+  [ -n "$rank" ] || fail "libexec/veo/veshm-rank is not installed"
+  mpicc -Wall -Wextra -Werror -o "$tmp/hello_rma" "$src/contrib/examples/hello_rma.c"
+  echo "install_test: $launcher veshm mpirun -np 4 hello_rma"
+  out=$(cd "$tmp" && env -u VESHM_BUILD_DIR -u VESHM_UCX_MODULE -u LD_PRELOAD \
+    -u OMPI_MCA_orte_fork_agent OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    VESHM_RANK_PRELOAD="$counter" "$launcher" veshm bash -c \
+    'echo "module $VESHM_UCX_MODULE"; echo "agent $OMPI_MCA_orte_fork_agent"
+     exec mpirun --oversubscribe -np 4 "$1"' _ "$tmp/hello_rma" 2>&1) ||
+    fail "hello_rma over the installed veshm-mpirun failed: $out"
+  echo "$out" | sed 's/^/  | /'
+  module=$(find "$prefix" -path '*/ucx/libuct_veshm.so' | head -1)
+  grep -qx "module $(realpath "$module")" <<<"$out" || fail "veshm-mpi-env.sh did not pick the installed module"
+  grep -qx "agent $(realpath "$rank")" <<<"$out" || fail "the ranks were not started by the installed veshm-rank"
+  n=$(grep -c '^rank [0-3] of 4: my window holds' <<<"$out" || true)
+  [ "$n" -eq 4 ] || fail "$n of 4 ranks reported"
+  n=$(awk '/^dma_count: pid [0-9]+ posts [0-9]+ bytes [0-9]+$/ && $7 >= 4 { n++ } END { print n + 0 }' <<<"$out")
+  [ "$n" -ge 4 ] || fail "only $n of 4 ranks moved their put by VE DMA: veshm did not carry them"
+  echo "install_test: MPI one-sided over veshm from the installation: 4 ranks, data right, VE DMA in each"
+}
+
 case "$mode" in
 prefix)
   echo "install_test: cmake --install $build --prefix $tmp/prefix"
   "$cmake" --install "$build" --prefix "$tmp/prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; fail "install"; }
   for f in include/ve_offload.h include/veo_veshm.h include/veo_vedma.h include/veo_hmem.h \
-    include/veo_veshm_defs.h include/veo_emu.h libexec/veo/veorun; do
+    include/veo_veshm_defs.h include/veo_emu.h include/veo_vhveshm.h include/veo_vhshm_defs.h \
+    include/veo_get_arch_info.h libexec/veo/veorun libexec/veo/veshm-rank \
+    share/veshm/veshm-mpi-env.sh bin/veshm-mpirun; do
     [ -e "$tmp/prefix/$f" ] || fail "$f is not installed"
   done
   so=$(find "$tmp/prefix" -name libveo.so.1 | head -1)
@@ -98,6 +141,7 @@ prefix)
   echo "install_test: moving the installation to $tmp/moved"
   mv "$tmp/prefix" "$tmp/moved"
   build_and_run "$tmp/moved"
+  check_mpi "$tmp/moved"
   ;;
 deb)
   echo "install_test: cpack -G DEB"
@@ -107,7 +151,9 @@ deb)
   echo "install_test: $(basename "$deb")"
   dpkg-deb --info "$deb" | sed 's/^/  | /'
   dpkg-deb --contents "$deb" >"$tmp/contents"
-  for f in ./usr/include/ve_offload.h ./usr/include/veo_veshm.h ./usr/libexec/veo/veorun \
+  for f in ./usr/include/ve_offload.h ./usr/include/veo_veshm.h ./usr/include/veo_vhveshm.h \
+    ./usr/libexec/veo/veorun ./usr/libexec/veo/veshm-rank ./usr/share/veshm/veshm-mpi-env.sh \
+    ./usr/bin/veshm-mpirun \
     /libveo.so.1 /pkgconfig/veo.pc /cmake/veo/veoConfig.cmake /cmake/veo/veoTargets.cmake; do
     grep -q -- "$f" "$tmp/contents" || fail "$f is not in the package"
   done
@@ -115,6 +161,7 @@ deb)
   dpkg-deb -x "$deb" "$tmp/root"
   build_and_run "$tmp/root/usr"
   check_ucx_module "$tmp/root/usr"
+  check_mpi "$tmp/root/usr"
   ;;
 *) fail "unknown mode $mode" ;;
 esac

@@ -1,7 +1,9 @@
 /* MPI one-sided communication, end to end, on one window flavor:
- *   mpi_rma allocate|create|dynamic [max_bytes]
- * allocate: MPI_Win_allocate (VE memory when run over veshm),
+ *   mpi_rma allocate|create|create_ve|dynamic [max_bytes]
+ * allocate: MPI_Win_allocate (VE memory when run over veshm with Open MPI),
  * create:   MPI_Win_create on malloc'ed host memory,
+ * create_ve: MPI_Win_create on VE memory the program allocates itself
+ *           (needs the veshm module loaded, which brings libveo),
  * dynamic:  MPI_Win_create_dynamic + MPI_Win_attach of host memory.
  * Every operation the window supports is checked byte for byte, including
  * the bytes around each target range that must stay untouched. Any failure
@@ -14,9 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ve_memory_alloc.h"
 #include "ve_memory_probe.h"
 
-enum flavor { FLAVOR_ALLOCATE, FLAVOR_CREATE, FLAVOR_DYNAMIC };
+enum flavor { FLAVOR_ALLOCATE, FLAVOR_CREATE, FLAVOR_CREATE_VE, FLAVOR_DYNAMIC };
 
 #define MIB ((size_t)1 << 20)
 #define GUARD 256     /* bytes checked on each side of a target range */
@@ -49,6 +52,13 @@ static size_t max_xfer;
 static MPI_Aint *bases; /* dynamic windows: address of each rank's region */
 static uint8_t *obuf, *rbuf;
 static MPI_Group world_group, g_left, g_right;
+static struct ve_window_memory ve_window;
+
+/* Windows whose memory a UCX memory domain can register (VE memory over
+ * veshm): no limits of UCP's software RMA emulation apply to them. */
+static int registered_window(void) {
+    return flavor == FLAVOR_ALLOCATE || flavor == FLAVOR_CREATE_VE;
+}
 
 static void fail(const char *fmt, ...) {
     va_list ap;
@@ -658,7 +668,7 @@ static void phase_datatypes(void) {
         MPI_Datatype vt;
         MPI_CHECK(MPI_Type_vector(c, b, s, MPI_INT32_T, &vt));
         MPI_CHECK(MPI_Type_commit(&vt));
-        int use_fence = k == 0 && flavor == FLAVOR_ALLOCATE;
+        int use_fence = k == 0 && registered_window();
         lock_self();
         fill_sent32(win32(off), span);
         unlock_self();
@@ -717,9 +727,9 @@ static void phase_datatypes(void) {
     int32_t *src = (int32_t *)(void *)obuf;
     for (size_t i = 0; i < total; i++)
         src[i] = val32(rank, 20, i);
-    access_begin(right, flavor == FLAVOR_ALLOCATE);
+    access_begin(right, registered_window());
     MPI_CHECK(MPI_Put(src, (int)total, MPI_INT32_T, right, tdisp(right, off), 1, it, win));
-    access_end(right, flavor == FLAVOR_ALLOCATE);
+    access_end(right, registered_window());
     lock_self();
     {
         size_t n = 0;
@@ -803,6 +813,13 @@ static void create_window(void) {
         MPI_CHECK(
             MPI_Win_create(winbuf, (MPI_Aint)win_size, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &win));
         break;
+    case FLAVOR_CREATE_VE:
+        winbuf = ve_memory_alloc(&win_size, &ve_window);
+        if (winbuf == NULL)
+            fail("no VE memory of %zu bytes (is the veshm module loaded?)", win_size);
+        MPI_CHECK(
+            MPI_Win_create(winbuf, (MPI_Aint)win_size, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &win));
+        break;
     case FLAVOR_DYNAMIC: {
         MPI_CHECK(MPI_Win_create_dynamic(MPI_INFO_NULL, MPI_COMM_WORLD, &win));
         winbuf = malloc(win_size);
@@ -818,7 +835,7 @@ static void create_window(void) {
     memset(winbuf, SENT, win_size);
 
     int ve = ve_memory_probe(winbuf);
-    int want_ve = flavor == FLAVOR_ALLOCATE;
+    int want_ve = registered_window();
     if (rank == 0)
         printf("mpi_rma %s: %d ranks, window of %zu bytes, %s\n", flavor_name, nranks, win_size,
                ve < 0 ? "libveo not loaded"
@@ -837,7 +854,9 @@ static void destroy_window(void) {
     if (flavor == FLAVOR_DYNAMIC)
         MPI_CHECK(MPI_Win_detach(win, winbuf));
     MPI_CHECK(MPI_Win_free(&win));
-    if (flavor != FLAVOR_ALLOCATE)
+    if (flavor == FLAVOR_CREATE_VE)
+        ve_memory_free(&ve_window);
+    else if (flavor != FLAVOR_ALLOCATE)
         free(winbuf);
     free(bases);
 }
@@ -853,13 +872,15 @@ int main(int argc, char **argv) {
         flavor = FLAVOR_ALLOCATE;
     else if (strcmp(flavor_name, "create") == 0)
         flavor = FLAVOR_CREATE;
+    else if (strcmp(flavor_name, "create_ve") == 0)
+        flavor = FLAVOR_CREATE_VE;
     else if (strcmp(flavor_name, "dynamic") == 0)
         flavor = FLAVOR_DYNAMIC;
     else
-        fail("usage: mpi_rma allocate|create|dynamic [max_bytes]");
-    max_xfer = argc > 2                    ? strtoull(argv[2], NULL, 0)
-               : flavor == FLAVOR_ALLOCATE ? 64 * MIB
-                                           : HOST_WINDOW_MAX;
+        fail("usage: mpi_rma allocate|create|create_ve|dynamic [max_bytes]");
+    max_xfer = argc > 2              ? strtoull(argv[2], NULL, 0)
+               : registered_window() ? 64 * MIB
+                                     : HOST_WINDOW_MAX;
     if (max_xfer < 4000)
         fail("max_bytes must be at least 4000");
     if (nranks < 2)

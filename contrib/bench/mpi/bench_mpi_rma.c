@@ -1,14 +1,19 @@
 /* MPI one-sided put and get, latency and bandwidth, 1 B .. 64 MiB, between
- * two ranks on an MPI_Win_allocate window (VE memory when run over veshm).
+ * two ranks on an MPI_Win_allocate window (VE memory when run over veshm with
+ * Open MPI), or with "ve" on an MPI_Win_create window on VE memory the
+ * program allocates itself (MPICH, whose MPI_Win_allocate memory is always
+ * host memory; needs the veshm module loaded).
  * Rank 0 drives, rank 1 is a passive target. Output, one line per size:
  *   size put_lat_us put_bw_MBps get_lat_us get_bw_MBps put_bw_median get_bw_median
  * latency: one operation + MPI_Win_flush, averaged; bandwidth: a stream of
  * operations with a flush every 16, best (and median) of the repetitions.
- * Usage: bench_mpi_rma [max_bytes] [repetitions] */
+ * Usage: bench_mpi_rma [max_bytes] [repetitions] [ve] */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ve_memory_alloc.h"
 
 #define MIB ((size_t)1 << 20)
 #define MAX_REPS 100
@@ -73,7 +78,19 @@ int main(int argc, char **argv) {
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
     char *base;
-    MPI_Win_allocate((MPI_Aint)max, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &base, &win);
+    struct ve_window_memory ve = {0};
+    int on_ve = argc > 3 && strcmp(argv[3], "ve") == 0;
+    if (on_ve) {
+        size_t size = max;
+        base = ve_memory_alloc(&size, &ve);
+        if (base == NULL) {
+            fprintf(stderr, "bench_mpi_rma: no VE memory (is the veshm module loaded?)\n");
+            MPI_Abort(MPI_COMM_WORLD, 2);
+        }
+        MPI_Win_create(base, (MPI_Aint)max, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &win);
+    } else {
+        MPI_Win_allocate((MPI_Aint)max, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &base, &win);
+    }
     memset(base, rank, max);
     char *buf = malloc(max);
     memset(buf, 7, max);
@@ -109,6 +126,8 @@ int main(int argc, char **argv) {
     }
     MPI_Barrier(MPI_COMM_WORLD);
     MPI_Win_free(&win);
+    if (on_ve)
+        ve_memory_free(&ve);
     free(buf);
     MPI_Finalize();
     return 0;

@@ -10,6 +10,12 @@
 #          origin copies straight into the target's shared-memory window).
 # ucx:     osc/ucx over UCX's posix/sysv transports, for reference.
 # default_yield: the default path again, ranks yielding when idle.
+# When MPICH is installed (mpirun.mpich, and bench_mpi_rma_mpich built):
+# mpich_veshm: MPICH 4.0.2 (ch4:ucx) in veshm-mpi-env.sh mode mpich, on a
+#          window of VE memory the program allocates (MPI_Win_create: MPICH's
+#          own MPI_Win_allocate memory is host memory), put/get are VE DMA.
+# mpich:   MPICH as Debian configures it, MPI_Win_allocate window: its
+#          baseline.
 # Bandwidth in MB/s (10^6 B/s), best of REPETITIONS (default 3; put also as
 # the ratio of the median repetitions); latency in
 # microseconds per operation completed by MPI_Win_flush. Ratios > 1 mean
@@ -37,6 +43,7 @@ else
 fi
 bench=$build/contrib/bench/mpi/bench_mpi_rma
 [ -x "$bench" ] || { echo "run.sh: $bench not built" >&2; exit 1; }
+bench_mpich=$build/contrib/bench/mpi/bench_mpi_rma_mpich
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export VESHM_BUILD_DIR=$build
 tmp=$(mktemp -d)
@@ -55,10 +62,31 @@ for mode in veshm default ucx default_yield; do
   fi
   grep -v '^#' "$tmp/$mode.out" >"$tmp/$mode" || true
 done
+: >"$tmp/mpich_veshm"
+: >"$tmp/mpich"
+if command -v mpirun.mpich >/dev/null && [ -x "$bench_mpich" ]; then
+  for mode in mpich_veshm mpich; do
+    echo "run.sh: $mode ..." >&2
+    if [ "$mode" = mpich_veshm ]; then
+      run=("$root/contrib/mpi/veshm-mpirun" mpich mpirun.mpich -np 2 "$root/contrib/mpi/veshm-rank"
+        "$bench_mpich" "$max" "$reps" ve)
+    else
+      run=(mpirun.mpich -np 2 "$bench_mpich" "$max" "$reps")
+    fi
+    if ! "${run[@]}" >"$tmp/$mode.out" 2>"$tmp/$mode.err"; then
+      echo "run.sh: the $mode run failed, its columns stay empty:" >&2
+      tail -5 "$tmp/$mode.err" >&2
+    fi
+    grep -v '^#' "$tmp/$mode.out" >"$tmp/$mode" || true
+  done
+else
+  echo "run.sh: no MPICH (mpirun.mpich, bench_mpi_rma_mpich): MPICH columns stay empty" >&2
+fi
 
 echo "MPI one-sided, 2 ranks, MPI_Win_allocate window; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
 echo "bandwidth MB/s (best of $reps), latency us; ratio = veshm vs default (>1: veshm better);"
-echo "median ratio = the same for the median repetition's put bandwidth"
+echo "median ratio = the same for the median repetition's put bandwidth;"
+echo "MPICH: mpich+veshm on a VE-memory window vs MPICH as Debian configures it"
 echo
 # One row per size of the default run; "-" where a run has no value.
 awk '
@@ -69,18 +97,20 @@ function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.
 FNR == 1 { m = FILENAME; sub(/.*\//, "", m) }
 { for (k = 2; k <= 7; k++) d[m, $1, k] = $k; if (m == "default") sizes[++n] = $1 }
 END {
-  printf "| size | put BW veshm | put BW default | ratio | median ratio | put BW default+yield | put BW ucx | get BW veshm | get BW default | ratio | get BW ucx | put lat veshm | put lat default | ratio | get lat veshm | get lat default | ratio |\n"
-  printf "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+  printf "| size | put BW veshm | put BW default | ratio | median ratio | put BW default+yield | put BW ucx | get BW veshm | get BW default | ratio | get BW ucx | put lat veshm | put lat default | ratio | get lat veshm | get lat default | ratio | put BW mpich+veshm | put BW mpich | ratio | get BW mpich+veshm | get BW mpich | ratio |\n"
+  printf "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
   for (i = 1; i <= n; i++) {
     s = sizes[i]
-    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", hs(s),
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", hs(s),
       num(v("veshm", s, 3), "%.0f"), num(v("default", s, 3), "%.0f"), ratio(v("veshm", s, 3), v("default", s, 3)),
       ratio(v("veshm", s, 6), v("default", s, 6)), num(v("default_yield", s, 3), "%.0f"), num(v("ucx", s, 3), "%.0f"),
       num(v("veshm", s, 5), "%.0f"), num(v("default", s, 5), "%.0f"), ratio(v("veshm", s, 5), v("default", s, 5)), num(v("ucx", s, 5), "%.0f"),
       num(v("veshm", s, 2), "%.2f"), num(v("default", s, 2), "%.2f"), ratio(v("default", s, 2), v("veshm", s, 2)),
-      num(v("veshm", s, 4), "%.2f"), num(v("default", s, 4), "%.2f"), ratio(v("default", s, 4), v("veshm", s, 4))
+      num(v("veshm", s, 4), "%.2f"), num(v("default", s, 4), "%.2f"), ratio(v("default", s, 4), v("veshm", s, 4)),
+      num(v("mpich_veshm", s, 3), "%.0f"), num(v("mpich", s, 3), "%.0f"), ratio(v("mpich_veshm", s, 3), v("mpich", s, 3)),
+      num(v("mpich_veshm", s, 5), "%.0f"), num(v("mpich", s, 5), "%.0f"), ratio(v("mpich_veshm", s, 5), v("mpich", s, 5))
   }
-}' "$tmp/veshm" "$tmp/default" "$tmp/ucx" "$tmp/default_yield"
+}' "$tmp/veshm" "$tmp/default" "$tmp/ucx" "$tmp/default_yield" "$tmp/mpich_veshm" "$tmp/mpich"
 
 # CSV: bench,series,size,value,reference,unit,kind with the default path as
 # the reference of veshm (bandwidth in GB/s, latency in us).
