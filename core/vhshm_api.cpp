@@ -34,10 +34,10 @@ void *fail_ptr(int err, const char *fn, const char *why) {
     return (void *)-1;
 }
 
-// The process of a handle the caller gave, nullptr for none. The one place a
-// check that h names a live VE process of this VH belongs.
+// The process of a handle the caller gave; nullptr for a NULL, destroyed or
+// garbage handle.
 VeProc *proc_of(veo_proc_handle *h) {
-    return h == nullptr ? nullptr : from_handle(h);
+    return live_handle(h) ? from_handle(h) : nullptr;
 }
 
 // Identifiers veo_shmget returned: when shmat(2) no longer knows one, its
@@ -65,7 +65,7 @@ VEO_API int veo_shmget(veo_proc_handle *h, key_t key, size_t size, int shmflag) 
     const char *fn = __func__;
     VeProc *p = proc_of(h);
     if (p == nullptr)
-        return fail(EINVAL, fn, "NULL process handle");
+        return fail(EINVAL, fn, "NULL, destroyed or garbage process handle");
     // The segment must exist already: the VE side only looks segments up.
     if (!(shmflag & SHM_HUGETLB) || (shmflag & (IPC_CREAT | IPC_EXCL | SHM_NORESERVE)))
         return fail(EINVAL, fn,
@@ -133,7 +133,7 @@ VEO_API int veo_shmdt(veo_proc_handle *h, const void *shmaddr) {
     const char *fn = __func__;
     VeProc *p = proc_of(h);
     if (p == nullptr)
-        return fail(EINVAL, fn, "NULL process handle");
+        return fail(EINVAL, fn, "NULL, destroyed or garbage process handle");
     if (!p->alive())
         return fail(EBUSY, fn, "the VE process is gone");
     DmaatbEntry e;

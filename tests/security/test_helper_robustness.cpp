@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <veo_vedma.h>
 #include <veo_veshm.h>
+#include <veo_vhveshm.h>
 
 namespace veshm_test {
 namespace {
@@ -153,6 +154,10 @@ TEST(ProcHandles, DestroyedAndGarbageHandlesGiveTheApiError) {
         EXPECT_EQ(-1, veo_num_contexts(h));
         EXPECT_EQ(nullptr, veo_get_context(h, 0));
         EXPECT_EQ(0u, veo_load_library(h, "libc.so.6"));
+        EXPECT_EQ(-1, veo_shmget(h, 1234, 4096, SHM_HUGETLB));
+        void *vehva = nullptr;
+        EXPECT_EQ((void *)-1, veo_shmat(h, 0, nullptr, 0, &vehva));
+        EXPECT_NE(0, veo_shmdt(h, junk));
         EXPECT_EQ(-1, veo_emu_proc_pid(h));
         EXPECT_EQ(-1, veo_emu_proc_node(h));
     }
