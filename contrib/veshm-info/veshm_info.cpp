@@ -1,9 +1,9 @@
 // veshm-info: what a user looks at first, like ipcs or ucx_info. Shows the
 // emulated VE nodes, the live VE processes of this user and their VESHM
 // areas, DMAATB and PCIATB use. --json for scripts.
-#include "common/config.hpp"
-#include "common/info_query.hpp"
-#include "common/numa_placement.hpp"
+#include "sys/config.hpp"
+#include "wire/info_query.hpp"
+#include "sys/numa_placement.hpp"
 #include "veo_veshm_defs.h"
 
 #include <cerrno>

@@ -1,5 +1,5 @@
-#include "common/log.hpp"
-#include "common/unix_socket.hpp"
+#include "sys/log.hpp"
+#include "sys/unix_socket.hpp"
 #include "veorun/fault_injection.hpp"
 #include "veorun/ve_process.hpp"
 

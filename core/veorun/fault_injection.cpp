@@ -1,7 +1,7 @@
 #include "veorun/fault_injection.hpp"
 
-#include "common/control_protocol.hpp"
-#include "common/exec_protocol.hpp"
+#include "wire/control_protocol.hpp"
+#include "wire/exec_protocol.hpp"
 
 #include <cstdlib>
 #include <cstring>

@@ -1,13 +1,13 @@
 // veorun: the emulated VE process. Started by libveo with its control socket
 // on fd 3 and its VE memory (a memfd) on fd 4; lives exactly as long as the
 // VH process that started it.
-#include "common/config.hpp"
-#include "common/log.hpp"
-#include "common/unix_socket.hpp"
-#include "common/numa_placement.hpp"
-#include "veorun/exec_service.hpp"
+#include "sys/config.hpp"
+#include "sys/log.hpp"
+#include "sys/unix_socket.hpp"
+#include "sys/numa_placement.hpp"
+#include "veorun/exec/exec_service.hpp"
 #include "veorun/ve_process.hpp"
-#include "veorun/veshm_service.hpp"
+#include "veorun/veshm/veshm_service.hpp"
 
 #include <cerrno>
 #include <csignal>

@@ -6,8 +6,8 @@
 #include <sys/types.h>
 #include <vector>
 
-#include "common/control_protocol.hpp"
-#include "common/proc_stats.hpp"
+#include "wire/control_protocol.hpp"
+#include "wire/proc_stats.hpp"
 #include "veorun/event_loop.hpp"
 
 namespace veo::emu {

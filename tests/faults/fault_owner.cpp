@@ -6,7 +6,7 @@
 #include "fault_errors.hpp"
 #include "pattern.hpp"
 
-#include "common/info_query.hpp"
+#include "wire/info_query.hpp"
 
 #include <ve_offload.h>
 #include <veo_emu.h>

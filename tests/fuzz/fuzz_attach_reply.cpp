@@ -1,7 +1,7 @@
 // The attaching side trusts an owner's reply only as far as its decoder
 // lets it: the error must be a plain errno the API can hand on and the flags
 // must be what the mapping code expects.
-#include "common/veshm_protocol.hpp"
+#include "wire/veshm_protocol.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -3,9 +3,9 @@
 // (2-byte little-endian length, then the bytes), so registrations can meet
 // their unregistrations. Every input starts from an empty registry: what a
 // run registered is unregistered again by the same dispatcher afterwards.
-#include "common/control_protocol.hpp"
+#include "wire/control_protocol.hpp"
 #include "veorun/ve_process.hpp"
-#include "veorun/veshm_service.hpp"
+#include "veorun/veshm/veshm_service.hpp"
 
 #include <cstdint>
 #include <cstdlib>

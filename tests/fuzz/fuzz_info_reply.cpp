@@ -1,7 +1,7 @@
 // The registry records a VE process reports about its VESHM areas
 // (veshm-info): the reader must take exactly the records announced and never
 // read past the datagram, whatever the count field claims.
-#include "common/veshm_protocol.hpp"
+#include "wire/veshm_protocol.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -2,7 +2,7 @@
 // connection: any local process can connect, so every datagram is hostile
 // until a decoder accepts it, and an accepted one must hold the invariants
 // the owner relies on afterwards.
-#include "common/veshm_protocol.hpp"
+#include "wire/veshm_protocol.hpp"
 
 #include <cstdint>
 #include <cstdlib>

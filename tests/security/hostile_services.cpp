@@ -1,8 +1,8 @@
 #include "hostile_services.hpp"
 
-#include "common/unix_socket.hpp"
-#include "common/veshm_protocol.hpp"
-#include "common/veshm_rendezvous.hpp"
+#include "sys/unix_socket.hpp"
+#include "wire/veshm_protocol.hpp"
+#include "wire/veshm_rendezvous.hpp"
 
 #include <atomic>
 #include <cerrno>

@@ -1,7 +1,7 @@
 #include "raw_client.hpp"
 
-#include "common/unix_socket.hpp"
-#include "common/veshm_rendezvous.hpp"
+#include "sys/unix_socket.hpp"
+#include "wire/veshm_rendezvous.hpp"
 
 #include <cerrno>
 #include <cstring>

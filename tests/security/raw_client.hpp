@@ -3,7 +3,7 @@
 // an owner hands out, beyond what the VEO API would pass on.
 #pragma once
 
-#include "common/veshm_protocol.hpp"
+#include "wire/veshm_protocol.hpp"
 
 #include <cstddef>
 #include <sys/types.h>

@@ -4,8 +4,8 @@
 #include "core_test_support.hpp"
 #include "no_leftovers_test.hpp"
 
-#include "common/control_protocol.hpp"
-#include "common/unix_socket.hpp"
+#include "wire/control_protocol.hpp"
+#include "sys/unix_socket.hpp"
 
 #include <cerrno>
 #include <csignal>

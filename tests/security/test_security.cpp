@@ -13,7 +13,7 @@
 #include "peer_process.hpp"
 #include "raw_client.hpp"
 
-#include "common/info_query.hpp"
+#include "wire/info_query.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -8,7 +8,7 @@
 #include "no_leftovers_test.hpp"
 #include "pattern.hpp"
 
-#include "common/info_query.hpp"
+#include "wire/info_query.hpp"
 
 #include <cstdio>
 #include <fcntl.h>

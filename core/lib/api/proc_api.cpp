@@ -1,0 +1,67 @@
+// VE process life cycle and queries of the VEO API.
+#include "lib/api/api.hpp"
+#include "sys/config.hpp"
+#include "sys/log.hpp"
+#include "lib/exec/exec_state.hpp"
+#include "lib/proc/proc.hpp"
+#include "lib/veshm/veshm_attacher.hpp"
+
+#include "ve_offload.h"
+
+#include <cerrno>
+#include <cstdlib>
+
+using namespace veo::emu;
+
+namespace {
+int node_from_env() {
+    const char *s = getenv("VE_NODE_NUMBER");
+    if (s == nullptr || *s == '\0')
+        return 0;
+    char *end = nullptr;
+    long v = strtol(s, &end, 10);
+    return (*end == '\0' && v >= 0 && v < 1 << 20) ? (int)v : -2;
+}
+} // namespace
+
+VEO_API veo_proc_handle *veo_proc_create_static(int venode, char *veobin) {
+    if (venode == -1)
+        venode = node_from_env();
+    return to_handle(VeProc::create(venode, veobin));
+}
+
+VEO_API veo_proc_handle *veo_proc_create(int venode) {
+    return veo_proc_create_static(venode, nullptr);
+}
+
+VEO_API int veo_proc_destroy(veo_proc_handle *h) {
+    if (!live_handle(h))
+        return -1;
+    exec_teardown(from_handle(h)); // its contexts finish what they were given
+    delete from_handle(h);
+    // A cached connection to the ended VE process, or to anyone once this VH
+    // has no VE process left, would only hold a descriptor.
+    bool any_left = false;
+    for (int i = 0; i < VEO_MAX_HMEM_PROCS; ++i)
+        any_left |= VeProc::by_ident(i) != nullptr;
+    forget_owner_links(!any_left);
+    return 0;
+}
+
+VEO_API int veo_proc_identifier(veo_proc_handle *h) {
+    return !live_handle(h) ? -1 : from_handle(h)->ident();
+}
+
+VEO_API int veo_get_ve_arch(int venode) {
+    if (venode < 0 || venode >= config().nodes)
+        return -1;
+    return 1; // an emulated VE1-class (VE10B) card: 64 MiB PCIATB pages
+}
+
+VEO_API const char *veo_version_string(void) {
+    return "veshm " VESHM_VERSION " (AVEO 3.0.2 API)";
+}
+
+VEO_API int veo_api_version(void) {
+    return VEO_API_VERSION;
+}
