@@ -41,7 +41,8 @@ set(VEORUN_SERVICE_SOURCES
     ${_core}/veorun/control_dispatch.cpp
     ${_core}/veorun/event_loop.cpp
     ${_core}/veorun/fault_injection.cpp
-    ${_core}/veorun/veshm/veshm_service.cpp)
+    ${_core}/veorun/veshm/attachment_mapping.cpp
+    ${_core}/veorun/veshm/owner_service.cpp)
 set(VEORUN_EXEC_SOURCES ${_core}/veorun/exec/exec_service.cpp)
 set(VEORUN_MAIN_SOURCE ${_core}/veorun/main.cpp)
 unset(_core)

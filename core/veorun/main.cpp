@@ -7,7 +7,7 @@
 #include "sys/numa_placement.hpp"
 #include "veorun/exec/exec_service.hpp"
 #include "veorun/ve_process.hpp"
-#include "veorun/veshm/veshm_service.hpp"
+#include "veorun/veshm/owner_service.hpp"
 
 #include <cerrno>
 #include <csignal>

@@ -5,7 +5,7 @@
 // run registered is unregistered again by the same dispatcher afterwards.
 #include "wire/control_protocol.hpp"
 #include "veorun/ve_process.hpp"
-#include "veorun/veshm/veshm_service.hpp"
+#include "veorun/veshm/owner_service.hpp"
 
 #include <cstdint>
 #include <cstdlib>

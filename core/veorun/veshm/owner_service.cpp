@@ -1,4 +1,6 @@
-#include "veorun/veshm/veshm_service.hpp"
+#include "veorun/veshm/owner_service.hpp"
+
+#include "veorun/veshm/attachment_mapping.hpp"
 
 #include "sys/config.hpp"
 #include "sys/log.hpp"
@@ -101,43 +103,6 @@ ControlResult on_unregister(const uint8_t *p, size_t len, const int *, int) {
             return r;
         }
     r.error = EINVAL; // no area open with these values
-    return r;
-}
-
-ControlResult on_map(const uint8_t *p, size_t len, const int *fds, int) {
-    ControlResult r;
-    MapRequest req;
-    if (len != sizeof req) {
-        close(fds[0]);
-        r.error = EINVAL;
-        return r;
-    }
-    memcpy(&req, p, sizeof req);
-    // VE code of this process sees the attached area at req.vemva.
-    int prot = PROT_READ | (req.read_only ? 0 : PROT_WRITE);
-    void *want = (void *)req.vemva;
-    void *got =
-        mmap(want, req.size, prot, MAP_SHARED | MAP_FIXED_NOREPLACE, fds[0], (off_t)req.fd_offset);
-    if (got == MAP_FAILED || got != want) {
-        r.error = got == MAP_FAILED ? errno : EEXIST;
-        if (got != MAP_FAILED)
-            munmap(got, req.size);
-    }
-    close(fds[0]);
-    return r;
-}
-
-ControlResult on_unmap(const uint8_t *p, size_t len, const int *, int) {
-    ControlResult r;
-    MapRequest req;
-    if (len != sizeof req) {
-        r.error = EINVAL;
-        return r;
-    }
-    memcpy(&req, p, sizeof req);
-    if (req.vemva < kAttachBase || req.vemva + req.size > kAttachLimit ||
-        munmap((void *)req.vemva, req.size) < 0)
-        r.error = EINVAL;
     return r;
 }
 
@@ -367,8 +332,7 @@ bool on_listen(int listen_fd, uint32_t) {
 void register_veshm_control_handlers() {
     register_control_handler(ControlType::register_area, on_register);
     register_control_handler(ControlType::unregister_area, on_unregister);
-    register_control_handler(ControlType::map_attachment, on_map, 1);
-    register_control_handler(ControlType::unmap_attachment, on_unmap);
+    register_attachment_mapping_handlers();
     register_control_handler(ControlType::set_swapped, on_swap);
 }
 
