@@ -99,6 +99,27 @@ PlatformConfig load() {
 
 } // namespace
 
+int ve_node_number_from_environment() {
+    const char *s = getenv("VE_NODE_NUMBER");
+    if (s == nullptr || *s == '\0')
+        return 0;
+    char *end = nullptr;
+    long v = strtol(s, &end, 10);
+    return (*end == '\0' && v >= 0 && v < 1 << 20) ? (int)v : -2;
+}
+
+const char *veorun_path_from_environment() {
+    return getenv("VEORUN_BIN");
+}
+
+const char *veorun_fault_from_environment() {
+    return getenv("VEORUN_FAULT");
+}
+
+const char *log_level_from_environment() {
+    return getenv("VESHM_LOG");
+}
+
 const PlatformConfig &config() {
     static const PlatformConfig c = load();
     return c;

@@ -28,6 +28,19 @@ struct PlatformConfig {
 // The process-wide configuration (environment read on first use).
 const PlatformConfig &config();
 
+// Variables read each time they matter, as AVEO does, or before the log can
+// be used. Every environment variable of libveo and veorun is read in
+// config.cpp; these are the ones config() does not hold.
+// VE_NODE_NUMBER for veo_proc_create(-1): the node, 0 when unset or empty,
+// -2 when it is not a decimal number from 0 to 2^20 - 1.
+int ve_node_number_from_environment();
+// VEORUN_BIN: the helper binary to start, or nullptr.
+const char *veorun_path_from_environment();
+// VEORUN_FAULT (tests only): the control request on which veorun exits.
+const char *veorun_fault_from_environment();
+// VESHM_LOG: the log level's name, or nullptr.
+const char *log_level_from_environment();
+
 // Parses "123", "64K", "2M", "48G" (powers of 1024); false on garbage.
 bool parse_size(const char *text, uint64_t *out);
 

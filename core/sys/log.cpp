@@ -1,3 +1,4 @@
+#include "sys/config.hpp"
 #include "sys/log.hpp"
 
 #include <cstdarg>
@@ -10,7 +11,7 @@ namespace veo::emu {
 
 namespace {
 LogLevel parse_level() {
-    const char *s = getenv("VESHM_LOG");
+    const char *s = log_level_from_environment();
     if (s == nullptr)
         return LogLevel::warn;
     static const char *const names[] = {"none", "error", "warn", "info", "debug"};

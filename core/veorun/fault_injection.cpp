@@ -1,3 +1,4 @@
+#include "sys/config.hpp"
 #include "veorun/fault_injection.hpp"
 
 #include "wire/control_protocol.hpp"
@@ -11,7 +12,7 @@ namespace veo::emu {
 
 namespace {
 int64_t requested_fault() {
-    const char *s = getenv("VEORUN_FAULT");
+    const char *s = veorun_fault_from_environment();
     if (s == nullptr || *s == '\0')
         return -1;
     static const struct {

@@ -386,5 +386,19 @@ TEST(VeArchNumber, EveryEmulatedNodeIsVe1) {
     EXPECT_EQ(64, ARCH_PATH_BSIZE);
 }
 
+// veo_get_ve_arch(-1) names the node veo_proc_create(-1) would use.
+TEST(VeArchNumber, MinusOneFollowsVeNodeNumber) {
+    const int nodes = veo_emu_node_count();
+    unsetenv("VE_NODE_NUMBER");
+    EXPECT_EQ(1, veo_get_ve_arch(-1));
+    setenv("VE_NODE_NUMBER", std::to_string(nodes).c_str(), 1);
+    EXPECT_EQ(-1, veo_get_ve_arch(-1)) << "a node that does not exist";
+    setenv("VE_NODE_NUMBER", "x", 1);
+    EXPECT_EQ(-1, veo_get_ve_arch(-1)) << "not a number";
+    setenv("VE_NODE_NUMBER", std::to_string(nodes - 1).c_str(), 1);
+    EXPECT_EQ(1, veo_get_ve_arch(-1));
+    unsetenv("VE_NODE_NUMBER");
+}
+
 } // namespace
 } // namespace veshm_test

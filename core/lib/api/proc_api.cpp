@@ -13,20 +13,9 @@
 
 using namespace veo::emu;
 
-namespace {
-int node_from_env() {
-    const char *s = getenv("VE_NODE_NUMBER");
-    if (s == nullptr || *s == '\0')
-        return 0;
-    char *end = nullptr;
-    long v = strtol(s, &end, 10);
-    return (*end == '\0' && v >= 0 && v < 1 << 20) ? (int)v : -2;
-}
-} // namespace
-
 VEO_API veo_proc_handle *veo_proc_create_static(int venode, char *veobin) {
     if (venode == -1)
-        venode = node_from_env();
+        venode = ve_node_number_from_environment();
     return to_handle(VeProc::create(venode, veobin));
 }
 
@@ -53,6 +42,8 @@ VEO_API int veo_proc_identifier(veo_proc_handle *h) {
 }
 
 VEO_API int veo_get_ve_arch(int venode) {
+    if (venode == -1) // as veo_proc_create(-1): VE_NODE_NUMBER, else node 0
+        venode = ve_node_number_from_environment();
     if (venode < 0 || venode >= config().nodes)
         return -1;
     return 1; // an emulated VE1-class (VE10B) card: 64 MiB PCIATB pages

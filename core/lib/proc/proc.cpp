@@ -46,7 +46,7 @@ bool executable(const std::string &path) {
 std::string find_veorun(const char *given) {
     if (given != nullptr)
         return given;
-    if (const char *env = getenv("VEORUN_BIN"))
+    if (const char *env = veorun_path_from_environment())
         return env;
     Dl_info info{};
     if (dladdr((void *)&find_veorun, &info) && info.dli_fname) {
