@@ -1,5 +1,5 @@
-// Every errno of veo_shared_mem_open/close/attach/detach (spec
-// veo-veshm-api.txt) that the default platform can produce, one condition per
+// Every errno of veo_shared_mem_open/close/attach/detach (the contract:
+// docs/VESHM_SPEC.md) that the default platform can produce, one condition per
 // test. Owner and attachers are separate VE processes (helper processes);
 // the configuration-dependent ones (PCIATB/DMAATB full, 2 MiB pages, no IVED)
 // are in their own executables, ECANCELED for a dying VE process in

@@ -1,4 +1,4 @@
-// Decisions the VESHM specification leaves open and this emulation makes,
+// Decisions the VESHM specification (docs/VESHM_SPEC.md) leaves open and this emulation makes,
 // pinned down so they do not change by accident (README "VESHM errors").
 #include <ve_offload.h>
 #include <veo_vedma.h>
