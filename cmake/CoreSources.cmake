@@ -13,8 +13,9 @@ set(VEO_WIRE_SOURCES
     ${_core}/wire/veshm_protocol.cpp
     ${_core}/wire/veshm_rendezvous.cpp)
 
-# libveo: the VEO C API (lib/api) over the VH side of a VE process.
-set(VEO_LIB_SOURCES
+# libveo: the VEO C API (lib/api) over the VH side of a VE process
+# (VEO_INTERNAL_SOURCES, which the unit tests link too).
+set(VEO_API_SOURCES
     ${_core}/lib/api/arch_info_api.cpp
     ${_core}/lib/api/dma_api.cpp
     ${_core}/lib/api/emu_api.cpp
@@ -23,7 +24,8 @@ set(VEO_LIB_SOURCES
     ${_core}/lib/api/mem_api.cpp
     ${_core}/lib/api/proc_api.cpp
     ${_core}/lib/api/veshm_api.cpp
-    ${_core}/lib/api/vhshm_api.cpp
+    ${_core}/lib/api/vhshm_api.cpp)
+set(VEO_INTERNAL_SOURCES
     ${_core}/lib/dma/dma_engine.cpp
     ${_core}/lib/dma/dmaatb.cpp
     ${_core}/lib/exec/call_args.cpp
