@@ -21,6 +21,9 @@
 #   VESHM_BUILD_DIR  build tree holding ucx_tl_veshm/libuct_veshm.so
 #                    (default: build/ in the repository; an installed module
 #                    under the UCX module directory is used if none is there)
+#   VESHM_MPI_TLS    UCX_TLS of veshm mode (default veshm,sm,self); the
+#                    tests' controls set sm,self: everything of veshm mode but
+#                    the transport carrying the traffic
 #
 # Why each setting:
 # * Debian's /etc/openmpi/openmpi-mca-params.conf disables pml/ucx and
@@ -89,7 +92,7 @@ if [ "$_veshm_mpi_mode" = veshm ]; then
     return 1 2>/dev/null || exit 1
   fi
   export VESHM_UCX_MODULE
-  export UCX_TLS=veshm,sm,self
+  export UCX_TLS=${VESHM_MPI_TLS:-veshm,sm,self}
   export UCX_ALLOC_PRIO=md:veshm,md:sysv,md:posix,huge,thp,md:*,mmap,heap
   export OMPI_MCA_orte_fork_agent=$_veshm_mpi_dir/veshm-rank
   export OMPI_MCA_mpi_yield_when_idle=1
