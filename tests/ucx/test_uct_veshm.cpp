@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -65,11 +66,18 @@ struct Peer {
             pid = -1;
         }
     }
+    // Asks the peer to exit and reaps it: unless the test killed it, it must
+    // answer and exit 0 (a crash or a sanitizer report in it, e.g.
+    // LeakSanitizer's status 23, fails the test).
     ~Peer() {
         if (pid > 0) {
-            call(PEER_EXIT);
-            int st;
-            waitpid(pid, &st, 0);
+            peer_reply_t r = call(PEER_EXIT);
+            EXPECT_EQ(r.status, UCS_OK) << "uct_peer did not answer its exit request";
+            int st = 0;
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+            }
+            EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+                << "uct_peer " << pid << " ended with wait status 0x" << std::hex << st;
         }
         if (fd >= 0)
             close(fd);
