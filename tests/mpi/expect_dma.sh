@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proof that VE DMA moved the one-sided data, puts and gets counted apart:
 #   expect_dma.sh put|get|no-put MIN_BYTES NPROCS COMMAND...
-# COMMAND's ranks preload the DMA counter (tests/mpi/dma_count.c, passed in
+# COMMAND's ranks preload the DMA counter (tests/ucx/dma_count.c, passed in
 # VESHM_RANK_PRELOAD), which prints at exit
 #   dma_count: pid P posts N bytes B put U get G
 # (U: bytes DMA wrote into other processes' VESHM areas, G: bytes it read
