@@ -204,6 +204,35 @@ TEST_F(Dma, LargeTransferCompletesAsynchronously) {
     RecordProperty("polls_before_done", polls);
 }
 
+TEST_F(Dma, PollCopiesATransferTheEngineHasNotStarted) {
+    // Four large transfers queued: the engine thread copies them in order.
+    // A poll of the last one, which the engine has not started, copies it
+    // right away, ahead of the engine: it is done while the third one is
+    // not yet. (Would the poll only wait, the last one could not be done
+    // before the third.) A round in which the engine was done with the third
+    // one first anyway (we were preempted) is repeated, a few times at most.
+    const uint64_t len = 24 << 20, tail = 64;
+    fill_pattern(host_of(a), 4 * len, 11, 0);
+    int overtaken = 0;
+    for (int round = 0; round < 5 && overtaken == 0; ++round) {
+        fill_pattern(host_of(b), 4 * len, 12 + round, 0);
+        ve_dma_handle_t h[4];
+        for (uint64_t i = 0; i < 4; ++i)
+            ASSERT_EQ(0, veo_dma_post(proc, vb + i * len, va + i * len, (int)len, &h[i]));
+        int rc;
+        while ((rc = veo_dma_poll(proc, &h[3])) == -EAGAIN)
+            std::this_thread::yield();
+        EXPECT_EQ(0, rc);
+        bool third_done =
+            find_mismatch(host_of(b) + 3 * len - tail, tail, 11, 3 * len - tail) == -1;
+        for (int i = 0; i < 3; ++i)
+            EXPECT_EQ(0, finish(&h[i])) << i;
+        EXPECT_EQ(-1, find_mismatch(host_of(b), 4 * len, 11, 0));
+        overtaken += !third_done;
+    }
+    EXPECT_EQ(1, overtaken) << "the last transfer was never done before the third: polls only wait";
+}
+
 TEST_F(Dma, ConcurrentPostersOnOneEngine) {
     constexpr int kThreads = 4;
     const size_t slice = 2 * kPage / kThreads;
