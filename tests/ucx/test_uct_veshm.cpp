@@ -470,12 +470,16 @@ TEST_F(UctVeshmDmaShort, SmallHostLocalMisaligned) {
 }
 
 TEST_F(UctVeshm, FenceOrdersPutsAndGets) {
-    const size_t big = 32 * kMiB;
+    // Operations after a fence touch the last bytes of a big put before it:
+    // the ones its last descriptors write, last. Without the fence they
+    // would start (a store, a DMA descriptor) as soon as the big put is
+    // posted, and the big put's last descriptors would land after them.
+    const size_t big = 32 * kMiB, tail = 64 * 1024;
     remote(ALLOC_MD, 64 * kMiB);
     LocalBuf a(ctx, big, true);
-    uct_test_fill(a.p, big, 0, 21);
     uint64_t b = 0x1122334455667788ull;
     for (int round = 0; round < 5; ++round) {
+        uct_test_fill(a.p, big, 0, 21 + round);
         Completion c;
         c.comp = {on_done, 1, UCS_OK};
         uct_iov_t iov{a.p, big, a.memh, 0, 1};
@@ -484,25 +488,29 @@ TEST_F(UctVeshm, FenceOrdersPutsAndGets) {
         // the fence has something to order.
         ASSERT_EQ(s, UCS_INPROGRESS);
         ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
-        // After the fence: a small put over the start of the big one must win.
-        ASSERT_EQ(put(SHORT, reinterpret_cast<uint8_t *>(&b), nullptr, 8, raddr), UCS_OK);
+        // After the fence: a small put over the end of the big one must win.
+        ASSERT_EQ(put(SHORT, reinterpret_cast<uint8_t *>(&b), nullptr, 8, raddr + big - 8), UCS_OK);
         ASSERT_EQ(wait(s, c), UCS_OK);
         ASSERT_EQ(flush(), UCS_OK);
-        EXPECT_EQ(remote_hash(0, 8), uct_test_hash(&b, 8)) << "round " << round;
-        EXPECT_EQ(remote_hash(8, big - 8), uct_test_hash(a.p + 8, big - 8));
+        EXPECT_EQ(remote_hash(big - 8, 8), uct_test_hash(&b, 8)) << "round " << round;
+        EXPECT_EQ(remote_hash(0, big - 8), uct_test_hash(a.p, big - 8)) << "round " << round;
+        ++b;
     }
-    // A get after a fence sees the put before it.
-    LocalBuf back(ctx, big, true);
-    uct_test_fill(a.p, big, 0, 22);
-    Completion c;
-    c.comp = {on_done, 1, UCS_OK};
-    uct_iov_t iov{a.p, big, a.memh, 0, 1};
-    ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &c.comp);
-    ASSERT_EQ(s, UCS_INPROGRESS);
-    ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
-    ASSERT_EQ(get(ZCOPY, back.p, back.memh, big, raddr), UCS_OK);
-    ASSERT_EQ(wait(s, c), UCS_OK);
-    EXPECT_EQ(uct_test_hash(back.p, big), uct_test_hash(a.p, big));
+    // A get after a fence sees the put before it, to its last bytes.
+    LocalBuf back(ctx, tail, true);
+    for (int round = 0; round < 5; ++round) {
+        uct_test_fill(a.p, big, 0, 31 + round);
+        Completion c;
+        c.comp = {on_done, 1, UCS_OK};
+        uct_iov_t iov{a.p, big, a.memh, 0, 1};
+        ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &c.comp);
+        ASSERT_EQ(s, UCS_INPROGRESS);
+        ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
+        ASSERT_EQ(get(ZCOPY, back.p, back.memh, tail, raddr + big - tail), UCS_OK);
+        ASSERT_EQ(wait(s, c), UCS_OK);
+        EXPECT_EQ(uct_test_hash(back.p, tail), uct_test_hash(a.p + big - tail, tail))
+            << "round " << round;
+    }
 }
 
 TEST_F(UctVeshm, ManyOutstandingThenFlush) {
