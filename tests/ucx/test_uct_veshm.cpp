@@ -470,15 +470,15 @@ TEST_F(UctVeshmDmaShort, SmallHostLocalMisaligned) {
 }
 
 TEST_F(UctVeshm, FenceOrdersPutsAndGets) {
-    // Operations after a fence touch the last bytes of a big put before it:
-    // the ones its last descriptors write, last. Without the fence they
-    // would start (a store, a DMA descriptor) as soon as the big put is
-    // posted, and the big put's last descriptors would land after them.
-    const size_t big = 32 * kMiB, tail = 64 * 1024;
+    // Behind a big put and a fence, small operations all over its range: each
+    // must see the big put done. Without the fence they would start as soon
+    // as the big put is posted (a store, or a DMA descriptor that progress
+    // copies, newest first), while many of its descriptors still wait: those
+    // would land after them.
+    const size_t big = 32 * kMiB, step = kMiB, probes = big / step, piece = 4096;
     remote(ALLOC_MD, 64 * kMiB);
     LocalBuf a(ctx, big, true);
-    uint64_t b = 0x1122334455667788ull;
-    for (int round = 0; round < 5; ++round) {
+    for (int round = 0; round < 3; ++round) {
         uct_test_fill(a.p, big, 0, 21 + round);
         Completion c;
         c.comp = {on_done, 1, UCS_OK};
@@ -488,17 +488,26 @@ TEST_F(UctVeshm, FenceOrdersPutsAndGets) {
         // the fence has something to order.
         ASSERT_EQ(s, UCS_INPROGRESS);
         ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
-        // After the fence: a small put over the end of the big one must win.
-        ASSERT_EQ(put(SHORT, reinterpret_cast<uint8_t *>(&b), nullptr, 8, raddr + big - 8), UCS_OK);
+        std::vector<uint64_t> values(probes);
+        for (size_t k = 0; k < probes; ++k) {
+            values[k] = 0x1122334455660000ull + 256 * round + k;
+            ASSERT_EQ(put(SHORT, reinterpret_cast<uint8_t *>(&values[k]), nullptr, 8,
+                          raddr + k * step + 64),
+                      UCS_OK);
+        }
         ASSERT_EQ(wait(s, c), UCS_OK);
         ASSERT_EQ(flush(), UCS_OK);
-        EXPECT_EQ(remote_hash(big - 8, 8), uct_test_hash(&b, 8)) << "round " << round;
-        EXPECT_EQ(remote_hash(0, big - 8), uct_test_hash(a.p, big - 8)) << "round " << round;
-        ++b;
+        size_t lost = 0;
+        for (size_t k = 0; k < probes; ++k) {
+            lost += remote_hash(k * step + 64, 8) != uct_test_hash(&values[k], 8);
+            EXPECT_EQ(remote_hash(k * step, 64), uct_test_hash(a.p + k * step, 64));
+        }
+        EXPECT_EQ(lost, 0u) << "round " << round << ": puts after the fence overwritten by the put "
+                            << "before it";
     }
-    // A get after a fence sees the put before it, to its last bytes.
-    LocalBuf back(ctx, tail, true);
-    for (int round = 0; round < 5; ++round) {
+    // Gets behind a put and a fence see its data.
+    LocalBuf back(ctx, probes * piece, true);
+    for (int round = 0; round < 3; ++round) {
         uct_test_fill(a.p, big, 0, 31 + round);
         Completion c;
         c.comp = {on_done, 1, UCS_OK};
@@ -506,10 +515,15 @@ TEST_F(UctVeshm, FenceOrdersPutsAndGets) {
         ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &c.comp);
         ASSERT_EQ(s, UCS_INPROGRESS);
         ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
-        ASSERT_EQ(get(ZCOPY, back.p, back.memh, tail, raddr + big - tail), UCS_OK);
+        for (size_t k = 0; k < probes; ++k)
+            ASSERT_EQ(get(ZCOPY, back.p + k * piece, back.memh, piece, raddr + k * step + 128),
+                      UCS_OK);
         ASSERT_EQ(wait(s, c), UCS_OK);
-        EXPECT_EQ(uct_test_hash(back.p, tail), uct_test_hash(a.p + big - tail, tail))
-            << "round " << round;
+        size_t stale = 0;
+        for (size_t k = 0; k < probes; ++k)
+            stale += uct_test_hash(back.p + k * piece, piece) !=
+                     uct_test_hash(a.p + k * step + 128, piece);
+        EXPECT_EQ(stale, 0u) << "round " << round << ": gets after the fence read old data";
     }
 }
 
