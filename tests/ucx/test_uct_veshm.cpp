@@ -471,11 +471,13 @@ TEST_F(UctVeshmDmaShort, SmallHostLocalMisaligned) {
 
 TEST_F(UctVeshm, FenceOrdersPutsAndGets) {
     // Behind a big put and a fence, small operations all over its range: each
-    // must see the big put done. Without the fence they would start as soon
-    // as the big put is posted (a store, or a DMA descriptor that progress
-    // copies, newest first), while many of its descriptors still wait: those
-    // would land after them.
-    const size_t big = 32 * kMiB, step = kMiB, probes = big / step, piece = 4096;
+    // must see the big put done. Without the fence they would start at once
+    // (a store, or a DMA descriptor that progress copies, newest first),
+    // while most of the big put's descriptors still wait: those would land
+    // after them. 12 MiB: above what a call finishes by itself (4 MiB), and
+    // all of it in the DMA ring at once (128 descriptors of 128 KiB), so
+    // that nothing but the fence holds the small ones back.
+    const size_t big = 12 * kMiB, step = big / 32, probes = 32, piece = 4096;
     remote(ALLOC_MD, 64 * kMiB);
     LocalBuf a(ctx, big, true);
     for (int round = 0; round < 3; ++round) {
@@ -484,8 +486,7 @@ TEST_F(UctVeshm, FenceOrdersPutsAndGets) {
         c.comp = {on_done, 1, UCS_OK};
         uct_iov_t iov{a.p, big, a.memh, 0, 1};
         ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &c.comp);
-        // Still moving (32 MiB is above what a call finishes by itself), so
-        // the fence has something to order.
+        // Still moving, so the fence has something to order.
         ASSERT_EQ(s, UCS_INPROGRESS);
         ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
         std::vector<uint64_t> values(probes);
