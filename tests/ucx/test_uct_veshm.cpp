@@ -469,14 +469,28 @@ TEST_F(UctVeshmDmaShort, SmallHostLocalMisaligned) {
     run(false, kSmall, 2, 7);
 }
 
-TEST_F(UctVeshm, FenceOrdersPutsAndGets) {
+// DMA pieces of 1 MiB (UCX_VESHM_DMA_CHUNK): above what the poster copies
+// at post time (up to 256 KiB when the DMA engine thread shares its CPUs),
+// so a put stays in flight on the engine thread after the call.
+class UctVeshmEngineDma : public UctVeshm {
+    void SetUp() override {
+        setenv("UCX_VESHM_DMA_CHUNK", "1m", 1);
+        UctVeshm::SetUp();
+    }
+    void TearDown() override {
+        UctVeshm::TearDown();
+        unsetenv("UCX_VESHM_DMA_CHUNK");
+    }
+};
+
+TEST_F(UctVeshmEngineDma, FenceOrdersPutsAndGets) {
     // Behind a big put and a fence, small operations all over its range: each
     // must see the big put done. Without the fence they would start at once
     // (a store, or a DMA descriptor that progress copies, newest first),
     // while most of the big put's descriptors still wait: those would land
     // after them. 12 MiB: above what a call finishes by itself (4 MiB), and
-    // all of it in the DMA ring at once (128 descriptors of 128 KiB), so
-    // that nothing but the fence holds the small ones back.
+    // all of it in the DMA ring at once (12 descriptors), so that nothing but
+    // the fence holds the small ones back.
     const size_t big = 12 * kMiB, step = big / 32, probes = 32, piece = 4096;
     remote(ALLOC_MD, 64 * kMiB);
     LocalBuf a(ctx, big, true);
