@@ -770,11 +770,12 @@ TEST_F(UctVeshm, HostBufferRegistrationsAreCachedSafely) {
         ASSERT_EQ(munmap(p - 4, n + 8192), 0);
 }
 
-TEST_F(UctVeshm, PeerKilledMidTransfer) {
+TEST_F(UctVeshmEngineDma, PeerKilledMidTransfer) {
     remote(ALLOC_MD, 64 * kMiB);
     const size_t big = 32 * kMiB; // above what a call finishes by itself
     LocalBuf a(ctx, big, true);
-    // Two puts posted and not completed when the peer dies.
+    // Two puts posted, on the DMA engine thread (1 MiB pieces) and not
+    // completed when the peer dies.
     std::vector<Completion> cs(2);
     for (size_t i = 0; i < cs.size(); ++i) {
         cs[i].comp = {on_done, 1, UCS_OK};
