@@ -26,7 +26,7 @@ int main(int argc, char **argv) {
      * process reports only real leaks: its exit status fails the test. */
     uct_allocated_memory_t md_mem;
     int have_md_mem = 0;
-    void *host_mem = NULL;
+    void *host_mem = NULL, *ve_mem = NULL; /* registered in memh */
     peer_request_t req;
     while (uct_test_recv(fd, &req, sizeof(req)) == 0) {
         peer_reply_t rep;
@@ -64,6 +64,7 @@ int main(int argc, char **argv) {
                     s = UCS_ERR_NO_MEMORY;
                     break;
                 }
+                ve_mem = hmem;
                 addr = veo_emu_hmem_to_vh(hmem);
                 uct_mem_h first;
                 s = uct_md_mem_reg(ctx.md, addr, length, UCT_MD_MEM_ACCESS_ALL, &first);
@@ -97,9 +98,11 @@ int main(int argc, char **argv) {
         case PEER_EXIT:
             if (have_md_mem)
                 uct_mem_free(&md_mem);
-            else if (host_mem != NULL)
+            else if (memh != NULL)
                 uct_md_mem_dereg(ctx.md, memh);
             free(host_mem);
+            if (ve_mem != NULL)
+                veo_free_hmem(ve_mem);
             uct_test_close(&ctx);
             return uct_test_send(fd, &rep, sizeof(rep)) == 0 ? 0 : 4;
         default:
