@@ -127,9 +127,12 @@ if ! { configure && compile; } >"$logs/build.log" 2>&1; then
 fi
 
 # The named tests must pass without any mutation.
+# (A regex that matches no test fails its mutation below.)
+matches() { (cd "$build" && ctest -N -R "$1" | grep -c 'Test *#'); }
 regexes=()
 for i in "${selected[@]}"; do
-  [ "${tests[$i]}" = @configure ] || regexes+=("${tests[$i]}")
+  [ "${tests[$i]}" = @configure ] || [ "$(matches "${tests[$i]}")" -eq 0 ] ||
+    regexes+=("${tests[$i]}")
 done
 if [ ${#regexes[@]} -gt 0 ]; then
   all=$(IFS='|'; echo "${regexes[*]}")
@@ -191,7 +194,7 @@ for i in "${selected[@]}"; do
     configure >>"$log" 2>&1 || { echo "mutate.sh: cannot configure the restored copy" >&2; exit 1; }
     continue
   fi
-  if [ "$(cd "$build" && ctest -N -R "$regex" | grep -c 'Test *#')" -eq 0 ]; then
+  if [ "$(matches "$regex")" -eq 0 ]; then
     report "$name: FAILED (no test matches $regex)" fail
     restore
     continue
