@@ -116,7 +116,7 @@ done < <(find "$src" -type f -print0)
 echo "mutate.sh: scratch copy $src ($copied files updated)"
 
 configure() {
-  cmake -S "$src" -B "$build" -DVESHM_BUILD_BENCH=OFF -DVESHM_REQUIRE_ALL=ON "$@"
+  cmake -S "$src" -B "$build" -DVESHM_BUILD_BENCH=OFF -DVESHM_REQUIRE_ALL=ON
 }
 compile() {
   cmake --build "$build" -j "$jobs"
