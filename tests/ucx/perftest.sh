@@ -53,7 +53,7 @@ fail() {
   echo "perftest.sh: FAIL: $*"
   exit 1
 }
-[ "$rc" -eq 0 ] && [ "$src" -eq 0 ] || fail "client exited $rc, server $src"
+if [ "$rc" -ne 0 ] || [ "$src" -ne 0 ]; then fail "client exited $rc, server $src"; fi
 # Final: <iterations> <lat 50%> <lat avg> <lat overall> <bw avg> <bw overall> <rate avg> <rate overall>
 final=$(grep '^Final:' <<<"$out" | tail -1)
 [ -n "$final" ] || fail "no final line"
@@ -69,7 +69,7 @@ if [ -n "${VESHM_DMA_COUNTER:-}" ]; then
   case "$dma" in
   put) [ "$put" -ge "$need" ] || fail "put DMA $put < $need bytes: the puts were not VE DMA" ;;
   get) [ "$get" -ge "$need" ] || fail "get DMA $get < $need bytes: the gets were not VE DMA" ;;
-  none) [ "$put" -eq 0 ] && [ "$get" -eq 0 ] || fail "VE DMA where none was expected" ;;
+  none) if [ "$put" -ne 0 ] || [ "$get" -ne 0 ]; then fail "VE DMA where none was expected"; fi ;;
   esac
 fi
 echo "perftest.sh: OK"
