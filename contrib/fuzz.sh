@@ -2,7 +2,8 @@
 # Fuzzes every decoder of data that crosses a process boundary (tests/fuzz)
 # with libFuzzer under ASan+UBSan, in its own build tree (build-fuzz, clang).
 #
-#   contrib/fuzz.sh            short run: 20 s per target (what CI runs)
+#   contrib/fuzz.sh            20 s per target
+#   contrib/fuzz.sh 10         what CI runs (run-tests.sh, VESHM_FUZZ_SECONDS=10)
 #   contrib/fuzz.sh 3600       long run: one hour per target
 #   FUZZ_JOBS=2 contrib/fuzz.sh 600
 #
@@ -10,7 +11,8 @@
 # the way go to build-fuzz/corpus/<target>. A crash stops with its input saved
 # under build-fuzz/crashes/<target>/: copy it to tests/fuzz/regressions/<target>/
 # once fixed, and the CTest replay (fuzz_replay_<target>) keeps checking it.
-# Prints the number of inputs run per target and in total.
+# Prints the number of inputs run per target and in total; a target that ran
+# no input (it did not start, or libFuzzer printed no statistics) fails.
 set -euo pipefail
 
 seconds=${1:-20}
@@ -50,6 +52,11 @@ for t in "${targets[@]}"; do
   total=$((total + runs))
   if [ "$status" -ne 0 ]; then
     echo "fuzz.sh: $t FAILED after $runs inputs; see $log and $crashes" >&2
+    tail -40 "$log" >&2
+    exit 1
+  fi
+  if [ "$runs" -le 0 ]; then
+    echo "fuzz.sh: $t ran no input; see $log" >&2
     tail -40 "$log" >&2
     exit 1
   fi

@@ -35,6 +35,10 @@
 #                    (default: the installation's own module when this is the
 #                    installed script, else build/ in the repository; then
 #                    the UCX module directories of /usr and /usr/local)
+#   VESHM_MPI_TLS    UCX_TLS of veshm mode before the network transport
+#                    (default veshm,sm,self); the tests' controls set
+#                    sm,self: everything of veshm mode but the transport
+#                    carrying the traffic
 #
 # Why each setting:
 # * Debian's /etc/openmpi/openmpi-mca-params.conf disables pml/ucx and
@@ -152,7 +156,7 @@ if [ "$_veshm_mpi_mode" = veshm ] || [ "$_veshm_mpi_mode" = mpich ]; then
   fi
   export VESHM_UCX_MODULE
   _veshm_net=${VESHM_NET_TLS-tcp}
-  export UCX_TLS=veshm,sm,self${_veshm_net:+,$_veshm_net}
+  export UCX_TLS=${VESHM_MPI_TLS:-veshm,sm,self}${_veshm_net:+,$_veshm_net}
   export UCX_ALLOC_PRIO=md:veshm,md:sysv,md:posix,huge,thp,md:*,mmap,heap
   _veshm_rank=$(cd "$(dirname "$_veshm_mpi_dir/$_veshm_rank_rel")" && pwd)/veshm-rank
   if [ "$_veshm_mpi_mode" = mpich ]; then

@@ -108,11 +108,23 @@ Peer::~Peer() {
         from_ = -1;
     }
     if (pid_ > 0) {
+        const pid_t pid = pid_;
+        bool forced = false;
         if (!wait_for_end(pid_, std::chrono::seconds(20))) {
             ADD_FAILURE() << "peer " << pid_ << " did not exit";
             ::kill(pid_, SIGKILL);
+            forced = true;
         }
-        wait();
+        int status = wait();
+        // A peer the test did not kill must exit 0: anything else is a crash
+        // or a sanitizer report in it (LeakSanitizer exits 23), and fails the
+        // test that ran it.
+        if (!killed_ && !forced && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+            if (WIFEXITED(status))
+                ADD_FAILURE() << "peer " << pid << " exited with status " << WEXITSTATUS(status);
+            else
+                ADD_FAILURE() << "peer " << pid << " ended with signal " << WTERMSIG(status);
+        }
     }
 }
 
@@ -179,8 +191,10 @@ int Peer::err(const std::string &command) {
 }
 
 void Peer::kill(int signal) {
-    if (pid_ > 0)
+    if (pid_ > 0) {
         ::kill(pid_, signal);
+        killed_ = true;
+    }
 }
 
 int Peer::wait() {

@@ -22,7 +22,9 @@ struct PeerOptions {
 class Peer {
   public:
     explicit Peer(const std::string &program, const PeerOptions &options = {});
-    ~Peer(); // asks the peer to exit; kills it if it does not end in time
+    // Asks the peer to exit; kills it if it does not end in time. A failure
+    // of the test unless it exits 0 (or the test killed it).
+    ~Peer();
     Peer(const Peer &) = delete;
     Peer &operator=(const Peer &) = delete;
 
@@ -39,7 +41,8 @@ class Peer {
     int err(const std::string &command);
 
     void kill(int signal);
-    // Reaps the peer: its wait status (-1 if it was reaped already).
+    // Reaps the peer: its wait status (-1 if it was reaped already), for the
+    // caller to check.
     int wait();
 
   private:
@@ -47,6 +50,7 @@ class Peer {
     int to_ = -1;
     int from_ = -1;
     std::string pending_;
+    bool killed_ = false;
 };
 
 // "0x..." for commands.

@@ -574,11 +574,19 @@ TEST_F(ExecTest, DestroyWithRequestsOutstanding) {
     veo_thr_ctxt *other = veo_context_open(proc);
     ASSERT_NE(nullptr, other);
     Args a;
-    veo_args_set_u64(a, 0, 1000);
+    veo_args_set_u64(a, 0, 10000);
+    const uint64_t sleep_fn = sym("ve_sleep_us");
+    uint64_t last = VEO_REQUEST_ID_INVALID, last_other = VEO_REQUEST_ID_INVALID;
     for (int i = 0; i < 50; ++i) {
-        veo_call_async(ctx, sym("ve_sleep_us"), a);
-        veo_call_async(other, sym("ve_sleep_us"), a);
+        last = veo_call_async(ctx, sleep_fn, a);
+        last_other = veo_call_async(other, sleep_fn, a);
+        ASSERT_NE(VEO_REQUEST_ID_INVALID, last);
+        ASSERT_NE(VEO_REQUEST_ID_INVALID, last_other);
     }
+    // Half a second of calls queued on each: the last ones are outstanding.
+    uint64_t r = 0;
+    EXPECT_EQ(VEO_COMMAND_UNFINISHED, veo_call_peek_result(ctx, last, &r));
+    EXPECT_EQ(VEO_COMMAND_UNFINISHED, veo_call_peek_result(other, last_other, &r));
     proc.reset(); // finishes them, then ends the process
 }
 

@@ -7,7 +7,9 @@
 
 #include <veo_veshm.h>
 
+#include <chrono>
 #include <csignal>
+#include <sys/wait.h>
 #include <thread>
 #include <vector>
 
@@ -29,6 +31,19 @@ void expect_new_process_works() {
     uint64_t r = 0;
     EXPECT_EQ(0, veo_call_sync(fresh, veo_get_sym(fresh, lib, "ve_add"), a, &r));
     EXPECT_EQ(5u, r);
+}
+
+// The exit status of VE process pid (our child, not reaped: WNOWAIT) once it
+// ended, -1 if it still runs after timeout.
+int exit_status_of(pid_t pid, std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    do {
+        siginfo_t info{};
+        if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid)
+            return info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    } while (std::chrono::steady_clock::now() < until);
+    return -1;
 }
 
 } // namespace
@@ -192,6 +207,10 @@ TEST_P(ExecDeathOnRequest, VeProcessDiesDuringTheRequest) {
         ASSERT_NE(nullptr, ctx);
         EXPECT_EQ(0, veo_context_close(ctx)); // closes on the VH side regardless
     }
+    // It died of the injected fault (exit status 70), not of anything else,
+    // and not at all would fail here.
+    EXPECT_EQ(70, exit_status_of(proc.pid(), std::chrono::seconds(10)))
+        << "the VE process did not die of VEORUN_FAULT=" << fault;
     proc.reset();
     expect_new_process_works();
 }

@@ -88,6 +88,7 @@ TEST(RkeyFormat, InconsistentFieldsRefused) {
 }
 
 TEST(RkeyFormat, RandomBytesNeverCrash) {
+    // Random bytes stop at the magic: the header checks alone are reached.
     std::mt19937_64 rng(5);
     uint8_t buf[VESHM_RKEY_PACKED_SIZE];
     veshm_rkey_info_t out;
@@ -99,6 +100,126 @@ TEST(RkeyFormat, RandomBytesNeverCrash) {
             EXPECT_EQ(veshm_rkey_validate(&out), VESHM_RKEY_OK);
         }
     }
+}
+
+// The packed layout (veshm_rkey_format.c): offset and width of each field,
+// and the FNV-1a checksum of bytes 0..79 at 80.
+struct Field {
+    unsigned off, width;
+};
+const Field kFields[] = {{6, 2},  {8, 4},  {12, 4}, {16, 8}, {24, 8}, {32, 8},
+                         {40, 4}, {48, 8}, {56, 8}, {64, 8}, {72, 8}};
+
+void put_le(uint8_t *p, uint64_t v, unsigned width) {
+    for (unsigned i = 0; i < width; ++i)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+void seal(uint8_t *p) {
+    uint32_t h = 2166136261u;
+    for (unsigned i = 0; i < 80; ++i) {
+        h ^= p[i];
+        h *= 16777619u;
+    }
+    put_le(p + 80, h, 4);
+}
+
+// What the transport relies on in every key the decoder accepts, written
+// out on its own (not veshm_rkey_validate): the region lies inside the
+// areas, nothing wraps, every field is in its documented range.
+::testing::AssertionResult usable(const veshm_rkey_info_t &k) {
+    auto bad = [&](const char *why) { return ::testing::AssertionFailure() << why; };
+    if (k.kind == VESHM_RKEY_KIND_HOST)
+        return k.owner_pid == 0 && k.granule == 0 && k.area_count == 0 && k.region_len == 0 &&
+                       k.area_hmem == 0 && k.region_hmem == 0 && k.mode_flag == 0 &&
+                       k.syncnum == 0 && k.region_addr == 0
+                   ? ::testing::AssertionSuccess()
+                   : bad("host key with VE fields");
+    if (k.kind != VESHM_RKEY_KIND_VE)
+        return bad("unknown kind");
+    if (k.owner_pid <= 0 || k.syncnum < 0 || k.syncnum > 3)
+        return bad("owner pid or syncnum");
+    if (k.mode_flag & ~(uint64_t)(0x1 | 0x2 | 0x4 | 0x10 | 0x1000))
+        return bad("mode flag");
+    if (k.granule < 4096 || k.granule > (1ull << 40) || (k.granule & (k.granule - 1)))
+        return bad("granule");
+    if (k.area_count == 0 || k.area_count > VESHM_RKEY_MAX_AREAS)
+        return bad("area count");
+    if (!(k.area_hmem >> 63) || k.area_hmem % k.granule)
+        return bad("area address");
+    unsigned __int128 span = (unsigned __int128)k.granule * k.area_count;
+    unsigned __int128 area_end = (unsigned __int128)k.area_hmem + span;
+    if (area_end > ((unsigned __int128)(k.area_hmem >> 59) + 1) << 59)
+        return bad("areas run out of the process's HMEM range");
+    if (k.region_len == 0 || k.region_hmem < k.area_hmem ||
+        (unsigned __int128)k.region_hmem + k.region_len > area_end)
+        return bad("region outside the areas");
+    if ((unsigned __int128)k.region_addr + k.region_len > ~(uint64_t)0)
+        return bad("region address wraps");
+    return ::testing::AssertionSuccess();
+}
+
+TEST(RkeyFormat, RandomFieldsBehindAValidHeader) {
+    // Keys with a right magic, version and checksum and one to four fields
+    // made up (random, or values at the edges of their ranges): the decoder's
+    // field checks decide. Each key it accepts must be usable, and both
+    // outcomes must be common (else the checks were not exercised).
+    std::mt19937_64 rng(7);
+    uint8_t good_key[VESHM_RKEY_PACKED_SIZE];
+    veshm_rkey_info_t k = good(), out;
+    ASSERT_EQ(veshm_rkey_encode(&k, good_key, sizeof good_key), VESHM_RKEY_OK);
+    const uint64_t edges[] = {0,
+                              1,
+                              2,
+                              3,
+                              4,
+                              4095,
+                              4096,
+                              1ull << 20,
+                              (1ull << 20) + 1,
+                              64ull << 20,
+                              (64ull << 20) - 1,
+                              1ull << 40,
+                              (1ull << 40) + 1,
+                              0x7fffffff,
+                              0x80000000,
+                              0xffffffff,
+                              0x8000000000000000ull,
+                              0x87ffffffffff0000ull,
+                              0x8800000000000000ull | 0x600000000000ull,
+                              0x8800000000000000ull | 0x600004000000ull,
+                              ~0ull - 10,
+                              ~0ull};
+    int accepted = 0, refused = 0;
+    for (int i = 0; i < 200000; ++i) {
+        uint8_t buf[VESHM_RKEY_PACKED_SIZE];
+        memcpy(buf, good_key, sizeof buf);
+        int changes = 1 + (int)(rng() % 4);
+        for (int c = 0; c < changes; ++c) {
+            const Field &f = kFields[rng() % (sizeof kFields / sizeof kFields[0])];
+            uint64_t v = rng() % 3 == 0 ? rng() : edges[rng() % (sizeof edges / sizeof edges[0])];
+            if (rng() % 4 == 0) { // near the good value
+                uint64_t g = 0;
+                for (unsigned byte = 0; byte < f.width; ++byte)
+                    g |= (uint64_t)good_key[f.off + byte] << (8 * byte);
+                v = g + rng() % 9 - 4;
+            }
+            put_le(buf + f.off, v, f.width);
+        }
+        seal(buf);
+        int rc = veshm_rkey_decode(buf, sizeof buf, &out);
+        if (rc == VESHM_RKEY_OK) {
+            ++accepted;
+            ASSERT_TRUE(usable(out)) << "input " << i;
+        } else {
+            ASSERT_EQ(rc, VESHM_RKEY_EFIELD) << "input " << i;
+            ++refused;
+        }
+    }
+    EXPECT_GT(accepted, 2000);
+    EXPECT_GT(refused, 2000);
+    RecordProperty("accepted", accepted);
+    RecordProperty("refused", refused);
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 // test process and uct_peer (UCT_PEER_PATH), which owns the remote memory.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +23,7 @@
 #include "veshm_rkey_format.h"
 #include "veshm_scope.h"
 #include "ve_offload.h"
+#include "veo_hmem.h"
 #include "veo_emu.h"
 
 using VeoProcHandle = struct veo_proc_handle;
@@ -67,11 +70,18 @@ struct Peer {
             pid = -1;
         }
     }
+    // Asks the peer to exit and reaps it: unless the test killed it, it must
+    // answer and exit 0 (a crash or a sanitizer report in it, e.g.
+    // LeakSanitizer's status 23, fails the test).
     ~Peer() {
         if (pid > 0) {
-            call(PEER_EXIT);
-            int st;
-            waitpid(pid, &st, 0);
+            peer_reply_t r = call(PEER_EXIT);
+            EXPECT_EQ(r.status, UCS_OK) << "uct_peer did not answer its exit request";
+            int st = 0;
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+            }
+            EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+                << "uct_peer " << pid << " ended with wait status 0x" << std::hex << st;
         }
         if (fd >= 0)
             close(fd);
@@ -252,6 +262,19 @@ struct LocalBuf {
     }
 };
 
+// A byte of VE memory as the VE process itself sees it at its VEMVA
+// (/proc/<pid>/mem of the VE process, our child), -1 if unreadable.
+int ve_process_byte(void *hmem) {
+    std::string mem = "/proc/" + std::to_string(veo_get_pid_from_hmem(hmem)) + "/mem";
+    int fd = open(mem.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    uint8_t v = 0;
+    ssize_t n = pread(fd, &v, 1, (off_t)(uintptr_t)veo_get_hmem_addr(hmem));
+    close(fd);
+    return n == 1 ? v : -1;
+}
+
 TEST_F(UctVeshm, MdAllocIsHostAddressableVeMemory) {
     EXPECT_TRUE(ctx.md_attr.cap.flags & UCT_MD_FLAG_ALLOC);
     EXPECT_TRUE(ctx.md_attr.cap.flags & UCT_MD_FLAG_FIXED);
@@ -259,8 +282,12 @@ TEST_F(UctVeshm, MdAllocIsHostAddressableVeMemory) {
     EXPECT_EQ(b.len % (64 * kMiB), 0u) << "allocation not in 64 MiB granules";
     void *hmem = veo_emu_vh_to_hmem(b.p);
     ASSERT_NE(hmem, nullptr);
+    // A store through the host address is in the VE process's memory, seen
+    // from the VE process (not read back through the same mapping).
     b.p[12345] = 0x5a;
-    EXPECT_EQ(static_cast<uint8_t *>(veo_emu_hmem_to_vh(hmem))[12345], 0x5a);
+    b.p[2 * kMiB + 1] = 0xa5;
+    EXPECT_EQ(ve_process_byte(static_cast<uint8_t *>(hmem) + 12345), 0x5a);
+    EXPECT_EQ(ve_process_byte(static_cast<uint8_t *>(hmem) + 2 * kMiB + 1), 0xa5);
 }
 
 TEST_F(UctVeshm, MdAllocFixedAddress) {
@@ -377,7 +404,12 @@ struct SizeCase {
 
 // Put and get of many sizes at odd offsets, local memory VE or host, with
 // local and remote offsets congruent modulo 4 (direct DMA) or not (staged).
+// put_short is a store (no DMA) by default, VE DMA with UCX_VESHM_SHORT_PIO=n
+// (short_dma): the transport's DMA counter tells which it was.
 class UctVeshmData : public UctVeshm {
+  protected:
+    bool short_dma = false;
+
   public:
     void run(bool ve_local, const std::vector<size_t> &sizes, size_t loff, size_t roff) {
         size_t max = 0;
@@ -399,8 +431,17 @@ class UctVeshmData : public UctVeshm {
                 uct_test_fill(local, len, 0, seed);
                 // Guard bytes around the target must survive.
                 ASSERT_EQ(peer.call(PEER_FILL, 0, roff - 3, len + 6, 1000 + seed).status, UCS_OK);
+                uint64_t posts0, posts1;
+                uct_veshm_dma_stats(&posts0, nullptr);
                 ASSERT_EQ(put(m, local, lb.memh, len, raddr + roff), UCS_OK);
                 ASSERT_EQ(flush(), UCS_OK);
+                uct_veshm_dma_stats(&posts1, nullptr);
+                // Whole aligned words move by DMA: from 7 bytes on there is one.
+                if (m == SHORT && !short_dma) {
+                    EXPECT_EQ(posts1, posts0) << "put_short posted DMA instead of a store";
+                } else if (len >= 7) {
+                    EXPECT_GT(posts1, posts0) << "put moved no data by VE DMA";
+                }
                 ASSERT_EQ(remote_hash(roff, len), uct_test_hash(local, len));
                 ASSERT_EQ(remote_hash(roff - 3, 3),
                           uct_test_pattern_hash(roff - 3, 3, 1000 + seed));
@@ -451,6 +492,7 @@ TEST_F(UctVeshmData, LargeHostLocal) {
 class UctVeshmDmaShort : public UctVeshmData {
     void SetUp() override {
         setenv("UCX_VESHM_SHORT_PIO", "n", 1);
+        short_dma = true;
         UctVeshmData::SetUp();
     }
     void TearDown() override {
@@ -465,37 +507,77 @@ TEST_F(UctVeshmDmaShort, SmallHostLocalMisaligned) {
     run(false, kSmall, 2, 7);
 }
 
-TEST_F(UctVeshm, FenceOrdersPutsAndGets) {
-    const size_t big = 32 * kMiB;
+// DMA pieces of 1 MiB (UCX_VESHM_DMA_CHUNK): above what the poster copies
+// at post time (up to 256 KiB when the DMA engine thread shares its CPUs),
+// so a put stays in flight on the engine thread after the call.
+class UctVeshmEngineDma : public UctVeshm {
+    void SetUp() override {
+        setenv("UCX_VESHM_DMA_CHUNK", "1m", 1);
+        UctVeshm::SetUp();
+    }
+    void TearDown() override {
+        UctVeshm::TearDown();
+        unsetenv("UCX_VESHM_DMA_CHUNK");
+    }
+};
+
+TEST_F(UctVeshmEngineDma, FenceOrdersPutsAndGets) {
+    // Behind a big put and a fence, small operations all over its range: each
+    // must see the big put done. Without the fence they would start at once
+    // (a store, or a DMA descriptor that progress copies, newest first),
+    // while most of the big put's descriptors still wait: those would land
+    // after them. 12 MiB: above what a call finishes by itself (4 MiB), and
+    // all of it in the DMA ring at once (12 descriptors), so that nothing but
+    // the fence holds the small ones back.
+    const size_t big = 12 * kMiB, step = big / 32, probes = 32, piece = 4096;
     remote(ALLOC_MD, 64 * kMiB);
     LocalBuf a(ctx, big, true);
-    uct_test_fill(a.p, big, 0, 21);
-    uint64_t b = 0x1122334455667788ull;
-    for (int round = 0; round < 5; ++round) {
+    for (int round = 0; round < 3; ++round) {
+        uct_test_fill(a.p, big, 0, 21 + round);
         Completion c;
         c.comp = {on_done, 1, UCS_OK};
         uct_iov_t iov{a.p, big, a.memh, 0, 1};
         ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &c.comp);
-        ASSERT_TRUE(s == UCS_OK || s == UCS_INPROGRESS);
+        // Still moving, so the fence has something to order.
+        ASSERT_EQ(s, UCS_INPROGRESS);
         ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
-        // After the fence: a small put over the start of the big one must win.
-        ASSERT_EQ(put(SHORT, reinterpret_cast<uint8_t *>(&b), nullptr, 8, raddr), UCS_OK);
+        std::vector<uint64_t> values(probes);
+        for (size_t k = 0; k < probes; ++k) {
+            values[k] = 0x1122334455660000ull + 256 * round + k;
+            ASSERT_EQ(put(SHORT, reinterpret_cast<uint8_t *>(&values[k]), nullptr, 8,
+                          raddr + k * step + 64),
+                      UCS_OK);
+        }
         ASSERT_EQ(wait(s, c), UCS_OK);
         ASSERT_EQ(flush(), UCS_OK);
-        EXPECT_EQ(remote_hash(0, 8), uct_test_hash(&b, 8)) << "round " << round;
-        EXPECT_EQ(remote_hash(8, big - 8), uct_test_hash(a.p + 8, big - 8));
+        size_t lost = 0;
+        for (size_t k = 0; k < probes; ++k) {
+            lost += remote_hash(k * step + 64, 8) != uct_test_hash(&values[k], 8);
+            EXPECT_EQ(remote_hash(k * step, 64), uct_test_hash(a.p + k * step, 64));
+        }
+        EXPECT_EQ(lost, 0u) << "round " << round << ": puts after the fence overwritten by the put "
+                            << "before it";
     }
-    // A get after a fence sees the put before it.
-    LocalBuf back(ctx, big, true);
-    uct_test_fill(a.p, big, 0, 22);
-    Completion c;
-    c.comp = {on_done, 1, UCS_OK};
-    uct_iov_t iov{a.p, big, a.memh, 0, 1};
-    ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &c.comp);
-    ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
-    ASSERT_EQ(get(ZCOPY, back.p, back.memh, big, raddr), UCS_OK);
-    ASSERT_EQ(wait(s, c), UCS_OK);
-    EXPECT_EQ(uct_test_hash(back.p, big), uct_test_hash(a.p, big));
+    // Gets behind a put and a fence see its data.
+    LocalBuf back(ctx, probes * piece, true);
+    for (int round = 0; round < 3; ++round) {
+        uct_test_fill(a.p, big, 0, 31 + round);
+        Completion c;
+        c.comp = {on_done, 1, UCS_OK};
+        uct_iov_t iov{a.p, big, a.memh, 0, 1};
+        ucs_status_t s = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &c.comp);
+        ASSERT_EQ(s, UCS_INPROGRESS);
+        ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
+        for (size_t k = 0; k < probes; ++k)
+            ASSERT_EQ(get(ZCOPY, back.p + k * piece, back.memh, piece, raddr + k * step + 128),
+                      UCS_OK);
+        ASSERT_EQ(wait(s, c), UCS_OK);
+        size_t stale = 0;
+        for (size_t k = 0; k < probes; ++k)
+            stale += uct_test_hash(back.p + k * piece, piece) !=
+                     uct_test_hash(a.p + k * step + 128, piece);
+        EXPECT_EQ(stale, 0u) << "round " << round << ": gets after the fence read old data";
+    }
 }
 
 TEST_F(UctVeshm, ManyOutstandingThenFlush) {
@@ -726,14 +808,27 @@ TEST_F(UctVeshm, HostBufferRegistrationsAreCachedSafely) {
         ASSERT_EQ(munmap(p - 4, n + 8192), 0);
 }
 
-TEST_F(UctVeshm, PeerKilledMidTransfer) {
+TEST_F(UctVeshmEngineDma, PeerKilledMidTransfer) {
     remote(ALLOC_MD, 64 * kMiB);
-    LocalBuf a(ctx, 16 * kMiB, true);
+    const size_t big = 32 * kMiB; // above what a call finishes by itself
+    LocalBuf a(ctx, big, true);
+    // Two puts posted, on the DMA engine thread (1 MiB pieces) and not
+    // completed when the peer dies.
+    std::vector<Completion> cs(2);
+    for (size_t i = 0; i < cs.size(); ++i) {
+        cs[i].comp = {on_done, 1, UCS_OK};
+        uct_iov_t iov{a.p, big, a.memh, 0, 1};
+        ASSERT_EQ(uct_ep_put_zcopy(ep, &iov, 1, raddr + i * big, rkey.rkey, &cs[i].comp),
+                  UCS_INPROGRESS);
+    }
+    ASSERT_FALSE(cs[0].done || cs[1].done);
+    peer.kill_now();
+    // They complete (the attachment keeps the memory), nothing hangs.
+    for (Completion &c : cs)
+        EXPECT_NE(wait(UCS_INPROGRESS, c), UCS_ERR_TIMED_OUT);
     auto t0 = std::chrono::steady_clock::now();
     ucs_status_t err = UCS_OK;
     for (int i = 0; i < 100000 && err == UCS_OK; ++i) {
-        if (i == 20)
-            peer.kill_now(); // while transfers are in flight
         Completion c;
         c.comp = {on_done, 1, UCS_OK};
         uct_iov_t iov{a.p, 16 * kMiB, a.memh, 0, 1};

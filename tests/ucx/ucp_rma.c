@@ -8,7 +8,12 @@
  * every byte it put (sizes 1 B .. 16 MiB at odd offsets). Then it proves that
  * veshm carried the RMA: the endpoint's RMA lanes name veshm, the memory on
  * both sides is VE memory, and the transport's DMA counter grew by at least
- * the bytes moved. Exit status 0 when all of it holds. */
+ * the bytes moved. Exit status 0 when all of it holds.
+ *
+ * "ucp_rma --control" (run with UCX_TLS without veshm, everything else the
+ * same) is the proof's control: exit status 0 only when the data moved
+ * correctly and the proof fails for the reason it is there for: no RMA lane
+ * over veshm and no VE DMA by veshm. */
 #define _GNU_SOURCE
 #include <ucp/api/ucp.h>
 
@@ -28,6 +33,8 @@
 extern char **environ;
 
 #define AREA (64u << 20)
+
+static int control; /* --control: expect the proof to fail, for want of veshm */
 
 static void die(const char *fmt, ...) {
     va_list ap;
@@ -317,8 +324,15 @@ static int initiator(const char *self) {
            (unsigned long)moved);
     free(copy);
     free(info);
-    int ok =
-        failures == 0 && bad == 0 && rma_veshm && is_ve_memory(local) && rve && dma + 8192 >= moved;
+    int data_ok = failures == 0 && bad == 0;
+    int ok;
+    if (control) {
+        ok = data_ok && !rma_veshm && dma == 0;
+        printf("control: data %s, %s, %lu bytes of VE DMA by veshm\n", data_ok ? "right" : "WRONG",
+               rma_veshm ? "an RMA lane over veshm" : "no RMA lane over veshm", (unsigned long)dma);
+    } else {
+        ok = data_ok && rma_veshm && is_ve_memory(local) && rve && dma + 8192 >= moved;
+    }
     ucp_rkey_destroy(rkey);
     wait_req(w, ucp_ep_close_nbx(ep, &rp), "ucp_ep_close_nbx");
     ucp_mem_unmap(ctx, memh);
@@ -328,12 +342,16 @@ static int initiator(const char *self) {
     waitpid(pid, &st, 0);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         ok = 0, printf("FAIL: target exited with status %d\n", st);
-    printf("%s\n", ok ? "ucp_rma: OK" : "ucp_rma: FAIL");
+    printf("%s%s\n", control ? "control " : "", ok ? "ucp_rma: OK" : "ucp_rma: FAIL");
     return ok ? 0 : 1;
 }
 
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "target") == 0)
         return target(atoi(argv[2]));
+    if (argc == 2 && strcmp(argv[1], "--control") == 0)
+        control = 1;
+    else if (argc != 1)
+        die("usage: ucp_rma [--control]");
     return initiator("/proc/self/exe");
 }
