@@ -128,9 +128,11 @@ while read -r _ _ r _ p _ h _ d; do
   pid_of[$r]=$p host_of[$r]=$h
 done < <(grep '^all_pairs: rank ' <<<"$out")
 [ ${#pid_of[@]} -eq 4 ] || fail "${#pid_of[@]} of 4 ranks reported"
-while read -r _ _ p _ _ _ b; do
+# The counter's line: "dma_count: pid P posts N bytes B put U get G"; U, the
+# bytes written into other processes' areas, is what the puts moved.
+while read -r _ _ p _ _ _ _ _ b _; do
   bytes_of[$p]=$b
-done < <(grep -E '^dma_count: pid [0-9]+ posts [0-9]+ bytes [0-9]+$' <<<"$out")
+done < <(grep -E '^dma_count: pid [0-9]+ posts [0-9]+ bytes [0-9]+ put [0-9]+ get [0-9]+$' <<<"$out")
 
 # Bit 16+t of an origin's DMA bytes: its put to target t was VE DMA.
 hosts=$(printf '%s\n' "${host_of[@]}" | sort -u | tr '\n' ' ')
