@@ -26,6 +26,7 @@ set(VEO_API_SOURCES
     ${_core}/lib/api/veshm_api.cpp
     ${_core}/lib/api/vhshm_api.cpp)
 set(VEO_INTERNAL_SOURCES
+    ${_core}/lib/api/api_guard.cpp
     ${_core}/lib/dma/dma_engine.cpp
     ${_core}/lib/dma/dmaatb.cpp
     ${_core}/lib/exec/call_args.cpp

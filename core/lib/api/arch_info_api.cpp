@@ -10,10 +10,12 @@
 using namespace veo::emu;
 
 VEO_API int veo_arch_number_sysfs(int ve_node_number) {
-    // -1 asks for the first VE device present, as the sysfs scan finds it.
-    if (ve_node_number == -1)
-        ve_node_number = 0;
-    if (ve_node_number < 0 || ve_node_number >= config().nodes)
-        return -1;
-    return veo_get_ve_arch(ve_node_number);
+    return api_guard<int>("veo_arch_number_sysfs", -1, [&]() -> int {
+        // -1 asks for the first VE device present, as the sysfs scan finds it.
+        if (ve_node_number == -1)
+            ve_node_number = 0;
+        if (ve_node_number < 0 || ve_node_number >= config().nodes)
+            return -1;
+        return veo_get_ve_arch(ve_node_number);
+    });
 }

@@ -30,17 +30,24 @@ VEO_API void *veo_set_proc_identifier(void *addr, int proc_ident) {
 }
 
 VEO_API veo_proc_handle *veo_get_proc_handle_from_hmem(const void *addr) {
-    if (!is_ve(addr))
-        return nullptr;
-    return to_handle(VeProc::by_ident(ident_of_hmem(addr)));
+    return api_guard<veo_proc_handle *>("veo_get_proc_handle_from_hmem", nullptr,
+                                        [&]() -> veo_proc_handle * {
+                                            if (!is_ve(addr))
+                                                return nullptr;
+                                            return to_handle(VeProc::by_ident(ident_of_hmem(addr)));
+                                        });
 }
 
 VEO_API pid_t veo_get_pid_from_hmem(const void *addr) {
-    VeProc *p = is_ve(addr) ? VeProc::by_ident(ident_of_hmem(addr)) : nullptr;
-    return p ? p->pid() : -1;
+    return api_guard<pid_t>("veo_get_pid_from_hmem", -1, [&]() -> pid_t {
+        VeProc *p = is_ve(addr) ? VeProc::by_ident(ident_of_hmem(addr)) : nullptr;
+        return p ? p->pid() : -1;
+    });
 }
 
 VEO_API int veo_get_venum_from_hmem(const void *addr) {
-    VeProc *p = is_ve(addr) ? VeProc::by_ident(ident_of_hmem(addr)) : nullptr;
-    return p ? p->node() : -1;
+    return api_guard<int>("veo_get_venum_from_hmem", -1, [&]() -> int {
+        VeProc *p = is_ve(addr) ? VeProc::by_ident(ident_of_hmem(addr)) : nullptr;
+        return p ? p->node() : -1;
+    });
 }

@@ -86,145 +86,165 @@ int mem_free(VeProc *p, uint64_t addr) {
 // which go through that queue); the hooks of veo_register_hook run on success.
 
 VEO_API int veo_alloc_mem(veo_proc_handle *h, uint64_t *addr, const size_t size) {
-    if (!live_handle(h) || addr == nullptr)
-        return -2;
-    VeProc *p = from_handle(h);
-    exec_quiesce(p);
-    int rc = mem_alloc(p, addr, size);
-    if (rc == 0)
-        run_hook((void *)&veo_alloc_mem, h, addr, size);
-    return rc;
+    return api_guard<int>("veo_alloc_mem", -1, [&]() -> int {
+        if (!live_handle(h) || addr == nullptr)
+            return -2;
+        VeProc *p = from_handle(h);
+        exec_quiesce(p);
+        int rc = mem_alloc(p, addr, size);
+        if (rc == 0)
+            run_hook((void *)&veo_alloc_mem, h, addr, size);
+        return rc;
+    });
 }
 
 VEO_API int veo_free_mem(veo_proc_handle *h, uint64_t addr) {
-    if (!live_handle(h))
-        return -1;
-    exec_quiesce(from_handle(h));
-    int rc = mem_free(from_handle(h), addr);
-    if (rc == 0)
-        run_hook((void *)&veo_free_mem, h, addr);
-    return rc;
+    return api_guard<int>("veo_free_mem", -1, [&]() -> int {
+        if (!live_handle(h))
+            return -1;
+        exec_quiesce(from_handle(h));
+        int rc = mem_free(from_handle(h), addr);
+        if (rc == 0)
+            run_hook((void *)&veo_free_mem, h, addr);
+        return rc;
+    });
 }
 
 VEO_API int veo_alloc_hmem(veo_proc_handle *h, void **addr, const size_t size) {
-    if (addr == nullptr)
-        return -2;
-    if (h == nullptr) { // AVEO: no process means VH memory
-        *addr = malloc(size);
-        return *addr ? 0 : -1;
-    }
-    if (!live_handle(h))
-        return -1;
-    VeProc *p = from_handle(h);
-    exec_quiesce(p);
-    uint64_t vemva = 0;
-    int rc = alloc_vemva(p, &vemva, size, default_alignment(size));
-    if (rc != 0)
-        return rc;
-    *addr = (void *)make_hmem(vemva, p->ident());
-    if (auto hook = alloc_hook.load())
-        hook(*addr, size);
-    run_hook((void *)&veo_alloc_hmem, h, *addr, size);
-    return 0;
+    return api_guard<int>("veo_alloc_hmem", -1, [&]() -> int {
+        if (addr == nullptr)
+            return -2;
+        if (h == nullptr) { // AVEO: no process means VH memory
+            *addr = malloc(size);
+            return *addr ? 0 : -1;
+        }
+        if (!live_handle(h))
+            return -1;
+        VeProc *p = from_handle(h);
+        exec_quiesce(p);
+        uint64_t vemva = 0;
+        int rc = alloc_vemva(p, &vemva, size, default_alignment(size));
+        if (rc != 0)
+            return rc;
+        *addr = (void *)make_hmem(vemva, p->ident());
+        if (auto hook = alloc_hook.load())
+            hook(*addr, size);
+        run_hook((void *)&veo_alloc_hmem, h, *addr, size);
+        return 0;
+    });
 }
 
 VEO_API int veo_posix_memalign_hmem(veo_proc_handle *h, void **memptr, size_t alignment,
                                     size_t size) {
-    if (memptr == nullptr || alignment < sizeof(void *) || (alignment & (alignment - 1)))
-        return EINVAL;
-    if (!live_handle(h))
-        return posix_memalign(memptr, alignment, size);
-    VeProc *p = from_handle(h);
-    uint64_t vemva = 0;
-    uint64_t a = alignment > default_alignment(size) ? alignment : default_alignment(size);
-    if (alloc_vemva(p, &vemva, size, a) != 0)
-        return ENOMEM;
-    *memptr = (void *)make_hmem(vemva, p->ident());
-    if (auto hook = alloc_hook.load())
-        hook(*memptr, size);
-    return 0;
+    return api_guard<int>("veo_posix_memalign_hmem", -1, [&]() -> int {
+        if (memptr == nullptr || alignment < sizeof(void *) || (alignment & (alignment - 1)))
+            return EINVAL;
+        if (!live_handle(h))
+            return posix_memalign(memptr, alignment, size);
+        VeProc *p = from_handle(h);
+        uint64_t vemva = 0;
+        uint64_t a = alignment > default_alignment(size) ? alignment : default_alignment(size);
+        if (alloc_vemva(p, &vemva, size, a) != 0)
+            return ENOMEM;
+        *memptr = (void *)make_hmem(vemva, p->ident());
+        if (auto hook = alloc_hook.load())
+            hook(*memptr, size);
+        return 0;
+    });
 }
 
 VEO_API int veo_free_hmem(void *addr) {
-    if (!is_ve(addr)) {
-        free(addr);
-        return 0;
-    }
-    VeProc *p = VeProc::by_ident(ident_of_hmem(addr));
-    if (p == nullptr)
-        return -1;
-    exec_quiesce(p);
-    if (auto hook = free_hook.load())
-        hook((uint64_t)addr);
-    int rc = free_vemva(p, vemva_of_hmem(addr));
-    if (rc == 0)
-        run_hook((void *)&veo_free_hmem, to_handle(p), addr);
-    return rc;
+    return api_guard<int>("veo_free_hmem", -1, [&]() -> int {
+        if (!is_ve(addr)) {
+            free(addr);
+            return 0;
+        }
+        VeProc *p = VeProc::by_ident(ident_of_hmem(addr));
+        if (p == nullptr)
+            return -1;
+        exec_quiesce(p);
+        if (auto hook = free_hook.load())
+            hook((uint64_t)addr);
+        int rc = free_vemva(p, vemva_of_hmem(addr));
+        if (rc == 0)
+            run_hook((void *)&veo_free_hmem, to_handle(p), addr);
+        return rc;
+    });
 }
 
 VEO_API int veo_read_mem(veo_proc_handle *h, void *dst, uint64_t src, size_t size) {
-    if (!live_handle(h) || (dst == nullptr && size != 0))
-        return -1;
-    if (size == 0)
+    return api_guard<int>("veo_read_mem", -1, [&]() -> int {
+        if (!live_handle(h) || (dst == nullptr && size != 0))
+            return -1;
+        if (size == 0)
+            return 0;
+        exec_quiesce(from_handle(h));
+        MappingRef keep;
+        const uint8_t *s = from_handle(h)->access(vemva_of_hmem((void *)src), size, &keep);
+        if (s == nullptr) {
+            VEO_LOG(debug, "veo_read_mem: 0x%llx+%zu is not VE memory of this process",
+                    (unsigned long long)src, size);
+            return -1;
+        }
+        memcpy(dst, s, size);
         return 0;
-    exec_quiesce(from_handle(h));
-    MappingRef keep;
-    const uint8_t *s = from_handle(h)->access(vemva_of_hmem((void *)src), size, &keep);
-    if (s == nullptr) {
-        VEO_LOG(debug, "veo_read_mem: 0x%llx+%zu is not VE memory of this process",
-                (unsigned long long)src, size);
-        return -1;
-    }
-    memcpy(dst, s, size);
-    return 0;
+    });
 }
 
 VEO_API int veo_write_mem(veo_proc_handle *h, uint64_t dst, const void *src, size_t size) {
-    if (!live_handle(h) || (src == nullptr && size != 0))
-        return -1;
-    if (size == 0)
+    return api_guard<int>("veo_write_mem", -1, [&]() -> int {
+        if (!live_handle(h) || (src == nullptr && size != 0))
+            return -1;
+        if (size == 0)
+            return 0;
+        exec_quiesce(from_handle(h));
+        MappingRef keep;
+        uint8_t *d = from_handle(h)->access(vemva_of_hmem((void *)dst), size, &keep, true);
+        if (d == nullptr) {
+            VEO_LOG(debug, "veo_write_mem: 0x%llx+%zu is not VE memory of this process",
+                    (unsigned long long)dst, size);
+            return -1;
+        }
+        memcpy(d, src, size);
         return 0;
-    exec_quiesce(from_handle(h));
-    MappingRef keep;
-    uint8_t *d = from_handle(h)->access(vemva_of_hmem((void *)dst), size, &keep, true);
-    if (d == nullptr) {
-        VEO_LOG(debug, "veo_write_mem: 0x%llx+%zu is not VE memory of this process",
-                (unsigned long long)dst, size);
-        return -1;
-    }
-    memcpy(d, src, size);
-    return 0;
+    });
 }
 
 VEO_API int veo_hmemcpy(void *dst, const void *src, size_t size) {
-    bool dst_ve = is_ve(dst), src_ve = is_ve(src);
-    if (!dst_ve && !src_ve) {
-        if (size)
-            memcpy(dst, src, size);
-        return 0;
-    }
-    VeProc *dp = dst_ve ? VeProc::by_ident(ident_of_hmem(dst)) : nullptr;
-    VeProc *sp = src_ve ? VeProc::by_ident(ident_of_hmem(src)) : nullptr;
-    if ((dst_ve && dp == nullptr) || (src_ve && sp == nullptr))
-        return -1;
-    if (dst_ve && !src_ve)
-        return veo_write_mem(to_handle(dp), vemva_of_hmem(dst), src, size);
-    if (!dst_ve && src_ve)
-        return veo_read_mem(to_handle(sp), dst, vemva_of_hmem(src), size);
-    if (dp != sp) {
-        VEO_LOG(debug, "veo_hmemcpy: VE to VE across processes is not supported");
-        return -1;
-    }
-    return size ? copy_within(dp, vemva_of_hmem(dst), vemva_of_hmem(src), size) : 0;
+    return api_guard<int>("veo_hmemcpy", -1, [&]() -> int {
+        bool dst_ve = is_ve(dst), src_ve = is_ve(src);
+        if (!dst_ve && !src_ve) {
+            if (size)
+                memcpy(dst, src, size);
+            return 0;
+        }
+        VeProc *dp = dst_ve ? VeProc::by_ident(ident_of_hmem(dst)) : nullptr;
+        VeProc *sp = src_ve ? VeProc::by_ident(ident_of_hmem(src)) : nullptr;
+        if ((dst_ve && dp == nullptr) || (src_ve && sp == nullptr))
+            return -1;
+        if (dst_ve && !src_ve)
+            return veo_write_mem(to_handle(dp), vemva_of_hmem(dst), src, size);
+        if (!dst_ve && src_ve)
+            return veo_read_mem(to_handle(sp), dst, vemva_of_hmem(src), size);
+        if (dp != sp) {
+            VEO_LOG(debug, "veo_hmemcpy: VE to VE across processes is not supported");
+            return -1;
+        }
+        return size ? copy_within(dp, vemva_of_hmem(dst), vemva_of_hmem(src), size) : 0;
+    });
 }
 
 VEO_API void veo_register_hmem_hook_functions(void (*alloc)(void *, size_t),
                                               void (*free_fn)(uint64_t)) {
-    alloc_hook.store(alloc);
-    free_hook.store(free_fn);
+    api_guard_void("veo_register_hmem_hook_functions", [&] {
+        alloc_hook.store(alloc);
+        free_hook.store(free_fn);
+    });
 }
 
 VEO_API void veo_unregister_hmem_hook_functions(void) {
-    alloc_hook.store(nullptr);
-    free_hook.store(nullptr);
+    api_guard_void("veo_unregister_hmem_hook_functions", [&] {
+        alloc_hook.store(nullptr);
+        free_hook.store(nullptr);
+    });
 }

@@ -14,39 +14,49 @@
 using namespace veo::emu;
 
 VEO_API veo_proc_handle *veo_proc_create_static(int venode, char *veobin) {
-    if (venode == -1)
-        venode = ve_node_number_from_environment();
-    return to_handle(VeProc::create(venode, veobin));
+    return api_guard<veo_proc_handle *>("veo_proc_create_static", nullptr,
+                                        [&]() -> veo_proc_handle * {
+                                            if (venode == -1)
+                                                venode = ve_node_number_from_environment();
+                                            return to_handle(VeProc::create(venode, veobin));
+                                        });
 }
 
 VEO_API veo_proc_handle *veo_proc_create(int venode) {
-    return veo_proc_create_static(venode, nullptr);
+    return api_guard<veo_proc_handle *>("veo_proc_create", nullptr, [&]() -> veo_proc_handle * {
+        return veo_proc_create_static(venode, nullptr);
+    });
 }
 
 VEO_API int veo_proc_destroy(veo_proc_handle *h) {
-    if (!live_handle(h))
-        return -1;
-    exec_teardown(from_handle(h)); // its contexts finish what they were given
-    delete from_handle(h);
-    // A cached connection to the ended VE process, or to anyone once this VH
-    // has no VE process left, would only hold a descriptor.
-    bool any_left = false;
-    for (int i = 0; i < VEO_MAX_HMEM_PROCS; ++i)
-        any_left |= VeProc::by_ident(i) != nullptr;
-    forget_owner_links(!any_left);
-    return 0;
+    return api_guard<int>("veo_proc_destroy", -1, [&]() -> int {
+        if (!live_handle(h))
+            return -1;
+        exec_teardown(from_handle(h)); // its contexts finish what they were given
+        delete from_handle(h);
+        // A cached connection to the ended VE process, or to anyone once this VH
+        // has no VE process left, would only hold a descriptor.
+        bool any_left = false;
+        for (int i = 0; i < VEO_MAX_HMEM_PROCS; ++i)
+            any_left |= VeProc::by_ident(i) != nullptr;
+        forget_owner_links(!any_left);
+        return 0;
+    });
 }
 
 VEO_API int veo_proc_identifier(veo_proc_handle *h) {
-    return !live_handle(h) ? -1 : from_handle(h)->ident();
+    return api_guard<int>("veo_proc_identifier", -1,
+                          [&]() -> int { return !live_handle(h) ? -1 : from_handle(h)->ident(); });
 }
 
 VEO_API int veo_get_ve_arch(int venode) {
-    if (venode == -1) // as veo_proc_create(-1): VE_NODE_NUMBER, else node 0
-        venode = ve_node_number_from_environment();
-    if (venode < 0 || venode >= config().nodes)
-        return -1;
-    return 1; // an emulated VE1-class (VE10B) card: 64 MiB PCIATB pages
+    return api_guard<int>("veo_get_ve_arch", -1, [&]() -> int {
+        if (venode == -1) // as veo_proc_create(-1): VE_NODE_NUMBER, else node 0
+            venode = ve_node_number_from_environment();
+        if (venode < 0 || venode >= config().nodes)
+            return -1;
+        return 1; // an emulated VE1-class (VE10B) card: 64 MiB PCIATB pages
+    });
 }
 
 VEO_API const char *veo_version_string(void) {

@@ -51,16 +51,20 @@ bool CallArgs::has_stack() const {
 } // namespace veo::emu
 
 VEO_API veo_args *veo_args_alloc(void) {
-    return to_handle(new (std::nothrow) CallArgs);
+    return api_guard<veo_args *>("veo_args_alloc", nullptr, [&]() -> veo_args * {
+        return to_handle(new (std::nothrow) CallArgs);
+    });
 }
 
 VEO_API void veo_args_free(veo_args *ca) {
-    delete from_handle(ca);
+    api_guard_void("veo_args_free", [&] { delete from_handle(ca); });
 }
 
 VEO_API void veo_args_clear(veo_args *ca) {
-    if (ca)
-        from_handle(ca)->clear();
+    api_guard_void("veo_args_clear", [&] {
+        if (ca)
+            from_handle(ca)->clear();
+    });
 }
 
 // Integers travel extended to 64 bits as their C type would be in a register;
@@ -82,31 +86,39 @@ VEO_ARGS_SETTER(i8, int8_t, i8, int64_t)
 VEO_ARGS_SETTER(u8, uint8_t, u8, uint64_t)
 
 VEO_API int veo_args_set_double(veo_args *ca, int argnum, double val) {
-    if (ca == nullptr)
-        return -1;
-    uint64_t bits;
-    memcpy(&bits, &val, sizeof bits);
-    return from_handle(ca)->set(argnum, ArgType::dbl, bits);
+    return api_guard<int>("veo_args_set_double", -1, [&]() -> int {
+        if (ca == nullptr)
+            return -1;
+        uint64_t bits;
+        memcpy(&bits, &val, sizeof bits);
+        return from_handle(ca)->set(argnum, ArgType::dbl, bits);
+    });
 }
 
 VEO_API int veo_args_set_float(veo_args *ca, int argnum, float val) {
-    if (ca == nullptr)
-        return -1;
-    uint32_t bits;
-    memcpy(&bits, &val, sizeof bits);
-    return from_handle(ca)->set(argnum, ArgType::flt, bits);
+    return api_guard<int>("veo_args_set_float", -1, [&]() -> int {
+        if (ca == nullptr)
+            return -1;
+        uint32_t bits;
+        memcpy(&bits, &val, sizeof bits);
+        return from_handle(ca)->set(argnum, ArgType::flt, bits);
+    });
 }
 
 VEO_API int veo_args_set_stack(veo_args *ca, enum veo_args_intent inout, int argnum, char *buff,
                                size_t len) {
-    if (ca == nullptr)
-        return -1;
-    return from_handle(ca)->set_stack(inout, argnum, buff, len);
+    return api_guard<int>("veo_args_set_stack", -1, [&]() -> int {
+        if (ca == nullptr)
+            return -1;
+        return from_handle(ca)->set_stack(inout, argnum, buff, len);
+    });
 }
 
 // VE code dereferences VEMVAs, so the HMEM tag is taken off here.
 VEO_API int veo_args_set_hmem(veo_args *ca, int argnum, void *hmem) {
-    if (ca == nullptr)
-        return -1;
-    return from_handle(ca)->set(argnum, ArgType::u64, (uint64_t)veo_get_hmem_addr(hmem));
+    return api_guard<int>("veo_args_set_hmem", -1, [&]() -> int {
+        if (ca == nullptr)
+            return -1;
+        return from_handle(ca)->set(argnum, ArgType::u64, (uint64_t)veo_get_hmem_addr(hmem));
+    });
 }

@@ -32,18 +32,24 @@ Hook find_hook(void *api_function, void **payload) {
 using namespace veo::emu;
 
 VEO_API void veo_register_hook(void *func, void (*hook)(void *, ...), void *payload) {
-    std::lock_guard lock(hooks_mutex);
-    hooks()[func] = {hook, payload};
-    hook_count.store((int)hooks().size());
+    api_guard_void("veo_register_hook", [&] {
+        std::lock_guard lock(hooks_mutex);
+        hooks()[func] = {hook, payload};
+        hook_count.store((int)hooks().size());
+    });
 }
 
 VEO_API void *veo_get_hook(void *func) {
-    void *payload = nullptr;
-    return (void *)find_hook(func, &payload);
+    return api_guard<void *>("veo_get_hook", nullptr, [&]() -> void * {
+        void *payload = nullptr;
+        return (void *)find_hook(func, &payload);
+    });
 }
 
 VEO_API void veo_unregister_hook(void *func) {
-    std::lock_guard lock(hooks_mutex);
-    hooks().erase(func);
-    hook_count.store((int)hooks().size());
+    api_guard_void("veo_unregister_hook", [&] {
+        std::lock_guard lock(hooks_mutex);
+        hooks().erase(func);
+        hook_count.store((int)hooks().size());
+    });
 }
