@@ -42,6 +42,7 @@ VEO_API int veo_emu_get_node_info(int node, struct veo_emu_node_info *info) {
     info->pciatb_entries = c.pciatb_entries;
     info->dmaatb_entries = c.dmaatb_entries;
     info->dma_descriptors = c.dma_descriptors;
+    info->dma_inline_max = DmaEngine::kSharedInlineMax;
     return 0;
 }
 
