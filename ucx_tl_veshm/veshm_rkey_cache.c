@@ -6,7 +6,7 @@
 
 #include <ucs/debug/log.h>
 
-#include "veo_emu.h"
+#include "veshm_platform.h"
 #include "veo_vedma.h"
 #include "veo_veshm.h"
 #include "veshm_md.h"
@@ -56,7 +56,7 @@ ucs_status_t uct_veshm_rkey_cache_get(uct_veshm_rkey_cache_t *cache, struct veo_
                    : UCS_ERR_IO_ERROR;
     }
     int writable = 0;
-    e->host = veo_emu_vehva_to_vh(proc, vehva, size, &writable);
+    e->host = uct_veshm_platform_vehva_to_vh(proc, vehva, size, &writable);
     e->writable = writable;
     e->owner_pid = owner_pid;
     e->hmem = hmem;
