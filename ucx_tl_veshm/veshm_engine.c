@@ -1,5 +1,5 @@
-/* The operation engine's life cycle, progress, fences, flushes and pending
- * queue: see veshm_op.h. */
+/* The operation engine's life cycle, fences, flushes and pending queue: see
+ * veshm_op.h (operations and progress are in veshm_op.c). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -19,60 +19,6 @@
 
 int uct_veshm_engine_idle(const uct_veshm_engine_t *eng) {
     return uct_veshm_engine_is_idle(eng);
-}
-
-/* Calls pending requests while new operations can start. */
-static unsigned uct_veshm_engine_dispatch(uct_veshm_engine_t *eng) {
-    unsigned events = 0;
-    eng->dispatching = 1;
-    while (!ucs_queue_is_empty(&eng->pending) &&
-           uct_veshm_engine_can_start_with(eng, eng->config.max_bcopy + 8)) {
-        ucs_queue_elem_t *elem = ucs_queue_pull_non_empty(&eng->pending);
-        uct_veshm_pending_priv_t *priv = ucs_container_of(elem, uct_veshm_pending_priv_t, queue);
-        uct_pending_req_t *req = ucs_container_of((void *)priv, uct_pending_req_t, priv);
-        int fence_after = priv->fence_after;
-        ucs_status_t status = req->func(req);
-        if (status == UCS_OK) {
-            /* req may be released already. */
-            if (fence_after)
-                uct_veshm_engine_fence_moving(eng);
-            ++events;
-            continue;
-        }
-        /* UCS_INPROGRESS: it started part of its work and stays first;
-         * anything else: it could not start, try again later. */
-        ucs_queue_push_head(&eng->pending, elem);
-        if (status != UCS_INPROGRESS)
-            break;
-        ++events;
-    }
-    eng->dispatching = 0;
-    return events;
-}
-
-unsigned uct_veshm_engine_progress(uct_veshm_engine_t *eng) {
-    unsigned events = 0;
-    while (!ucs_queue_is_empty(&eng->done)) {
-        uct_veshm_op_t *op = ucs_queue_pull_elem_non_empty(&eng->done, uct_veshm_op_t, queue);
-        uct_invoke_completion(op->comp, op->status);
-        ucs_mpool_put(op);
-        ++events;
-    }
-    events += uct_veshm_engine_reap(eng);
-    events += uct_veshm_engine_post_queued(eng);
-    if (eng->fence_pending && !uct_veshm_engine_moving(eng))
-        eng->fence_pending = 0;
-    events += uct_veshm_engine_dispatch(eng);
-    if (uct_veshm_engine_is_idle(eng)) {
-        while (!ucs_queue_is_empty(&eng->flushes)) {
-            uct_veshm_flush_t *f =
-                ucs_queue_pull_elem_non_empty(&eng->flushes, uct_veshm_flush_t, queue);
-            uct_invoke_completion(f->comp, UCS_OK);
-            free(f);
-            ++events;
-        }
-    }
-    return events;
 }
 
 void uct_veshm_engine_fence(uct_veshm_engine_t *eng, int finish) {

@@ -109,24 +109,22 @@ static inline ucs_status_t uct_veshm_ep_can_post(uct_veshm_ep_t *ep, uct_veshm_i
 ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned length,
                                     uint64_t remote_addr, uct_rkey_t rkey) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
-    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    ucs_status_t status = uct_veshm_ep_can_post(ep, iface);
+    ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;
     UCT_TL_EP_STAT_OP(&ep->super, PUT, SHORT, length);
-    return uct_veshm_op_put_short(&iface->engine, buffer, length, remote_addr,
+    return uct_veshm_op_put_short(&uct_veshm_ep_iface(ep)->engine, buffer, length, remote_addr,
                                   (uct_veshm_rkey_t *)rkey);
 }
 
 ssize_t uct_veshm_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb, void *arg,
                                uint64_t remote_addr, uct_rkey_t rkey) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
-    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    ucs_status_t status = uct_veshm_ep_can_post(ep, iface);
+    ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;
-    ssize_t length =
-        uct_veshm_op_put_bcopy(&iface->engine, pack_cb, arg, remote_addr, (uct_veshm_rkey_t *)rkey);
+    ssize_t length = uct_veshm_op_put_bcopy(&uct_veshm_ep_iface(ep)->engine, pack_cb, arg,
+                                            remote_addr, (uct_veshm_rkey_t *)rkey);
     if (length >= 0) {
         UCT_TL_EP_STAT_OP(&ep->super, PUT, BCOPY, length);
     }
@@ -165,7 +163,7 @@ ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
     if (length > iface->config.max_bcopy)
         return UCS_ERR_INVALID_PARAM;
-    ucs_status_t status = uct_veshm_ep_can_post(ep, iface);
+    ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;
     UCT_TL_EP_STAT_OP(&ep->super, GET, BCOPY, length);

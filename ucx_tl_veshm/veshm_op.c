@@ -381,6 +381,8 @@ static ucs_status_t uct_veshm_op_put_from_bounce(uct_veshm_engine_t *eng, uint8_
 
 ucs_status_t uct_veshm_op_put_short(uct_veshm_engine_t *eng, const void *buffer, unsigned length,
                                     uint64_t remote_addr, uct_veshm_rkey_t *rkey) {
+    if (!uct_veshm_engine_can_start_with(eng, 0))
+        return UCS_ERR_NO_RESOURCE;
     if (eng->config.short_pio) {
         size_t n = length;
         uint64_t vehva;
@@ -402,6 +404,8 @@ ucs_status_t uct_veshm_op_put_short(uct_veshm_engine_t *eng, const void *buffer,
 ssize_t uct_veshm_op_put_bcopy(uct_veshm_engine_t *eng, uct_pack_callback_t pack_cb, void *arg,
                                uint64_t remote_addr, uct_veshm_rkey_t *rkey) {
     size_t max = eng->config.max_bcopy;
+    if (!uct_veshm_engine_can_start_with(eng, 0))
+        return UCS_ERR_NO_RESOURCE;
     uint8_t *b = uct_veshm_engine_bounce(eng, max, (unsigned)(remote_addr & 3));
     if (b == NULL)
         return UCS_ERR_NO_RESOURCE;
@@ -415,6 +419,8 @@ ssize_t uct_veshm_op_put_bcopy(uct_veshm_engine_t *eng, uct_pack_callback_t pack
 ucs_status_t uct_veshm_op_get_bcopy(uct_veshm_engine_t *eng, uct_unpack_callback_t unpack_cb,
                                     void *arg, size_t length, uint64_t remote_addr,
                                     uct_veshm_rkey_t *rkey, uct_completion_t *comp) {
+    if (!uct_veshm_engine_can_start_with(eng, 0))
+        return UCS_ERR_NO_RESOURCE;
     uint8_t *b = uct_veshm_engine_bounce(eng, ucs_max(length, 1), (unsigned)(remote_addr & 3));
     if (b == NULL)
         return UCS_ERR_NO_RESOURCE;
@@ -443,4 +449,60 @@ ucs_status_t uct_veshm_op_zcopy(uct_veshm_engine_t *eng, int is_get, const uct_i
     op->iovcnt = iovcnt;
     memcpy(op->iov, iov, iovcnt * sizeof(*iov));
     return uct_veshm_op_start(eng, op);
+}
+
+/* ---- progress ---- */
+
+/* Calls pending requests while new operations can start. */
+static unsigned uct_veshm_engine_dispatch(uct_veshm_engine_t *eng) {
+    unsigned events = 0;
+    eng->dispatching = 1;
+    while (!ucs_queue_is_empty(&eng->pending) &&
+           uct_veshm_engine_can_start_with(eng, eng->config.max_bcopy + 8)) {
+        ucs_queue_elem_t *elem = ucs_queue_pull_non_empty(&eng->pending);
+        uct_veshm_pending_priv_t *priv = ucs_container_of(elem, uct_veshm_pending_priv_t, queue);
+        uct_pending_req_t *req = ucs_container_of((void *)priv, uct_pending_req_t, priv);
+        int fence_after = priv->fence_after;
+        ucs_status_t status = req->func(req);
+        if (status == UCS_OK) {
+            /* req may be released already. */
+            if (fence_after)
+                uct_veshm_engine_fence_moving(eng);
+            ++events;
+            continue;
+        }
+        /* UCS_INPROGRESS: it started part of its work and stays first;
+         * anything else: it could not start, try again later. */
+        ucs_queue_push_head(&eng->pending, elem);
+        if (status != UCS_INPROGRESS)
+            break;
+        ++events;
+    }
+    eng->dispatching = 0;
+    return events;
+}
+
+unsigned uct_veshm_engine_progress(uct_veshm_engine_t *eng) {
+    unsigned events = 0;
+    while (!ucs_queue_is_empty(&eng->done)) {
+        uct_veshm_op_t *op = ucs_queue_pull_elem_non_empty(&eng->done, uct_veshm_op_t, queue);
+        uct_invoke_completion(op->comp, op->status);
+        ucs_mpool_put(op);
+        ++events;
+    }
+    events += uct_veshm_engine_reap(eng);
+    events += uct_veshm_engine_post_queued(eng);
+    if (eng->fence_pending && !uct_veshm_engine_moving(eng))
+        eng->fence_pending = 0;
+    events += uct_veshm_engine_dispatch(eng);
+    if (uct_veshm_engine_is_idle(eng)) {
+        while (!ucs_queue_is_empty(&eng->flushes)) {
+            uct_veshm_flush_t *f =
+                ucs_queue_pull_elem_non_empty(&eng->flushes, uct_veshm_flush_t, queue);
+            uct_invoke_completion(f->comp, UCS_OK);
+            free(f);
+            ++events;
+        }
+    }
+    return events;
 }

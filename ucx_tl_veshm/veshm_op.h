@@ -123,7 +123,9 @@ void uct_veshm_engine_pending_purge(uct_veshm_engine_t *eng, struct uct_veshm_ep
 ucs_status_t uct_veshm_remote_at(const uct_veshm_rkey_t *rkey, uint64_t addr, size_t *len,
                                  uint64_t *vehva, uint8_t **host, int *writable);
 
-/* The operations. Each returns as the UCT call of the same name. */
+/* The operations. Each returns as the UCT call of the same name, with
+ * UCS_ERR_NO_RESOURCE when it cannot start now (uct_veshm_engine_can_start;
+ * zcopy queues behind operations already started instead). */
 ucs_status_t uct_veshm_op_put_short(uct_veshm_engine_t *eng, const void *buffer, unsigned length,
                                     uint64_t remote_addr, uct_veshm_rkey_t *rkey);
 ssize_t uct_veshm_op_put_bcopy(uct_veshm_engine_t *eng, uct_pack_callback_t pack_cb, void *arg,

@@ -1,5 +1,5 @@
-/* Internals of the operation engine shared by veshm_op.c (operations) and
- * veshm_engine.c (life cycle, progress, fences, flushes, pending queue). */
+/* Internals of the operation engine shared by veshm_op.c (operations,
+ * progress) and veshm_engine.c (life cycle, fences, flushes, pending queue). */
 #ifndef UCT_VESHM_OP_INT_H
 #define UCT_VESHM_OP_INT_H
 
@@ -20,11 +20,11 @@ typedef struct {
 } uct_veshm_flush_t;
 
 static inline int uct_veshm_engine_in_flight(const uct_veshm_engine_t *eng) {
-    ucs_assert(eng->desc_head - eng->desc_tail <= eng->desc_count);
     return eng->desc_head != eng->desc_tail;
 }
 
 static inline int uct_veshm_engine_ring_full(const uct_veshm_engine_t *eng) {
+    ucs_assert(eng->desc_head - eng->desc_tail <= eng->desc_count);
     return eng->desc_head - eng->desc_tail >= eng->desc_count;
 }
 
