@@ -89,41 +89,43 @@ uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i) {
     return e;
 }
 
-/* Registers memh's host memory for DMA through the cache; 0 on failure.
- * Proc lock held. */
-static uint64_t uct_veshm_vh_register(uct_veshm_memh_t *memh) {
+/* Registers memh's host memory for DMA through the cache; proc lock held. */
+static ucs_status_t uct_veshm_vh_register(uct_veshm_memh_t *memh) {
     uct_veshm_vh_region_t *r;
-    if (uct_veshm_vh_cache_get(uct_veshm_proc.handle, memh->address, memh->length, &r) != UCS_OK)
-        return 0;
+    if (uct_veshm_proc.handle == NULL || memh->address == NULL || memh->length == 0)
+        return UCS_ERR_UNREACHABLE;
+    ucs_status_t status =
+        uct_veshm_vh_cache_get(uct_veshm_proc.handle, memh->address, memh->length, &r);
+    if (status != UCS_OK)
+        return status;
     memh->vh_region = r;
-    return r->vehva + ((uintptr_t)memh->address - r->super.start);
+    memh->vh_vehva = r->vehva + ((uintptr_t)memh->address - r->super.start);
+    return UCS_OK;
 }
 
-uint64_t uct_veshm_memh_vh_vehva(uct_veshm_memh_t *memh) {
+ucs_status_t uct_veshm_memh_vh_vehva(uct_veshm_memh_t *memh, uint64_t *vehva_p) {
     int state = __atomic_load_n(&memh->vh_state, __ATOMIC_ACQUIRE);
-    if (ucs_likely(state != 0))
-        return (state > 0) ? memh->vh_vehva : 0;
-    uct_veshm_proc_lock();
-    if (memh->vh_state == 0) {
-        uint64_t vehva =
-            (uct_veshm_proc.handle != NULL && memh->address != NULL && memh->length > 0)
-                ? uct_veshm_vh_register(memh)
-                : 0;
-        if (vehva == 0) {
-            /* DMAATB full, or not mapped: staged through the bounce buffer. */
-            ucs_debug("veshm: host memory %p..+%zu not registered for DMA: %m", memh->address,
-                      memh->length);
-            state = -1;
-        } else {
-            memh->vh_vehva = vehva;
-            uct_veshm_proc_ref_locked(); /* the registration lives in our VE process */
-            state = 1;
+    if (ucs_unlikely(state == 0)) {
+        uct_veshm_proc_lock();
+        if (memh->vh_state == 0) {
+            if (uct_veshm_vh_register(memh) == UCS_OK) {
+                uct_veshm_proc_ref_locked(); /* the registration lives in our VE process */
+                state = 1;
+            } else {
+                /* DMAATB full, or not mapped: staged through the bounce ring. */
+                ucs_debug("veshm: host memory %p..+%zu not registered for DMA: %m", memh->address,
+                          memh->length);
+                state = -1;
+            }
+            __atomic_store_n(&memh->vh_state, state, __ATOMIC_RELEASE);
         }
-        __atomic_store_n(&memh->vh_state, state, __ATOMIC_RELEASE);
+        state = memh->vh_state;
+        uct_veshm_proc_unlock();
     }
-    state = memh->vh_state;
-    uct_veshm_proc_unlock();
-    return (state > 0) ? memh->vh_vehva : 0;
+    if (state < 0)
+        return UCS_ERR_UNREACHABLE;
+    *vehva_p = memh->vh_vehva;
+    return UCS_OK;
 }
 
 static ucs_status_t uct_veshm_md_query(uct_md_h md, uct_md_attr_t *md_attr) {

@@ -59,7 +59,8 @@ typedef struct uct_veshm_rkey {
 uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i);
 
 /* VEHVA of a host memory handle's address for VE DMA of our VE process
- * (registering the region on first use); 0 when DMA cannot reach it. */
-uint64_t uct_veshm_memh_vh_vehva(uct_veshm_memh_t *memh);
+ * (registering the region on first use); UCS_ERR_UNREACHABLE when DMA cannot
+ * reach it. */
+ucs_status_t uct_veshm_memh_vh_vehva(uct_veshm_memh_t *memh, uint64_t *vehva_p);
 
 #endif

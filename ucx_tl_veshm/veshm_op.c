@@ -104,33 +104,36 @@ ucs_status_t uct_veshm_remote_at(const uct_veshm_rkey_t *rkey, uint64_t addr, si
     return UCS_OK;
 }
 
-/* VEHVA of local memory at p if DMA reaches it; *len cut to the contiguous part. */
-static int uct_veshm_local_at(uct_veshm_engine_t *eng, uct_veshm_op_t *op, uct_mem_h uct_memh,
-                              uint8_t *p, size_t *len, uint64_t *vehva) {
+/* VEHVA of local memory at p; *len cut to the contiguous part.
+ * UCS_ERR_UNREACHABLE if DMA cannot reach it (then it is staged). */
+static ucs_status_t uct_veshm_local_at(uct_veshm_engine_t *eng, uct_veshm_op_t *op,
+                                       uct_mem_h uct_memh, uint8_t *p, size_t *len,
+                                       uint64_t *vehva) {
     if (op->in_bounce) {
         *vehva = uct_veshm_bounce_vehva(&eng->bounce, p);
-        return 1;
+        return UCS_OK;
     }
     uct_veshm_memh_t *memh = uct_memh;
     if (memh == NULL || p < (uint8_t *)memh->address ||
         p >= (uint8_t *)memh->address + memh->length)
-        return 0;
+        return UCS_ERR_UNREACHABLE;
     if (!memh->is_ve) {
         /* Host memory, registered for DMA as a whole. */
-        uint64_t base = uct_veshm_memh_vh_vehva(memh);
-        if (base == 0)
-            return 0;
+        uint64_t base;
+        ucs_status_t status = uct_veshm_memh_vh_vehva(memh, &base);
+        if (status != UCS_OK)
+            return status;
         *vehva = base + (uint64_t)(p - (uint8_t *)memh->address);
-        return 1;
+        return UCS_OK;
     }
     uint64_t g = uct_veshm_proc.granule;
     uint64_t rel = memh->hmem + (uint64_t)(p - (uint8_t *)memh->address) - memh->area_hmem;
     uct_veshm_attach_t *e = uct_veshm_memh_local(memh, (unsigned)(rel / g));
     if (e == NULL)
-        return 0;
+        return UCS_ERR_UNREACHABLE;
     *vehva = e->vehva + rel % g;
     *len = ucs_min(*len, g - rel % g);
-    return 1;
+    return UCS_OK;
 }
 
 /* Posts one descriptor: UCS_OK, UCS_ERR_NO_RESOURCE (try again later), or
@@ -202,7 +205,8 @@ static size_t uct_veshm_op_piece(uct_veshm_engine_t *eng, uct_veshm_op_t *op, uc
     size_t body = ucs_min(n & ~(size_t)3, op->chunk);
     size_t ln = body;
     uint64_t lvehva;
-    if (uct_veshm_local_at(eng, op, memh, local, &ln, &lvehva) && (lvehva & 3) == 0 && ln >= 4) {
+    if (uct_veshm_local_at(eng, op, memh, local, &ln, &lvehva) == UCS_OK && (lvehva & 3) == 0 &&
+        ln >= 4) {
         body = ln & ~(size_t)3;
         status = op->is_get ? uct_veshm_post(eng, op, lvehva, rvehva, body, NULL, NULL)
                             : uct_veshm_post(eng, op, rvehva, lvehva, body, NULL, NULL);

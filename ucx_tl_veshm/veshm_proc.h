@@ -38,20 +38,23 @@ typedef struct uct_veshm_proc {
 
 extern uct_veshm_proc_t uct_veshm_proc;
 
+/* The lock and its holder; the holder is read by other threads only in
+ * assertions, hence relaxed atomics. */
 static inline void uct_veshm_proc_lock(void) {
     pthread_mutex_lock(&uct_veshm_proc.lock);
-    uct_veshm_proc.owner = pthread_self();
-    uct_veshm_proc.locked = 1;
+    __atomic_store_n(&uct_veshm_proc.owner, pthread_self(), __ATOMIC_RELAXED);
+    __atomic_store_n(&uct_veshm_proc.locked, 1, __ATOMIC_RELAXED);
 }
 
 static inline void uct_veshm_proc_unlock(void) {
-    uct_veshm_proc.locked = 0;
+    __atomic_store_n(&uct_veshm_proc.locked, 0, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&uct_veshm_proc.lock);
 }
 
 /* Whether the calling thread holds the proc lock (for ucs_assert). */
 static inline int uct_veshm_proc_is_locked(void) {
-    return uct_veshm_proc.locked && pthread_equal(uct_veshm_proc.owner, pthread_self());
+    return __atomic_load_n(&uct_veshm_proc.locked, __ATOMIC_RELAXED) &&
+           pthread_equal(__atomic_load_n(&uct_veshm_proc.owner, __ATOMIC_RELAXED), pthread_self());
 }
 
 /* The VE node chosen by configuration string cfg ("auto" or a number). */
