@@ -23,6 +23,9 @@ struct veo_emu_node_info {
     uint32_t pciatb_entries;   /* PCIATB capacity, in pages, per VE process */
     uint32_t dmaatb_entries;   /* DMAATB capacity, in pages, per VE process */
     uint32_t dma_descriptors;  /* descriptors in a VE process's DMA ring */
+    uint64_t dma_inline_max;   /* transfers up to this size are copied at post time
+                                  by the posting thread unless the DMA engine
+                                  thread has CPUs of its own */
 };
 
 /** Number of emulated VE nodes on this host. */

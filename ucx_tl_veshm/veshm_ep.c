@@ -1,5 +1,6 @@
-/* veshm endpoint: RMA operations turned into VE DMA, atomics on the peer's
- * memory, flush, fence, pending queue and peer liveness. */
+/* veshm endpoint: RMA operations (handed to the operation engine, veshm_op.h),
+ * atomics on the peer's memory, flush, fence, pending queue and peer
+ * liveness. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -30,9 +31,6 @@
 #endif
 
 #define UCT_VESHM_CHECK_EVERY 256
-/* Operations up to this size that start on an idle ring are finished in the
- * call: on a busy machine the caller's core is the free one. */
-#define UCT_VESHM_SYNC_MAX (4ul << 20)
 
 static UCS_CLASS_INIT_FUNC(uct_veshm_ep_t, const uct_ep_params_t *params) {
     uct_veshm_iface_t *iface = ucs_derived_of(params->iface, uct_veshm_iface_t);
@@ -105,140 +103,43 @@ static inline ucs_status_t uct_veshm_ep_can_post(uct_veshm_ep_t *ep, uct_veshm_i
     ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;
-    return uct_veshm_iface_can_start(iface, 0) ? UCS_OK : UCS_ERR_NO_RESOURCE;
-}
-
-/* Starts op: posts what it can, queues the rest. UCS_OK when already
- * complete (no completion callback then), else UCS_INPROGRESS. */
-static ucs_status_t uct_veshm_op_start(uct_veshm_iface_t *iface, uct_veshm_op_t *op) {
-    if (iface->fence_pending) {
-        op->fenced = 1;
-        iface->fence_pending = 0;
-    }
-    int was_empty = iface->desc_head == iface->desc_tail;
-    size_t total = 0;
-    for (size_t i = 0; i < op->iovcnt; ++i)
-        total += op->iov[i].length * ucs_max(op->iov[i].count, 1u);
-    if (was_empty && total <= UCT_VESHM_SYNC_MAX && ucs_queue_is_empty(&iface->post_queue)) {
-        /* It will be finished in this call: in descriptors that this thread
-         * copies at post time when the engine thread has no CPU of its own,
-         * and that it shares with the engine thread when it has (the engine
-         * takes the oldest, the reap below copies from the newest). */
-        op->chunk = ucs_min(iface->config.dma_chunk, UCT_VESHM_DMA_INLINE_MAX);
-    }
-    if (!ucs_queue_is_empty(&iface->post_queue) || !uct_veshm_op_post(iface, op)) {
-        ucs_queue_push(&iface->post_queue, &op->queue);
-        return UCS_INPROGRESS;
-    }
-    if (was_empty && op->inflight > 0 && op->posted_bytes <= UCT_VESHM_SYNC_MAX) {
-        /* Only this operation's descriptors are in flight: reaping now (a poll
-         * copies a descriptor the engine has not started) finishes it without
-         * a callback. Larger ones are left to the DMA engine and progress. */
-        op->sync = 1;
-        uct_veshm_iface_reap(iface);
-        op->sync = 0;
-    }
-    if (op->inflight == 0) {
-        ucs_status_t status = op->status;
-        op->comp = NULL;
-        uct_veshm_op_try_complete(iface, op);
-        return status;
-    }
-    return UCS_INPROGRESS;
-}
-
-/* A put whose data is already in the bounce buffer at b. */
-static ucs_status_t uct_veshm_put_from_bounce(uct_veshm_iface_t *iface, uct_veshm_ep_t *ep,
-                                              uint8_t *b, size_t length, uint64_t remote_addr,
-                                              uct_rkey_t rkey) {
-    uct_veshm_op_t *op = uct_veshm_op_get(iface);
-    if (op == NULL)
-        return UCS_ERR_NO_MEMORY;
-    op->ep = ep;
-    op->rkey = (uct_veshm_rkey_t *)rkey;
-    op->remote = remote_addr;
-    op->in_bounce = 1;
-    op->iovcnt = 1;
-    op->iov[0].buffer = b;
-    op->iov[0].length = length;
-    op->iov[0].count = 1;
-    op->iov[0].memh = UCT_MEM_HANDLE_NULL;
-    ucs_status_t status = uct_veshm_op_start(iface, op);
-    return (status == UCS_INPROGRESS) ? UCS_OK : status;
+    return uct_veshm_engine_can_start(&iface->engine);
 }
 
 ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned length,
                                     uint64_t remote_addr, uct_rkey_t rkey) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
-    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    ucs_status_t status = uct_veshm_ep_can_post(ep, iface);
+    ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;
     UCT_TL_EP_STAT_OP(&ep->super, PUT, SHORT, length);
-    if (iface->config.short_pio) {
-        size_t n = length;
-        uint64_t vehva;
-        uint8_t *host;
-        int writable;
-        if (uct_veshm_remote_at((uct_veshm_rkey_t *)rkey, remote_addr, &n, &vehva, &host,
-                                &writable) == UCS_OK &&
-            n == length && host != NULL && writable) {
-            memcpy(host, buffer, length);
-            return UCS_OK;
-        }
-    }
-    uint8_t *b = uct_veshm_bounce_alloc(iface, length, (unsigned)(remote_addr & 3));
-    if (b == NULL)
-        return UCS_ERR_NO_RESOURCE;
-    memcpy(b, buffer, length);
-    return uct_veshm_put_from_bounce(iface, ep, b, length, remote_addr, rkey);
+    return uct_veshm_op_put_short(&uct_veshm_ep_iface(ep)->engine, buffer, length, remote_addr,
+                                  (uct_veshm_rkey_t *)rkey);
 }
 
 ssize_t uct_veshm_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb, void *arg,
                                uint64_t remote_addr, uct_rkey_t rkey) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
-    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    ucs_status_t status = uct_veshm_ep_can_post(ep, iface);
+    ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;
-    uint64_t saved = iface->bounce.head;
-    uint8_t *b =
-        uct_veshm_bounce_alloc(iface, iface->config.max_bcopy, (unsigned)(remote_addr & 3));
-    if (b == NULL)
-        return UCS_ERR_NO_RESOURCE;
-    size_t length = pack_cb(b, arg);
-    /* Give back what the packer did not use. */
-    iface->bounce.head -= iface->config.max_bcopy - length;
-    (void)saved;
-    UCT_TL_EP_STAT_OP(&ep->super, PUT, BCOPY, length);
-    status = uct_veshm_put_from_bounce(iface, ep, b, length, remote_addr, rkey);
-    return (status == UCS_OK) ? (ssize_t)length : status;
+    ssize_t length = uct_veshm_op_put_bcopy(&uct_veshm_ep_iface(ep)->engine, pack_cb, arg,
+                                            remote_addr, (uct_veshm_rkey_t *)rkey);
+    if (length >= 0) {
+        UCT_TL_EP_STAT_OP(&ep->super, PUT, BCOPY, length);
+    }
+    return length;
 }
 
 static ucs_status_t uct_veshm_ep_zcopy(uct_ep_h tl_ep, int is_get, const uct_iov_t *iov,
                                        size_t iovcnt, uint64_t remote_addr, uct_rkey_t rkey,
                                        uct_completion_t *comp) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
-    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
     ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;
-    if (iovcnt > UCT_VESHM_MAX_IOV)
-        return UCS_ERR_INVALID_PARAM;
-    /* Queued in order behind the pending requests, not ahead of them. */
-    if (uct_veshm_iface_behind_pending(iface))
-        return UCS_ERR_NO_RESOURCE;
-    uct_veshm_op_t *op = uct_veshm_op_get(iface);
-    if (op == NULL)
-        return UCS_ERR_NO_MEMORY;
-    op->ep = ep;
-    op->comp = comp;
-    op->is_get = is_get;
-    op->rkey = (uct_veshm_rkey_t *)rkey;
-    op->remote = remote_addr;
-    op->iovcnt = iovcnt;
-    memcpy(op->iov, iov, iovcnt * sizeof(*iov));
-    return uct_veshm_op_start(iface, op);
+    return uct_veshm_op_zcopy(&uct_veshm_ep_iface(ep)->engine, is_get, iov, iovcnt, remote_addr,
+                              (uct_veshm_rkey_t *)rkey, comp);
 }
 
 ucs_status_t uct_veshm_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov, size_t iovcnt,
@@ -262,32 +163,12 @@ ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
     if (length > iface->config.max_bcopy)
         return UCS_ERR_INVALID_PARAM;
-    ucs_status_t status = uct_veshm_ep_can_post(ep, iface);
+    ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;
-    uint8_t *b = uct_veshm_bounce_alloc(iface, ucs_max(length, 1), (unsigned)(remote_addr & 3));
-    if (b == NULL)
-        return UCS_ERR_NO_RESOURCE;
-    uct_veshm_op_t *op = uct_veshm_op_get(iface);
-    if (op == NULL)
-        return UCS_ERR_NO_MEMORY;
-    op->ep = ep;
-    op->comp = comp;
-    op->is_get = 1;
-    op->in_bounce = 1;
-    op->rkey = (uct_veshm_rkey_t *)rkey;
-    op->remote = remote_addr;
-    op->iovcnt = 1;
-    op->iov[0].buffer = b;
-    op->iov[0].length = length;
-    op->iov[0].count = 1;
-    op->iov[0].memh = UCT_MEM_HANDLE_NULL;
-    op->unpack_cb = unpack_cb;
-    op->unpack_arg = arg;
-    op->unpack_buf = b;
-    op->unpack_len = length;
     UCT_TL_EP_STAT_OP(&ep->super, GET, BCOPY, length);
-    return uct_veshm_op_start(iface, op);
+    return uct_veshm_op_get_bcopy(&iface->engine, unpack_cb, arg, length, remote_addr,
+                                  (uct_veshm_rkey_t *)rkey, comp);
 }
 
 /* ---- atomics: CPU atomics on the host view of the peer's VE memory ---- */
@@ -386,21 +267,13 @@ ucs_status_t uct_veshm_ep_flush(uct_ep_h tl_ep, unsigned flags, uct_completion_t
         if (!uct_veshm_ep_peer_alive(ep))
             return UCS_ERR_ENDPOINT_TIMEOUT;
     }
-    if (!ucs_queue_is_empty(&iface->pending))
-        return UCS_ERR_NO_RESOURCE;
-    if (uct_veshm_iface_idle(iface)) {
+    ucs_status_t status = uct_veshm_engine_flush(&iface->engine, comp);
+    if (status == UCS_OK) {
         UCT_TL_EP_STAT_FLUSH(&ep->super);
-        return UCS_OK;
+    } else if (status == UCS_INPROGRESS) {
+        UCT_TL_EP_STAT_FLUSH_WAIT(&ep->super);
     }
-    if (comp != NULL) {
-        uct_veshm_flush_t *f = malloc(sizeof(*f));
-        if (f == NULL)
-            return UCS_ERR_NO_MEMORY;
-        f->comp = comp;
-        ucs_queue_push(&iface->flushes, &f->queue);
-    }
-    UCT_TL_EP_STAT_FLUSH_WAIT(&ep->super);
-    return UCS_INPROGRESS;
+    return status;
 }
 
 ucs_status_t uct_veshm_ep_fence(uct_ep_h tl_ep, unsigned flags) {
@@ -410,7 +283,7 @@ ucs_status_t uct_veshm_ep_fence(uct_ep_h tl_ep, unsigned flags) {
      * Unlike uct_iface_fence it finishes nothing now: UCP fences an endpoint
      * only before another operation on the same lane, which the fence
      * orders here. */
-    uct_veshm_iface_add_fence(iface);
+    uct_veshm_engine_fence(&iface->engine, 0);
     UCT_TL_EP_STAT_FENCE(&ep->super);
     return UCS_OK;
 }
@@ -424,38 +297,14 @@ ucs_status_t uct_veshm_ep_check(uct_ep_h tl_ep, unsigned flags, uct_completion_t
 
 ucs_status_t uct_veshm_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req, unsigned flags) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
-    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    UCS_STATIC_ASSERT(sizeof(uct_veshm_pending_priv_t) <= UCT_PENDING_REQ_PRIV_LEN);
-    if (ucs_queue_is_empty(&iface->pending) &&
-        uct_veshm_iface_can_start(iface, iface->config.max_bcopy + 8))
-        return UCS_ERR_BUSY;
-    uct_veshm_pending_priv_t *priv = (uct_veshm_pending_priv_t *)req->priv;
-    priv->ep = ep;
-    priv->fence_after = 0;
-    ucs_queue_push(&iface->pending, &priv->queue);
-    UCT_TL_EP_STAT_PEND(&ep->super);
-    return UCS_OK;
+    ucs_status_t status = uct_veshm_engine_pending_add(&uct_veshm_ep_iface(ep)->engine, ep, req);
+    if (status == UCS_OK) {
+        UCT_TL_EP_STAT_PEND(&ep->super);
+    }
+    return status;
 }
 
 void uct_veshm_ep_pending_purge(uct_ep_h tl_ep, uct_pending_purge_callback_t cb, void *arg) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
-    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    ucs_queue_iter_t iter;
-    uct_veshm_pending_priv_t *priv, *kept = NULL;
-    ucs_queue_for_each_safe(priv, iter, &iface->pending, queue) {
-        if (priv->ep != ep) {
-            kept = priv;
-            continue;
-        }
-        ucs_queue_del_iter(&iface->pending, iter);
-        if (priv->fence_after) {
-            /* The fence stays behind what is left before it. */
-            if (kept != NULL)
-                kept->fence_after = 1;
-            else
-                uct_veshm_iface_fence_moving(iface);
-        }
-        if (cb != NULL)
-            cb(ucs_container_of((void *)priv, uct_pending_req_t, priv), arg);
-    }
+    uct_veshm_engine_pending_purge(&uct_veshm_ep_iface(ep)->engine, ep, cb, arg);
 }

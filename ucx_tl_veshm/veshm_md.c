@@ -15,14 +15,10 @@
 #include <ucs/sys/string.h>
 #include <ucs/sys/sys.h>
 
-#include "veo_emu.h"
+#include "ve_offload.h"
 #include "veo_hmem.h"
 #include "veo_veshm.h"
-
-#define UCT_VESHM_OPEN_FLAGS VE_REGISTER_PCI
-#define UCT_VESHM_SYNCNUM 0
-
-uct_veshm_proc_t uct_veshm_proc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+#include "veshm_platform.h"
 
 static ucs_config_field_t uct_veshm_md_config_table[] = {
     {"", "", NULL, ucs_offsetof(uct_veshm_md_config_t, super),
@@ -37,131 +33,6 @@ static ucs_config_field_t uct_veshm_md_config_table[] = {
 
     {NULL}};
 
-int uct_veshm_select_node(const char *cfg) {
-    int count = veo_emu_node_count();
-    char *end;
-    if (cfg != NULL && strcmp(cfg, "auto") != 0) {
-        long n = strtol(cfg, &end, 10);
-        if (*cfg != '\0' && *end == '\0' && n >= 0 && n < count)
-            return (int)n;
-        ucs_warn("veshm: UCX_VESHM_NODE=%s is no VE node (0..%d), using auto", cfg, count - 1);
-    }
-    const char *env = getenv("VE_NODE_NUMBER");
-    if (env != NULL && *env != '\0') {
-        long n = strtol(env, &end, 10);
-        if (*end == '\0' && n >= 0 && n < count)
-            return (int)n;
-    }
-    for (int n = 0; n < count; ++n)
-        if (veo_emu_proc_find(n) != NULL)
-            return n;
-    return 0;
-}
-
-/* Takes a user of the process-wide VE process, starting it for the first. */
-static ucs_status_t uct_veshm_proc_get(int node) {
-    ucs_status_t status = UCS_OK;
-    pthread_mutex_lock(&uct_veshm_proc.lock);
-    if (uct_veshm_proc.handle == NULL) {
-        struct veo_proc_handle *h = veo_emu_proc_find(node);
-        int created = 0;
-        if (h == NULL) {
-            h = veo_proc_create(node);
-            created = 1;
-        }
-        struct veo_emu_node_info info;
-        if (h == NULL || veo_emu_get_node_info(node, &info) != 0) {
-            ucs_error("veshm: no VE process on VE node %d: %m", node);
-            if (h != NULL && created)
-                veo_proc_destroy(h);
-            status = UCS_ERR_NO_DEVICE;
-            goto out;
-        }
-        uct_veshm_proc.handle = h;
-        uct_veshm_proc.created = created;
-        uct_veshm_proc.node = node;
-        uct_veshm_proc.ve_pid = veo_emu_proc_pid(h);
-        uct_veshm_proc.granule = ucs_max(info.page_size, info.pciatb_page_size);
-        ucs_debug("veshm: %s VE process %d on node %d", created ? "started" : "using",
-                  (int)uct_veshm_proc.ve_pid, node);
-    } else if (node != uct_veshm_proc.node) {
-        ucs_debug("veshm: node %d requested, the process already works on node %d", node,
-                  uct_veshm_proc.node);
-    }
-    ++uct_veshm_proc.users;
-out:
-    pthread_mutex_unlock(&uct_veshm_proc.lock);
-    return status;
-}
-
-static void uct_veshm_vh_cache_flush(struct veo_proc_handle *h);
-
-static void uct_veshm_proc_put_locked(void) {
-    if (--uct_veshm_proc.users > 0)
-        return;
-    uct_veshm_vh_cache_flush(uct_veshm_proc.handle);
-    uct_veshm_rkey_cache_cleanup(&uct_veshm_proc.cache, uct_veshm_proc.handle);
-    if (uct_veshm_proc.created)
-        veo_proc_destroy(uct_veshm_proc.handle);
-    free(uct_veshm_proc.open_areas.hmem);
-    free(uct_veshm_proc.open_areas.refs);
-    memset(&uct_veshm_proc.open_areas, 0, sizeof(uct_veshm_proc.open_areas));
-    uct_veshm_proc.handle = NULL;
-}
-
-static void uct_veshm_proc_put(void) {
-    pthread_mutex_lock(&uct_veshm_proc.lock);
-    uct_veshm_proc_put_locked();
-    pthread_mutex_unlock(&uct_veshm_proc.lock);
-}
-
-/* Opens (or references) the VESHM area at hmem; proc lock held. */
-static int uct_veshm_area_open(uint64_t hmem) {
-    typeof(uct_veshm_proc.open_areas) *t = &uct_veshm_proc.open_areas;
-    for (unsigned i = 0; i < t->count; ++i) {
-        if (t->hmem[i] == hmem) {
-            ++t->refs[i];
-            return 0;
-        }
-    }
-    if (t->count == t->capacity) {
-        unsigned cap = t->capacity ? 2 * t->capacity : 16;
-        uint64_t *h = realloc(t->hmem, cap * sizeof(*h));
-        if (h == NULL)
-            return ENOMEM;
-        t->hmem = h;
-        unsigned *r = realloc(t->refs, cap * sizeof(*r));
-        if (r == NULL)
-            return ENOMEM;
-        t->refs = r;
-        t->capacity = cap;
-    }
-    if (veo_shared_mem_open((void *)hmem, uct_veshm_proc.granule, UCT_VESHM_SYNCNUM,
-                            UCT_VESHM_OPEN_FLAGS) != 0)
-        return errno;
-    t->hmem[t->count] = hmem;
-    t->refs[t->count] = 1;
-    ++t->count;
-    return 0;
-}
-
-static void uct_veshm_area_close(uint64_t hmem) {
-    typeof(uct_veshm_proc.open_areas) *t = &uct_veshm_proc.open_areas;
-    for (unsigned i = 0; i < t->count; ++i) {
-        if (t->hmem[i] != hmem)
-            continue;
-        if (--t->refs[i] == 0) {
-            if (veo_shared_mem_close((void *)hmem, uct_veshm_proc.granule, UCT_VESHM_SYNCNUM,
-                                     UCT_VESHM_OPEN_FLAGS) != 0)
-                ucs_debug("veshm: closing area 0x%lx failed: %m", (unsigned long)hmem);
-            --t->count;
-            t->hmem[i] = t->hmem[t->count];
-            t->refs[i] = t->refs[t->count];
-        }
-        return;
-    }
-}
-
 /* Makes memh a VE memory handle for [hmem, hmem+length): opens its areas. */
 static ucs_status_t uct_veshm_memh_open_areas(uct_veshm_memh_t *memh, uint64_t hmem,
                                               size_t length) {
@@ -173,10 +44,7 @@ static ucs_status_t uct_veshm_memh_open_areas(uct_veshm_memh_t *memh, uint64_t h
     if (memh->local == NULL)
         return UCS_ERR_NO_MEMORY;
     for (unsigned i = 0; i < count; ++i) {
-        int err = uct_veshm_area_open(first + i * g);
-        if (err != 0) {
-            ucs_debug("veshm: opening VESHM area 0x%lx failed: %s", (unsigned long)(first + i * g),
-                      strerror(err));
+        if (uct_veshm_area_open(first + i * g) != UCS_OK) {
             while (i-- > 0)
                 uct_veshm_area_close(first + i * g);
             free(memh->local);
@@ -209,7 +77,7 @@ uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i) {
     uct_veshm_attach_t *e = memh->local[i];
     if (ucs_likely(e != NULL))
         return e;
-    pthread_mutex_lock(&uct_veshm_proc.lock);
+    uct_veshm_proc_lock();
     if (memh->local[i] == NULL &&
         uct_veshm_rkey_cache_get(
             &uct_veshm_proc.cache, uct_veshm_proc.handle, uct_veshm_proc.ve_pid, memh->owner_pid,
@@ -217,116 +85,51 @@ uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i) {
             UCT_VESHM_OPEN_FLAGS, &e) == UCS_OK)
         memh->local[i] = e;
     e = memh->local[i];
-    pthread_mutex_unlock(&uct_veshm_proc.lock);
+    uct_veshm_proc_unlock();
     return e;
 }
 
-/* Registrations of host memory for DMA, kept after the memory handles that
- * made them are gone: UCP registers every zcopy buffer anew, and a
- * registration costs two system calls. An entry maps host virtual addresses,
- * so one that outlives its memory is harmless: DMA only ever touches the
- * buffers of live handles, which are mapped. Proc lock held for all of it. */
-#define UCT_VESHM_VH_CACHE 16
-static struct {
-    uintptr_t start, end; /* whole 4 KiB pages; end 0: free */
-    uint64_t vehva;       /* of start */
-    unsigned refs;        /* handles using it: not to be evicted */
-    uint64_t used;        /* for LRU */
-} uct_veshm_vh_cache[UCT_VESHM_VH_CACHE];
-static uint64_t uct_veshm_vh_clock;
-
-static void uct_veshm_vh_cache_flush(struct veo_proc_handle *h) {
-    for (int i = 0; i < UCT_VESHM_VH_CACHE; ++i) {
-        if (uct_veshm_vh_cache[i].end != 0 && h != NULL)
-            (void)veo_emu_unregister_vh_mem(h, uct_veshm_vh_cache[i].vehva);
-        uct_veshm_vh_cache[i].end = 0;
-        uct_veshm_vh_cache[i].refs = 0;
-    }
+/* Registers memh's host memory for DMA through the cache; proc lock held. */
+static ucs_status_t uct_veshm_vh_register(uct_veshm_memh_t *memh) {
+    uct_veshm_vh_region_t *r;
+    if (uct_veshm_proc.handle == NULL || memh->address == NULL || memh->length == 0)
+        return UCS_ERR_UNREACHABLE;
+    ucs_status_t status =
+        uct_veshm_vh_cache_get(uct_veshm_proc.handle, memh->address, memh->length, &r);
+    if (status != UCS_OK)
+        return status;
+    memh->vh_region = r;
+    memh->vh_vehva = r->vehva + ((uintptr_t)memh->address - r->super.start);
+    return UCS_OK;
 }
 
-/* Registers [addr, addr+len) for memh, through the cache; 0 on failure. */
-static uint64_t uct_veshm_vh_register(uct_veshm_memh_t *memh) {
-    struct veo_proc_handle *h = uct_veshm_proc.handle;
-    uintptr_t a = (uintptr_t)memh->address, e = a + memh->length;
-    int victim = -1;
-    for (int i = 0; i < UCT_VESHM_VH_CACHE; ++i) {
-        typeof(uct_veshm_vh_cache[0]) *c = &uct_veshm_vh_cache[i];
-        if (c->end != 0 && c->start <= a && e <= c->end) {
-            ++c->refs;
-            c->used = ++uct_veshm_vh_clock;
-            memh->vh_slot = i;
-            return c->vehva + (a - c->start);
-        }
-        if (c->refs == 0 &&
-            (victim < 0 || c->end == 0 ||
-             (uct_veshm_vh_cache[victim].end != 0 && c->used < uct_veshm_vh_cache[victim].used)))
-            victim = i;
-    }
-    uintptr_t start = a & ~(uintptr_t)4095, end = (e + 4095) & ~(uintptr_t)4095;
-    uint64_t vehva = veo_emu_register_vh_mem(h, (void *)start, end - start);
-    if (vehva == (uint64_t)-1 && errno == ENOMEM && victim >= 0 &&
-        uct_veshm_vh_cache[victim].end != 0) {
-        /* DMAATB full: make room with the oldest unused entry. */
-        (void)veo_emu_unregister_vh_mem(h, uct_veshm_vh_cache[victim].vehva);
-        uct_veshm_vh_cache[victim].end = 0;
-        vehva = veo_emu_register_vh_mem(h, (void *)start, end - start);
-    }
-    if (vehva == (uint64_t)-1)
-        return 0;
-    if (victim < 0) {
-        memh->vh_slot = -1; /* every entry in use: this one is memh's own */
-        return vehva + (a - start);
-    }
-    typeof(uct_veshm_vh_cache[0]) *c = &uct_veshm_vh_cache[victim];
-    if (c->end != 0)
-        (void)veo_emu_unregister_vh_mem(h, c->vehva);
-    c->start = start;
-    c->end = end;
-    c->vehva = vehva;
-    c->refs = 1;
-    c->used = ++uct_veshm_vh_clock;
-    memh->vh_slot = victim;
-    return vehva + (a - start);
-}
-
-/* Drops memh's registration; proc lock held. */
-static void uct_veshm_vh_unregister(uct_veshm_memh_t *memh) {
-    if (memh->vh_slot >= 0) {
-        --uct_veshm_vh_cache[memh->vh_slot].refs;
-    } else if (veo_emu_unregister_vh_mem(uct_veshm_proc.handle, memh->vh_vehva) != 0) {
-        ucs_debug("veshm: unregistering host memory %p failed: %m", memh->address);
-    }
-}
-
-uint64_t uct_veshm_memh_vh_vehva(uct_veshm_memh_t *memh) {
+ucs_status_t uct_veshm_memh_vh_vehva(uct_veshm_memh_t *memh, uint64_t *vehva_p) {
     int state = __atomic_load_n(&memh->vh_state, __ATOMIC_ACQUIRE);
-    if (ucs_likely(state != 0))
-        return (state > 0) ? memh->vh_vehva : 0;
-    pthread_mutex_lock(&uct_veshm_proc.lock);
-    if (memh->vh_state == 0) {
-        uint64_t vehva =
-            (uct_veshm_proc.handle != NULL && memh->address != NULL && memh->length > 0)
-                ? uct_veshm_vh_register(memh)
-                : 0;
-        if (vehva == 0) {
-            /* DMAATB full, or not mapped: staged through the bounce buffer. */
-            ucs_debug("veshm: host memory %p..+%zu not registered for DMA: %m", memh->address,
-                      memh->length);
-            state = -1;
-        } else {
-            memh->vh_vehva = vehva;
-            ++uct_veshm_proc.users; /* the registration lives in our VE process */
-            state = 1;
+    if (ucs_unlikely(state == 0)) {
+        uct_veshm_proc_lock();
+        if (memh->vh_state == 0) {
+            if (uct_veshm_vh_register(memh) == UCS_OK) {
+                uct_veshm_proc_ref_locked(); /* the registration lives in our VE process */
+                state = 1;
+            } else {
+                /* DMAATB full, or not mapped: staged through the bounce ring. */
+                ucs_debug("veshm: host memory %p..+%zu not registered for DMA: %m", memh->address,
+                          memh->length);
+                state = -1;
+            }
+            __atomic_store_n(&memh->vh_state, state, __ATOMIC_RELEASE);
         }
-        __atomic_store_n(&memh->vh_state, state, __ATOMIC_RELEASE);
+        state = memh->vh_state;
+        uct_veshm_proc_unlock();
     }
-    state = memh->vh_state;
-    pthread_mutex_unlock(&uct_veshm_proc.lock);
-    return (state > 0) ? memh->vh_vehva : 0;
+    if (state < 0)
+        return UCS_ERR_UNREACHABLE;
+    *vehva_p = memh->vh_vehva;
+    return UCS_OK;
 }
 
 static ucs_status_t uct_veshm_md_query(uct_md_h md, uct_md_attr_t *md_attr) {
-    struct veo_emu_node_info info;
+    uct_veshm_node_info_t info;
     uct_veshm_md_t *vmd = ucs_derived_of(md, uct_veshm_md_t);
 
     md_attr->rkey_packed_size = VESHM_RKEY_PACKED_SIZE;
@@ -336,7 +139,8 @@ static ucs_status_t uct_veshm_md_query(uct_md_h md, uct_md_attr_t *md_attr) {
     md_attr->cap.alloc_mem_types = UCS_BIT(UCS_MEMORY_TYPE_HOST);
     md_attr->cap.access_mem_types = UCS_BIT(UCS_MEMORY_TYPE_HOST);
     md_attr->cap.detect_mem_types = 0;
-    md_attr->cap.max_alloc = (veo_emu_get_node_info(vmd->node, &info) == 0) ? info.memory_size : 0;
+    md_attr->cap.max_alloc =
+        (uct_veshm_platform_node_info(vmd->node, &info) == UCS_OK) ? info.memory_size : 0;
     md_attr->cap.max_reg = ULONG_MAX;
     /* Opening a VESHM area is a message to the VE process: tens of us. */
     md_attr->reg_cost = ucs_linear_func_make(20e-6, 0);
@@ -367,9 +171,9 @@ static ucs_status_t uct_veshm_mem_alloc(uct_md_h md, size_t *length_p, void **ad
         free(memh);
         return UCS_ERR_NO_MEMORY;
     }
-    void *address = veo_emu_hmem_to_vh(hmem);
+    void *address = uct_veshm_platform_hmem_to_vh(hmem);
     if (flags & UCT_MD_MEM_FLAG_FIXED) {
-        memh->alias = veo_emu_map_hmem(hmem, length, *address_p, 1);
+        memh->alias = uct_veshm_platform_map_fixed(hmem, length, *address_p);
         if (memh->alias == NULL) {
             status = UCS_ERR_NO_MEMORY;
             goto err_free;
@@ -380,11 +184,11 @@ static ucs_status_t uct_veshm_mem_alloc(uct_md_h md, size_t *length_p, void **ad
         status = UCS_ERR_NO_MEMORY;
         goto err_unmap;
     }
-    pthread_mutex_lock(&uct_veshm_proc.lock);
+    uct_veshm_proc_lock();
     status = uct_veshm_memh_open_areas(memh, (uint64_t)hmem, length);
     if (status == UCS_OK)
-        ++uct_veshm_proc.users;
-    pthread_mutex_unlock(&uct_veshm_proc.lock);
+        uct_veshm_proc_ref_locked();
+    uct_veshm_proc_unlock();
     if (status != UCS_OK)
         goto err_unmap;
     memh->allocated = 1;
@@ -400,7 +204,7 @@ static ucs_status_t uct_veshm_mem_alloc(uct_md_h md, size_t *length_p, void **ad
 
 err_unmap:
     if (memh->alias != NULL)
-        veo_emu_unmap_hmem(memh->alias);
+        uct_veshm_platform_unmap(memh->alias);
 err_free:
     veo_free_hmem(hmem);
     free(memh);
@@ -410,19 +214,19 @@ err_free:
 static void uct_veshm_memh_destroy(uct_veshm_memh_t *memh) {
     if (memh->vh_state > 0) {
         /* UCP deregisters once the operations using memh completed. */
-        pthread_mutex_lock(&uct_veshm_proc.lock);
-        uct_veshm_vh_unregister(memh);
+        uct_veshm_proc_lock();
+        uct_veshm_vh_cache_put(uct_veshm_proc.handle, memh->vh_region);
         uct_veshm_proc_put_locked();
-        pthread_mutex_unlock(&uct_veshm_proc.lock);
+        uct_veshm_proc_unlock();
     }
     if (memh->is_ve) {
-        pthread_mutex_lock(&uct_veshm_proc.lock);
+        uct_veshm_proc_lock();
         uct_veshm_memh_close_areas(memh);
         uct_veshm_proc_put_locked();
-        pthread_mutex_unlock(&uct_veshm_proc.lock);
+        uct_veshm_proc_unlock();
     }
     if (memh->alias != NULL)
-        veo_emu_unmap_hmem(memh->alias);
+        uct_veshm_platform_unmap(memh->alias);
     if (memh->allocated)
         veo_free_hmem(memh->hmem_base);
     free(memh);
@@ -437,13 +241,13 @@ static ucs_status_t uct_veshm_mem_free(uct_md_h md, uct_mem_h memh) {
 static uint64_t uct_veshm_hmem_of(void *address, size_t length) {
     if (length == 0)
         return 0;
-    void *first = veo_emu_vh_to_hmem(address);
-    if (first == NULL)
+    uint64_t first = uct_veshm_platform_vh_to_hmem(address);
+    if (first == 0)
         return 0;
-    void *last = veo_emu_vh_to_hmem((char *)address + length - 1);
-    if (last == NULL || (uint64_t)last - (uint64_t)first != length - 1)
+    uint64_t last = uct_veshm_platform_vh_to_hmem((char *)address + length - 1);
+    if (last == 0 || last - first != length - 1)
         return 0;
-    return (uint64_t)first;
+    return first;
 }
 
 static ucs_status_t uct_veshm_mem_reg(uct_md_h md, void *address, size_t length, unsigned flags,
@@ -455,10 +259,10 @@ static ucs_status_t uct_veshm_mem_reg(uct_md_h md, void *address, size_t length,
     memh->length = length;
     uint64_t hmem = uct_veshm_hmem_of(address, length);
     if (hmem != 0) {
-        pthread_mutex_lock(&uct_veshm_proc.lock);
+        uct_veshm_proc_lock();
         if (uct_veshm_memh_open_areas(memh, hmem, length) == UCS_OK)
-            ++uct_veshm_proc.users;
-        pthread_mutex_unlock(&uct_veshm_proc.lock);
+            uct_veshm_proc_ref_locked();
+        uct_veshm_proc_unlock();
     }
     /* Ordinary host memory (or VE memory that cannot be shared) registers
      * fine: its key tells peers to use another transport. */
@@ -523,7 +327,7 @@ static ucs_status_t uct_veshm_rkey_unpack(uct_component_t *component, const void
         return UCS_ERR_NO_MEMORY;
     }
     ucs_status_t status = UCS_OK;
-    pthread_mutex_lock(&uct_veshm_proc.lock);
+    uct_veshm_proc_lock();
     if (uct_veshm_proc.handle == NULL) {
         status = UCS_ERR_UNREACHABLE;
     } else {
@@ -540,9 +344,9 @@ static ucs_status_t uct_veshm_rkey_unpack(uct_component_t *component, const void
             }
         }
         if (status == UCS_OK)
-            ++uct_veshm_proc.users;
+            uct_veshm_proc_ref_locked();
     }
-    pthread_mutex_unlock(&uct_veshm_proc.lock);
+    uct_veshm_proc_unlock();
     if (status != UCS_OK) {
         free(rkey->areas);
         free(rkey);
@@ -558,11 +362,11 @@ static ucs_status_t uct_veshm_rkey_release(uct_component_t *component, uct_rkey_
     uct_veshm_rkey_t *rkey = (uct_veshm_rkey_t *)rkey_val;
     if (rkey_val == 0 || rkey_val == UCT_INVALID_RKEY)
         return UCS_OK; /* callers release what failed to unpack, too */
-    pthread_mutex_lock(&uct_veshm_proc.lock);
+    uct_veshm_proc_lock();
     for (unsigned i = 0; i < rkey->info.area_count; ++i)
         uct_veshm_rkey_cache_put(&uct_veshm_proc.cache, uct_veshm_proc.handle, rkey->areas[i]);
     uct_veshm_proc_put_locked();
-    pthread_mutex_unlock(&uct_veshm_proc.lock);
+    uct_veshm_proc_unlock();
     free(rkey->areas);
     free(rkey);
     return UCS_OK;
@@ -610,7 +414,7 @@ static ucs_status_t uct_veshm_md_open(uct_component_t *component, const char *md
 static ucs_status_t uct_veshm_query_md_resources(uct_component_t *component,
                                                  uct_md_resource_desc_t **resources_p,
                                                  unsigned *num_resources_p) {
-    if (veo_emu_node_count() > 0)
+    if (uct_veshm_platform_node_count() > 0)
         return uct_md_query_single_md_resource(component, resources_p, num_resources_p);
     return uct_md_query_empty_md_resource(resources_p, num_resources_p);
 }

@@ -1,39 +1,20 @@
 /* veshm memory domain: VE memory allocation and registration as VESHM areas,
- * packed keys, and the VE process the transport works through. */
+ * memory handles, packed keys and remote keys. The VE process the transport
+ * works through is in veshm_proc.h. */
 #ifndef UCT_VESHM_MD_H
 #define UCT_VESHM_MD_H
 
-#include <pthread.h>
 #include <sys/types.h>
 
 #include <uct/base/uct_md.h>
 
+#include "veshm_proc.h"
 #include "veshm_rkey_cache.h"
 #include "veshm_rkey_format.h"
 #include "veshm_scope.h"
+#include "veshm_vh_cache.h"
 
 extern uct_component_t uct_veshm_component;
-
-/* The VE process of this host process that all veshm memory domains and
- * interfaces use: the application's own on the configured node if it has
- * one, else one started here. */
-typedef struct uct_veshm_proc {
-    pthread_mutex_t lock;
-    int users;                      /* open MDs, memory handles and rkeys */
-    struct veo_proc_handle *handle; /* NULL until the first MD opens */
-    int created;                    /* started by the transport */
-    int node;
-    pid_t ve_pid;                 /* VESHM owner pid of our VE memory */
-    uint64_t granule;             /* VESHM area size and alignment */
-    uct_veshm_rkey_cache_t cache; /* VEHVA attachments and registrations */
-    struct {                      /* VESHM areas we opened, reference counted */
-        uint64_t *hmem;
-        unsigned *refs;
-        unsigned count, capacity;
-    } open_areas;
-} uct_veshm_proc_t;
-
-extern uct_veshm_proc_t uct_veshm_proc;
 
 typedef struct uct_veshm_md_config {
     uct_md_config_t super;
@@ -60,11 +41,11 @@ typedef struct uct_veshm_memh {
     unsigned area_count;
     uct_veshm_attach_t **local; /* per area: our VEHVA, resolved on first use */
     /* Host memory: registered in our VE process's DMAATB on first use as a
-     * DMA source or target (veo_emu_register_vh_mem), so VE DMA moves it
-     * without staging. 0 not tried, 1 registered, -1 not possible. */
+     * DMA source or target (veshm_vh_cache.h), so VE DMA moves it without
+     * staging. 0 not tried, 1 registered, -1 not possible. */
     int vh_state;
-    uint64_t vh_vehva; /* VEHVA of address */
-    int vh_slot;       /* entry of the registration cache, -1: its own */
+    uint64_t vh_vehva;                /* VEHVA of address */
+    uct_veshm_vh_region_t *vh_region; /* the registration it uses */
 } uct_veshm_memh_t;
 
 /* What rkey_unpack returns as uct_rkey_t. */
@@ -78,10 +59,8 @@ typedef struct uct_veshm_rkey {
 uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i);
 
 /* VEHVA of a host memory handle's address for VE DMA of our VE process
- * (registering the region on first use); 0 when DMA cannot reach it. */
-uint64_t uct_veshm_memh_vh_vehva(uct_veshm_memh_t *memh);
-
-/* The VE node chosen by configuration string cfg ("auto" or a number). */
-int uct_veshm_select_node(const char *cfg);
+ * (registering the region on first use); UCS_ERR_UNREACHABLE when DMA cannot
+ * reach it. */
+ucs_status_t uct_veshm_memh_vh_vehva(uct_veshm_memh_t *memh, uint64_t *vehva_p);
 
 #endif

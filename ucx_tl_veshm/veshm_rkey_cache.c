@@ -4,9 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include <ucs/debug/assert.h>
 #include <ucs/debug/log.h>
 
-#include "veo_emu.h"
+#include "veshm_platform.h"
 #include "veo_vedma.h"
 #include "veo_veshm.h"
 #include "veshm_md.h"
@@ -15,6 +16,7 @@ ucs_status_t uct_veshm_rkey_cache_get(uct_veshm_rkey_cache_t *cache, struct veo_
                                       pid_t own_pid, pid_t owner_pid, uint64_t hmem, uint64_t size,
                                       int syncnum, long long mode_flag,
                                       uct_veshm_attach_t **entry_p) {
+    ucs_assert(uct_veshm_proc_is_locked());
     for (unsigned i = 0; i < cache->count; ++i) {
         uct_veshm_attach_t *e = cache->entries[i];
         if (e->owner_pid == owner_pid && e->hmem == hmem && e->size == size) {
@@ -56,7 +58,7 @@ ucs_status_t uct_veshm_rkey_cache_get(uct_veshm_rkey_cache_t *cache, struct veo_
                    : UCS_ERR_IO_ERROR;
     }
     int writable = 0;
-    e->host = veo_emu_vehva_to_vh(proc, vehva, size, &writable);
+    e->host = uct_veshm_platform_vehva_to_vh(proc, vehva, size, &writable);
     e->writable = writable;
     e->owner_pid = owner_pid;
     e->hmem = hmem;
@@ -79,6 +81,8 @@ static void detach(struct veo_proc_handle *proc, uct_veshm_attach_t *e) {
 
 void uct_veshm_rkey_cache_put(uct_veshm_rkey_cache_t *cache, struct veo_proc_handle *proc,
                               uct_veshm_attach_t *entry) {
+    ucs_assert(uct_veshm_proc_is_locked());
+    ucs_assert(entry->refs > 0);
     if (--entry->refs > 0)
         return;
     for (unsigned i = 0; i < cache->count; ++i) {
@@ -104,10 +108,10 @@ void uct_veshm_rkey_cache_cleanup(uct_veshm_rkey_cache_t *cache, struct veo_proc
 
 __attribute__((visibility("default"))) void uct_veshm_rkey_cache_stats(uint64_t *hits,
                                                                        uint64_t *misses) {
-    pthread_mutex_lock(&uct_veshm_proc.lock);
+    uct_veshm_proc_lock();
     if (hits)
         *hits = uct_veshm_proc.cache.hits;
     if (misses)
         *misses = uct_veshm_proc.cache.misses;
-    pthread_mutex_unlock(&uct_veshm_proc.lock);
+    uct_veshm_proc_unlock();
 }

@@ -3,14 +3,20 @@
 
 #include <string.h>
 
+/* Relative: this file is also built alone (tests, fuzzer) without the
+ * project's include directory. */
+#include "../include/veo_veshm_defs.h"
+
+/* Bit 63 of an HMEM address marks VE memory (veo_hmem.h documents AVEO's
+ * encoding; it defines no constant for it). */
 #define HMEM_VE_BIT 0x8000000000000000ull
 #define KEY_MAGIC 0x4b485356u /* "VSHK" read as little endian */
 #define OFF_CHECKSUM 80u
 
-/* Mode flags a VESHM area may have been opened with (AVEO's values). */
+/* Mode flags a VESHM area may have been opened with. */
 #define MODE_ALLOWED                                                                               \
-    (0x1ull /* VE_SHM_RO */ | 0x2ull /* VE_PCISYNC */ | 0x4ull /* VE_REGISTER_PCI */               \
-     | 0x10ull /* VE_MAP_256MB */ | 0x1000ull /* VE_REGISTER_NONE */)
+    ((uint64_t)VE_SHM_RO | (uint64_t)VE_PCISYNC | (uint64_t)VE_REGISTER_PCI |                      \
+     (uint64_t)VE_MAP_256MB | (uint64_t)VE_REGISTER_NONE)
 
 static void put16(uint8_t *p, uint16_t v) {
     p[0] = (uint8_t)v;

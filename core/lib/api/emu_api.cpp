@@ -4,6 +4,7 @@
 #include "sys/log.hpp"
 #include "sys/numa_placement.hpp"
 #include "lib/memory/hmem.hpp"
+#include "lib/dma/dma_engine.hpp"
 #include "lib/proc/proc.hpp"
 
 #include "veo_emu.h"
@@ -43,6 +44,7 @@ VEO_API int veo_emu_get_node_info(int node, struct veo_emu_node_info *info) {
         info->pciatb_entries = c.pciatb_entries;
         info->dmaatb_entries = c.dmaatb_entries;
         info->dma_descriptors = c.dma_descriptors;
+        info->dma_inline_max = DmaEngine::kSharedInlineMax;
         return 0;
     });
 }
