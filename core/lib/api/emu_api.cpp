@@ -141,15 +141,9 @@ VEO_API uint64_t veo_emu_register_vh_mem(veo_proc_handle *h, void *vh_addr, size
         // msync fails with ENOMEM on any unmapped page of the range.
         if (end <= first || msync((void *)first, end - first, MS_ASYNC) != 0)
             return fail_u64(EFAULT, fn, "range is not mapped memory of this process");
-        DmaatbEntry e;
-        e.size = end - first;
-        e.host = (uint8_t *)first;
-        e.writable = true;
-        e.kind = DmaatbKind::vh;
-        uint64_t vehva = p->dmaatb().insert(std::move(e));
+        uint64_t vehva = p->map_dma(DmaatbEntry::vh_memory((uint8_t *)first, end - first));
         if (vehva == 0)
             return fail_u64(ENOMEM, fn, "DMAATB full");
-        p->publish_stats();
         return vehva + ((uintptr_t)vh_addr - first);
     });
 }
@@ -161,11 +155,10 @@ VEO_API int veo_emu_unregister_vh_mem(veo_proc_handle *h, uint64_t vehva) {
             return -1;
         }
         DmaatbEntry e;
-        if (!from_handle(h)->dmaatb().remove(vehva, DmaatbKind::vh, &e)) {
+        if (!from_handle(h)->unmap_dma(vehva, DmaatbKind::vh, &e)) {
             errno = ECANCELED;
             return -1;
         }
-        from_handle(h)->publish_stats();
         return 0;
     });
 }

@@ -131,16 +131,9 @@ void *attach_local(VeProc *p, uint64_t vemva, size_t size) {
     if (host == nullptr || vemva >= kAttachBase ||
         !p->allocator().pages_in_use(vemva, size, config().page_size))
         return fail_ptr(EFAULT, fn, "VE_MEM_LOCAL range is not mapped memory of the process");
-    DmaatbEntry e;
-    e.size = size;
-    e.host = host;
-    e.writable = true;
-    e.kind = DmaatbKind::local;
-    e.mapping = p->memory_mapping();
-    uint64_t vehva = p->dmaatb().insert(std::move(e));
+    uint64_t vehva = p->map_dma(DmaatbEntry::local(host, size, p->memory_mapping()));
     if (vehva == 0)
         return fail_ptr(ENOMEM, fn, "DMAATB full");
-    p->publish_stats();
     return (void *)vehva;
 }
 
@@ -220,16 +213,10 @@ VEO_API void *veo_shared_mem_attach(veo_proc_handle *h, pid_t pid, void *veshm_v
             return (void *)make_hmem(at, p->ident());
         }
         close_fd(area.fd);
-        DmaatbEntry e;
-        e.size = size;
-        e.host = area.host;
-        e.writable = !area.read_only;
-        e.mapping = area.mapping;
-        e.attachment = area.token;
-        uint64_t vehva = p->dmaatb().insert(std::move(e));
+        uint64_t vehva = p->map_dma(
+            DmaatbEntry::remote(area.host, size, !area.read_only, area.mapping, area.token));
         if (vehva == 0)
             return fail_ptr(ENOMEM, fn, "DMAATB full");
-        p->publish_stats();
         return (void *)vehva;
     });
 }
@@ -266,10 +253,9 @@ VEO_API int veo_shared_mem_detach(veo_proc_handle *h, void *veshm_addr, long lon
         }
         DmaatbEntry e;
         DmaatbKind kind = mode_flag == VE_MEM_LOCAL ? DmaatbKind::local : DmaatbKind::attachment;
-        if (!p->dmaatb().remove((uint64_t)veshm_addr, kind, &e))
+        if (!p->unmap_dma((uint64_t)veshm_addr, kind, &e))
             return fail(ECANCELED, fn, "no such attachment");
         e.attachment.reset();
-        p->publish_stats();
         prune_dead_owner_links(); // the owner may have ended: close the link now
         return 0;
     });

@@ -116,18 +116,13 @@ VEO_API void *veo_shmat(veo_proc_handle *h, int shmid, const void *shmaddr, int 
             return fail_ptr(ECANCELED, fn, "the segment's size cannot be read");
         }
         uint64_t size = (ds.shm_segsz + kHostPage - 1) & ~(kHostPage - 1);
-        DmaatbEntry e;
-        e.size = size;
-        e.host = static_cast<uint8_t *>(addr);
-        e.writable = !(shmflag & SHM_RDONLY);
-        e.kind = DmaatbKind::vh_shm;
         // From here the mapping detaches the segment when its last holder (the
         // entry, a transfer in flight) lets go.
-        e.mapping = std::make_shared<Mapping>(addr, size, Mapping::Release::shmdt);
-        uint64_t v = p->dmaatb().insert(std::move(e));
+        uint64_t v = p->map_dma(DmaatbEntry::vh_segment(
+            static_cast<uint8_t *>(addr), size, !(shmflag & SHM_RDONLY),
+            std::make_shared<Mapping>(addr, size, Mapping::Release::shmdt)));
         if (v == 0) // the refused entry took the attachment with it
             return fail_ptr(ENOMEM, fn, "DMAATB full");
-        p->publish_stats();
         *vehva = (void *)v;
         return addr;
     });
@@ -142,9 +137,8 @@ VEO_API int veo_shmdt(veo_proc_handle *h, const void *shmaddr) {
         if (!p->alive())
             return fail(EBUSY, fn, "the VE process is gone");
         DmaatbEntry e;
-        if (!p->dmaatb().remove_host(shmaddr, DmaatbKind::vh_shm, &e))
+        if (!p->unmap_dma_host(shmaddr, DmaatbKind::vh_shm, &e))
             return fail(EINVAL, fn, "no veo_shmat attachment of this process at shmaddr");
-        p->publish_stats();
         return 0; // e's mapping detaches the segment, or the last transfer on it does
     });
 }

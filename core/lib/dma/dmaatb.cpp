@@ -8,6 +8,48 @@
 
 namespace veo::emu {
 
+DmaatbEntry DmaatbEntry::local(uint8_t *host, uint64_t size, MappingRef memory) {
+    DmaatbEntry e;
+    e.host = host;
+    e.size = size;
+    e.writable = true;
+    e.kind = DmaatbKind::local;
+    e.mapping = std::move(memory);
+    return e;
+}
+
+DmaatbEntry DmaatbEntry::remote(uint8_t *host, uint64_t size, bool writable, MappingRef mapping,
+                                std::shared_ptr<AttachToken> token) {
+    DmaatbEntry e;
+    e.host = host;
+    e.size = size;
+    e.writable = writable;
+    e.kind = DmaatbKind::attachment;
+    e.mapping = std::move(mapping);
+    e.attachment = std::move(token);
+    return e;
+}
+
+DmaatbEntry DmaatbEntry::vh_memory(uint8_t *host, uint64_t size) {
+    DmaatbEntry e;
+    e.host = host;
+    e.size = size;
+    e.writable = true;
+    e.kind = DmaatbKind::vh;
+    return e;
+}
+
+DmaatbEntry DmaatbEntry::vh_segment(uint8_t *host, uint64_t size, bool writable,
+                                    MappingRef mapping) {
+    DmaatbEntry e;
+    e.host = host;
+    e.size = size;
+    e.writable = writable;
+    e.kind = DmaatbKind::vh_shm;
+    e.mapping = std::move(mapping);
+    return e;
+}
+
 Dmaatb::Dmaatb(uint32_t capacity_pages, uint64_t page_size)
     : space_(kVehvaBase, kVehvaLimit - kVehvaBase), capacity_(capacity_pages),
       page_size_(page_size) {}

@@ -29,6 +29,17 @@ struct DmaatbEntry {
     uint32_t pages = 0; // DMAATB entries it takes
     MappingRef mapping; // keeps the host memory mapped while the entry or a copy needs it
     std::shared_ptr<AttachToken> attachment; // the owner's count of it; released = detached
+
+    // One constructor per kind, so no caller assembles an entry by hand.
+    // Own VE memory (VE_MEM_LOCAL), held mapped by the process's mapping.
+    static DmaatbEntry local(uint8_t *host, uint64_t size, MappingRef memory);
+    // Another process's VESHM area, mapped here; the token is the owner's count.
+    static DmaatbEntry remote(uint8_t *host, uint64_t size, bool writable, MappingRef mapping,
+                              std::shared_ptr<AttachToken> token);
+    // Memory of this VH process (veo_emu_register_vh_mem): page-aligned range.
+    static DmaatbEntry vh_memory(uint8_t *host, uint64_t size);
+    // A System V segment attached here by veo_shmat; mapping detaches it.
+    static DmaatbEntry vh_segment(uint8_t *host, uint64_t size, bool writable, MappingRef mapping);
 };
 
 class Dmaatb {

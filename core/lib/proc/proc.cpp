@@ -320,6 +320,27 @@ void VeProc::discard(uint64_t vemva, uint64_t len) {
                   (off_t)(end - start));
 }
 
+uint64_t VeProc::map_dma(DmaatbEntry entry) {
+    uint64_t vehva = dmaatb_.insert(std::move(entry));
+    if (vehva != 0)
+        publish_stats();
+    return vehva;
+}
+
+bool VeProc::unmap_dma(uint64_t vehva, DmaatbKind kind, DmaatbEntry *out) {
+    if (!dmaatb_.remove(vehva, kind, out))
+        return false;
+    publish_stats();
+    return true;
+}
+
+bool VeProc::unmap_dma_host(const void *host, DmaatbKind kind, DmaatbEntry *out) {
+    if (!dmaatb_.remove_host(host, kind, out))
+        return false;
+    publish_stats();
+    return true;
+}
+
 void VeProc::publish_stats() {
     stats_->memory_allocated.store(allocator_.bytes_in_use(), std::memory_order_relaxed);
     stats_->dmaatb_pages.store(dmaatb_.pages_used(), std::memory_order_relaxed);

@@ -78,6 +78,11 @@ class VeProc {
 
     // Gives back the host pages of [vemva, vemva+len) (a freed block).
     void discard(uint64_t vemva, uint64_t len);
+    // DMAATB entries, keeping the counters veshm-info shows up to date: the
+    // VEHVA (0 when the DMAATB is full), or whether an entry was taken out.
+    uint64_t map_dma(DmaatbEntry entry);
+    bool unmap_dma(uint64_t vehva, DmaatbKind kind, DmaatbEntry *out);
+    bool unmap_dma_host(const void *host, DmaatbKind kind, DmaatbEntry *out);
     // Refreshes the counters the VE process reports to veshm-info.
     void publish_stats();
     ProcStats &stats() { return *stats_; }
