@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "ve_offload.h"
+#include "veo_emu_hmem.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,6 +28,10 @@ struct veo_emu_node_info {
                                   by the posting thread unless the DMA engine
                                   thread has CPUs of its own */
 };
+
+/** VE_NODE_NUMBER as this library reads it: the node, -1 when it is unset or
+ * empty, -2 when it is not a node number. What veo_proc_create(-1) uses. */
+int veo_emu_ve_node_number(void);
 
 /** Number of emulated VE nodes on this host. */
 int veo_emu_node_count(void);

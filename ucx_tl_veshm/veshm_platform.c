@@ -12,6 +12,10 @@ int uct_veshm_platform_node_count(void) {
     return veo_emu_node_count();
 }
 
+int uct_veshm_platform_env_node(void) {
+    return veo_emu_ve_node_number();
+}
+
 ucs_status_t uct_veshm_platform_node_info(int node, uct_veshm_node_info_t *info) {
     struct veo_emu_node_info ni;
     if (veo_emu_get_node_info(node, &ni) != 0)

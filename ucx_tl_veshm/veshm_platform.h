@@ -22,6 +22,8 @@ typedef struct uct_veshm_node_info {
 
 /* Number of VE nodes on this host. */
 int uct_veshm_platform_node_count(void);
+/* VE_NODE_NUMBER as libveo reads it: the node, -1 unset, -2 invalid. */
+int uct_veshm_platform_env_node(void);
 /* Facts of node; UCS_ERR_NO_DEVICE for an unknown node. */
 ucs_status_t uct_veshm_platform_node_info(int node, uct_veshm_node_info_t *info);
 

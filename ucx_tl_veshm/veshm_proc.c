@@ -24,12 +24,9 @@ int uct_veshm_select_node(const char *cfg) {
             return (int)n;
         ucs_warn("veshm: UCX_VESHM_NODE=%s is no VE node (0..%d), using auto", cfg, count - 1);
     }
-    const char *env = getenv("VE_NODE_NUMBER");
-    if (env != NULL && *env != '\0') {
-        long n = strtol(env, &end, 10);
-        if (*end == '\0' && n >= 0 && n < count)
-            return (int)n;
-    }
+    int env = uct_veshm_platform_env_node(); /* VE_NODE_NUMBER, parsed by libveo */
+    if (env >= 0 && env < count)
+        return env;
     for (int n = 0; n < count; ++n)
         if (uct_veshm_platform_proc_find(n) != NULL)
             return n;

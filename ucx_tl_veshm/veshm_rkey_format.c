@@ -5,11 +5,9 @@
 
 /* Relative: this file is also built alone (tests, fuzzer) without the
  * project's include directory. */
+#include "../include/veo_emu_hmem.h"
 #include "../include/veo_veshm_defs.h"
 
-/* Bit 63 of an HMEM address marks VE memory (veo_hmem.h documents AVEO's
- * encoding; it defines no constant for it). */
-#define HMEM_VE_BIT 0x8000000000000000ull
 #define KEY_MAGIC 0x4b485356u /* "VSHK" read as little endian */
 #define OFF_CHECKSUM 80u
 
@@ -78,7 +76,7 @@ int veshm_rkey_validate(const veshm_rkey_info_t *k) {
     if (k->area_count == 0 || k->area_count > VESHM_RKEY_MAX_AREAS)
         return VESHM_RKEY_EFIELD;
     /* Areas: VE memory (HMEM bit 63), granule aligned, no wrap-around. */
-    if (!(k->area_hmem & HMEM_VE_BIT) || (k->area_hmem & (k->granule - 1)) != 0)
+    if (!(k->area_hmem & VEO_EMU_HMEM_VE_FLAG) || (k->area_hmem & (k->granule - 1)) != 0)
         return VESHM_RKEY_EFIELD;
     uint64_t span = k->granule * (uint64_t)k->area_count; /* <= 2^60, no overflow */
     if (k->area_hmem + span < k->area_hmem)

@@ -102,7 +102,7 @@ PlatformConfig load() {
 int ve_node_number_from_environment() {
     const char *s = getenv("VE_NODE_NUMBER");
     if (s == nullptr || *s == '\0')
-        return 0;
+        return -1;
     char *end = nullptr;
     long v = strtol(s, &end, 10);
     return (*end == '\0' && v >= 0 && v < 1 << 20) ? (int)v : -2;

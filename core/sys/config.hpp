@@ -31,8 +31,8 @@ const PlatformConfig &config();
 // Variables read each time they matter, as AVEO does, or before the log can
 // be used. Every environment variable of libveo and veorun is read in
 // config.cpp; these are the ones config() does not hold.
-// VE_NODE_NUMBER for veo_proc_create(-1): the node, 0 when unset or empty,
-// -2 when it is not a decimal number from 0 to 2^20 - 1.
+// VE_NODE_NUMBER: the node, -1 when unset or empty, -2 when it is not a
+// decimal number from 0 to 2^20 - 1.
 int ve_node_number_from_environment();
 // VEORUN_BIN: the helper binary to start, or nullptr.
 const char *veorun_path_from_environment();

@@ -26,12 +26,6 @@ constexpr int kControlFd = 3;
 constexpr int kMemFd = 4;
 constexpr int kStatsFd = 5;
 
-// The first message on the control socket tells the VH whether start-up worked.
-struct StartupReport {
-    uint32_t magic;
-    int32_t error;
-};
-
 [[noreturn]] void fail(int error, const char *what) {
     VEO_LOG(error, "veorun: %s: %s", what, strerror(error));
     StartupReport report{kControlMagic, error};

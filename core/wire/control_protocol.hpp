@@ -21,6 +21,12 @@ enum class ControlType : uint32_t {
     exec_first = 100,
 };
 
+// The first message on the control socket: whether the VE process started.
+struct StartupReport {
+    uint32_t magic; // kControlMagic
+    int32_t error;  // 0 or a positive errno
+};
+
 struct ControlHeader {
     uint32_t magic;
     uint32_t type;

@@ -29,6 +29,11 @@ VEO_API int veo_emu_node_count(void) {
     return config().nodes;
 }
 
+VEO_API int veo_emu_ve_node_number(void) {
+    return api_guard<int>("veo_emu_ve_node_number", -2,
+                          [&]() -> int { return ve_node_number_from_environment(); });
+}
+
 VEO_API int veo_emu_get_node_info(int node, struct veo_emu_node_info *info) {
     return api_guard<int>("veo_emu_get_node_info", -1, [&]() -> int {
         const PlatformConfig &c = config();

@@ -13,11 +13,20 @@
 
 using namespace veo::emu;
 
+namespace {
+// The node of veo_proc_create(-1), as AVEO: VE_NODE_NUMBER, else node 0; an
+// invalid value (-2) names no node.
+int default_node() {
+    int node = ve_node_number_from_environment();
+    return node == -1 ? 0 : node;
+}
+} // namespace
+
 VEO_API veo_proc_handle *veo_proc_create_static(int venode, char *veobin) {
     return api_guard<veo_proc_handle *>("veo_proc_create_static", nullptr,
                                         [&]() -> veo_proc_handle * {
                                             if (venode == -1)
-                                                venode = ve_node_number_from_environment();
+                                                venode = default_node();
                                             return to_handle(VeProc::create(venode, veobin));
                                         });
 }
@@ -51,8 +60,8 @@ VEO_API int veo_proc_identifier(veo_proc_handle *h) {
 
 VEO_API int veo_get_ve_arch(int venode) {
     return api_guard<int>("veo_get_ve_arch", -1, [&]() -> int {
-        if (venode == -1) // as veo_proc_create(-1): VE_NODE_NUMBER, else node 0
-            venode = ve_node_number_from_environment();
+        if (venode == -1) // as veo_proc_create(-1)
+            venode = default_node();
         if (venode < 0 || venode >= config().nodes)
             return -1;
         return 1; // an emulated VE1-class (VE10B) card: 64 MiB PCIATB pages

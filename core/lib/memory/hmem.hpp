@@ -4,11 +4,16 @@
 
 #include <cstdint>
 
+#include "veo_emu_hmem.h"
+
 namespace veo::emu {
 
-inline constexpr uint64_t kVeFlag = 1ULL << 63;
-inline constexpr int kIdentShift = 59;
-inline constexpr uint64_t kIdentMask = 0xfULL << kIdentShift;
+inline constexpr uint64_t kVeFlag = VEO_EMU_HMEM_VE_FLAG;
+inline constexpr int kIdentShift = VEO_EMU_HMEM_IDENT_SHIFT;
+inline constexpr uint64_t kIdentMask = VEO_EMU_HMEM_IDENT_MASK;
+static_assert(kIdentMask == 0xfULL << kIdentShift &&
+                  VEO_EMU_HMEM_ADDR_MASK == ~(kVeFlag | kIdentMask),
+              "the public header and the encoding agree");
 
 inline bool is_ve(const void *addr) {
     return ((uint64_t)addr & kVeFlag) != 0;

@@ -70,11 +70,6 @@ int high_fd(int fd) {
     return moved;
 }
 
-struct StartupReport {
-    uint32_t magic;
-    int32_t error;
-};
-
 void close_in_child();
 std::once_flag atfork_once;
 
