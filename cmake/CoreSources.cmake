@@ -36,6 +36,7 @@ set(VEO_INTERNAL_SOURCES
     ${_core}/lib/proc/control_channel.cpp
     ${_core}/lib/proc/hooks.cpp
     ${_core}/lib/proc/proc.cpp
+    ${_core}/lib/veshm/veshm_areas.cpp
     ${_core}/lib/veshm/veshm_attacher.cpp)
 
 # The VE process (veorun) without its main(): the control dispatcher, the
