@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cerrno>
+#include <cstdint>
 #include <new>
 
 #define VEO_API extern "C" __attribute__((visibility("default")))
@@ -11,6 +12,22 @@
 namespace veo::emu {
 
 void log_api_exception(const char *function, const char *what) noexcept;
+// A call that fails: says why in the debug log (VESHM_LOG=debug) and sets errno.
+void log_api_failure(int err, const char *function, const char *why) noexcept;
+
+// The failure values of the API's families, with errno set.
+inline int fail(int err, const char *function, const char *why) noexcept {
+    log_api_failure(err, function, why);
+    return -1;
+}
+inline void *fail_ptr(int err, const char *function, const char *why) noexcept {
+    log_api_failure(err, function, why);
+    return (void *)-1;
+}
+inline uint64_t fail_u64(int err, const char *function, const char *why) noexcept {
+    log_api_failure(err, function, why);
+    return (uint64_t)-1;
+}
 
 // Runs an API function's body. std::bad_alloc (a container that could not
 // grow) and anything else thrown become the function's failure value with

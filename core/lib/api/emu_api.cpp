@@ -15,16 +15,6 @@
 
 using namespace veo::emu;
 
-namespace {
-
-uint64_t fail_u64(int err, const char *fn, const char *why) {
-    VEO_LOG(debug, "%s: %s (%s)", fn, why, strerrorname_np(err));
-    errno = err;
-    return (uint64_t)-1;
-}
-
-} // namespace
-
 VEO_API int veo_emu_node_count(void) {
     return config().nodes;
 }

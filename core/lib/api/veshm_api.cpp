@@ -20,17 +20,6 @@ constexpr long long kOpenFlags =
     VE_SHM_RO | VE_PCISYNC | VE_REGISTER_PCI | VE_MAP_256MB | VE_REGISTER_NONE;
 constexpr long long kAttachKinds = VE_REGISTER_VEHVA | VE_REGISTER_VEMVA | VE_MEM_LOCAL;
 
-int fail(int err, const char *fn, const char *why) {
-    VEO_LOG(debug, "%s: %s (%s)", fn, why, strerrorname_np(err));
-    errno = err;
-    return -1;
-}
-
-void *fail_ptr(int err, const char *fn, const char *why) {
-    fail(err, fn, why);
-    return (void *)-1;
-}
-
 bool aligned(uint64_t v, uint64_t a) {
     return (v & (a - 1)) == 0;
 }

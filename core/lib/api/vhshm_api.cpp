@@ -23,17 +23,6 @@ using namespace veo::emu;
 
 namespace {
 
-int fail(int err, const char *fn, const char *why) {
-    VEO_LOG(debug, "%s: %s (%s)", fn, why, strerrorname_np(err));
-    errno = err;
-    return -1;
-}
-
-void *fail_ptr(int err, const char *fn, const char *why) {
-    fail(err, fn, why);
-    return (void *)-1;
-}
-
 // The process of a handle the caller gave; nullptr for a NULL, destroyed or
 // garbage handle.
 VeProc *proc_of(veo_proc_handle *h) {
