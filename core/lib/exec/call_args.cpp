@@ -29,7 +29,7 @@ int CallArgs::set(int argnum, ArgType type, uint64_t value) {
     return 0;
 }
 
-int CallArgs::set_stack(veo_args_intent intent, int argnum, char *buf, size_t len) {
+int CallArgs::set_stack(int intent, int argnum, char *buf, size_t len) {
     if (intent != VEO_INTENT_IN && intent != VEO_INTENT_INOUT && intent != VEO_INTENT_OUT)
         return -1;
     if (buf == nullptr && len != 0)
@@ -37,7 +37,7 @@ int CallArgs::set_stack(veo_args_intent intent, int argnum, char *buf, size_t le
     CallArg *a = slot(argnum);
     if (a == nullptr)
         return -1;
-    *a = CallArg{ArgType::u64, 0, true, intent, buf, len};
+    *a = CallArg{ArgType::u64, 0, true, (veo_args_intent)intent, buf, len};
     return 0;
 }
 
@@ -107,10 +107,15 @@ VEO_API int veo_args_set_float(veo_args *ca, int argnum, float val) {
 
 VEO_API int veo_args_set_stack(veo_args *ca, enum veo_args_intent inout, int argnum, char *buff,
                                size_t len) {
+    // A C caller may pass any int as the intent: copied as bytes, never read
+    // as the enum (an out-of-range enum load is undefined).
+    int intent = 0;
+    static_assert(sizeof intent == sizeof inout);
+    memcpy(&intent, &inout, sizeof intent);
     return api_guard<int>("veo_args_set_stack", -1, [&]() -> int {
         if (ca == nullptr)
             return -1;
-        return from_handle(ca)->set_stack(inout, argnum, buff, len);
+        return from_handle(ca)->set_stack(intent, argnum, buff, len);
     });
 }
 

@@ -24,7 +24,8 @@ struct CallArg {
 class CallArgs {
   public:
     int set(int argnum, ArgType type, uint64_t value);
-    int set_stack(veo_args_intent intent, int argnum, char *buf, size_t len);
+    // intent as the C caller passed it: any int, checked here.
+    int set_stack(int intent, int argnum, char *buf, size_t len);
     void clear() { args_.clear(); }
     const std::vector<CallArg> &args() const { return args_; }
     bool has_stack() const;
