@@ -73,15 +73,20 @@ TEST_F(DmaEngineUnit, FaultsAreExceptionBitsOfThePoll) {
 }
 
 TEST_F(DmaEngineUnit, AFullRingAnswersEagainUntilPolled) {
+    // Each transfer to a destination of its own: the engine thread and the
+    // polls copy them at the same time.
+    constexpr int kSize = 1 << 20;
     std::vector<ve_dma_handle_t> hs(4);
-    for (auto &h : hs)
-        ASSERT_EQ(0, engine.post(vdst, vsrc, 4 << 20, &h));
+    for (size_t i = 0; i < hs.size(); ++i)
+        ASSERT_EQ(0, engine.post(vdst + i * kSize, vsrc, kSize, &hs[i]));
     ve_dma_handle_t more{};
-    EXPECT_EQ(-EAGAIN, engine.post(vdst, vsrc, 4, &more)) << "4 descriptors all in use";
+    EXPECT_EQ(-EAGAIN, engine.post(vdst + 4 * kSize, vsrc, 4, &more)) << "4 descriptors all in use";
     for (auto &h : hs)
         EXPECT_EQ(0, wait(&h));
-    EXPECT_EQ(0, engine.post(vdst, vsrc, 4, &more));
+    EXPECT_EQ(0, engine.post(vdst + 4 * kSize, vsrc, 4, &more));
     EXPECT_EQ(0, wait(&more));
+    for (size_t i = 0; i < hs.size(); ++i)
+        EXPECT_EQ(0, memcmp(dst.data() + i * kSize, src.data(), kSize)) << i;
 }
 
 } // namespace
