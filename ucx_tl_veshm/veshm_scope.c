@@ -8,6 +8,7 @@
 
 static uct_veshm_scope_t uct_veshm_self_scope;
 static int uct_veshm_scope_known;
+static uint64_t uct_veshm_self_digest; /* of the scope, 0 if unknown */
 static pthread_once_t uct_veshm_scope_once = PTHREAD_ONCE_INIT;
 
 /* "0a1b2c3d-..." -> 16 bytes; 0 on success. */
@@ -54,6 +55,14 @@ static void uct_veshm_scope_init(void) {
     uct_veshm_scope_known = uct_veshm_read_boot_id(s->boot_id) == 0 &&
                             uct_veshm_ns_inode("pid", &s->pid_ns) == 0 &&
                             uct_veshm_ns_inode("net", &s->net_ns) == 0;
+    if (!uct_veshm_scope_known)
+        return;
+    /* FNV-1a, 64 bit: identity, not secrecy (the attach checks credentials). */
+    const uint8_t *p = (const uint8_t *)s;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < sizeof(*s); ++i)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    uct_veshm_self_digest = h;
 }
 
 const uct_veshm_scope_t *uct_veshm_scope(void) {
@@ -67,13 +76,6 @@ int uct_veshm_scope_reaches(const uct_veshm_scope_t *peer) {
 }
 
 uint64_t uct_veshm_scope_digest(void) {
-    const uct_veshm_scope_t *self = uct_veshm_scope();
-    if (self == NULL)
-        return 0;
-    /* FNV-1a, 64 bit: identity, not secrecy (the attach checks credentials). */
-    const uint8_t *p = (const uint8_t *)self;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < sizeof(*self); ++i)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
+    pthread_once(&uct_veshm_scope_once, uct_veshm_scope_init);
+    return uct_veshm_self_digest;
 }

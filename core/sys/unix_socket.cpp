@@ -114,8 +114,8 @@ socklen_t abstract_address(const std::string &name, sockaddr_un *addr) {
 }
 } // namespace
 
-int connect_abstract(const std::string &name) {
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+int connect_abstract(const std::string &name, bool nonblocking) {
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
     if (fd < 0)
         return -errno;
     sockaddr_un addr;
@@ -132,13 +132,13 @@ int connect_abstract(const std::string &name) {
     return fd;
 }
 
-int listen_abstract(const std::string &name) {
+int listen_abstract(const std::string &name, int backlog) {
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return -errno;
     sockaddr_un addr;
     socklen_t len = abstract_address(name, &addr);
-    if (bind(fd, (sockaddr *)&addr, len) < 0 || listen(fd, 128) < 0) {
+    if (bind(fd, (sockaddr *)&addr, len) < 0 || listen(fd, backlog) < 0) {
         int err = errno;
         close(fd);
         return -err;

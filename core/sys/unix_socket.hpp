@@ -25,10 +25,12 @@ ssize_t recv_message_until(int sock, void *buf, size_t len, int *fds, int *nfds,
 
 // Abstract names vanish with their socket: nothing survives a crash. Who may
 // be trusted behind one is veshm_rendezvous.hpp's business.
-// Connects a SOCK_SEQPACKET socket to the abstract name; fd or -errno.
-int connect_abstract(const std::string &name);
-// Binds and listens on the abstract name; fd or -errno.
-int listen_abstract(const std::string &name);
+// Connects a SOCK_SEQPACKET socket to the abstract name; fd or -errno. A
+// non-blocking socket does not wait for a listener whose backlog is full:
+// -EAGAIN at once.
+int connect_abstract(const std::string &name, bool nonblocking = false);
+// Binds and listens (non-blocking) on the abstract name; fd or -errno.
+int listen_abstract(const std::string &name, int backlog = 128);
 // Credentials of the peer of a connected socket; 0 or -errno.
 int peer_credentials(int sock, pid_t *pid, uid_t *uid);
 

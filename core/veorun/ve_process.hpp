@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <sys/types.h>
 #include <vector>
 
@@ -31,6 +32,15 @@ struct ControlResult {
     std::vector<uint8_t> payload;
     int fd = -1;
 };
+
+// Copies a control request's fixed-size payload into *out; false when its
+// length is not exactly that of T (the handler answers EINVAL).
+template <class T> bool read_payload(const uint8_t *payload, size_t len, T *out) {
+    if (len != sizeof *out)
+        return false;
+    memcpy(out, payload, sizeof *out);
+    return true;
+}
 
 // A handler gets exactly the descriptors its request type carries (the
 // dispatcher refuses any other count with EINVAL and closes them), owns them

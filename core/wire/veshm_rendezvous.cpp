@@ -11,7 +11,6 @@
 #include <fstream>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <thread>
 #include <unistd.h>
 
@@ -56,22 +55,9 @@ enum class Probe { ok, busy, stranger, impostor, absent };
 // One connection attempt that never blocks: a listener whose backlog is full
 // (flooded, or an impostor that never accepts) answers EAGAIN at once.
 Probe probe(const std::string &name, pid_t owner, int *out) {
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int fd = connect_abstract(name, true);
     if (fd < 0)
-        return Probe::absent;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    size_t len = std::min(name.size(), sizeof addr.sun_path - 1);
-    memcpy(addr.sun_path + 1, name.data(), len);
-    int rc;
-    do {
-        rc = connect(fd, (sockaddr *)&addr, (socklen_t)(offsetof(sockaddr_un, sun_path) + 1 + len));
-    } while (rc < 0 && errno == EINTR);
-    if (rc < 0) {
-        bool busy = errno == EAGAIN;
-        close(fd);
-        return busy ? Probe::busy : Probe::absent;
-    }
+        return fd == -EAGAIN ? Probe::busy : Probe::absent;
     // Before a byte is read or written: who is listening?
     pid_t pid = -1;
     uid_t uid = (uid_t)-1;

@@ -6,11 +6,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <grp.h>
 #include <gtest/gtest.h>
 #include <string>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "run_program.hpp"
+
+using veshm_test::run_program;
+using veshm_test::RunAs;
 
 namespace {
 
@@ -88,27 +91,10 @@ TEST(VeshmInfo, AnotherUserSeesNoDetails) {
     void *mem = nullptr;
     ASSERT_EQ(0, veo_alloc_hmem(h, &mem, 4096));
     pid_t ve_pid = veo_get_pid_from_hmem(mem);
-    int fds[2];
-    ASSERT_EQ(0, pipe(fds));
-    pid_t child = fork();
-    if (child == 0) {
-        // nobody, without root's supplementary groups.
-        if (dup2(fds[1], 1) < 0 || setgroups(0, nullptr) != 0 || setgid(65534) != 0 ||
-            setuid(65534) != 0)
-            _exit(3);
-        execl(VESHM_INFO_BIN, VESHM_INFO_BIN, "--json", (char *)nullptr);
-        _exit(4);
-    }
-    close(fds[1]);
+    // nobody, without root's supplementary groups.
     std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fds[0], buf, sizeof buf)) > 0)
-        out.append(buf, (size_t)n);
-    close(fds[0]);
-    int status = 0;
-    waitpid(child, &status, 0);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    RunAs nobody{65534, 65534};
+    ASSERT_EQ(0, run_program({VESHM_INFO_BIN, "--json"}, &out, &nobody));
     // It saw the platform and our VE process, counted as hidden, and no detail
     // of it (an empty or cut report fails here).
     EXPECT_NE(std::string::npos, out.find("\"nodes\"")) << out;

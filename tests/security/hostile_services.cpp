@@ -12,7 +12,6 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -29,21 +28,6 @@ std::thread server;
 std::atomic<bool> stopping{false};
 int epfd = -1;
 int fake_memory = -1;
-
-int bind_listen(const std::string &name, int backlog) {
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -1;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    memcpy(addr.sun_path + 1, name.data(), name.size());
-    socklen_t len = (socklen_t)(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-    if (bind(fd, (sockaddr *)&addr, len) < 0 || listen(fd, backlog) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
 
 // Answers what a victim sends: every attach approved with our own memory,
 // every info request with an invented VE process.
@@ -126,7 +110,7 @@ int squat_names(uid_t uid, pid_t first, int count, FakeMode mode) {
              {std::string(kVeshmServicePrefix) + std::to_string(uid) + "." + std::to_string(pid),
               std::string(kVeshmServicePrefix) + std::to_string(pid)}) {
             // A silent owner never accepts: a backlog of one fills at once.
-            int fd = bind_listen(name, mode == FakeMode::silent ? 1 : 128);
+            int fd = listen_abstract(name, mode == FakeMode::silent ? 1 : 128);
             if (fd < 0)
                 continue;
             ++bound;
@@ -144,21 +128,13 @@ int flood_connections(pid_t pid, int count) {
     std::vector<ServiceName> names = list_veshm_services(pid);
     for (int i = 0; i < count && !names.empty(); ++i) {
         const std::string &name = names[(size_t)i % names.size()].name;
-        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-            break;
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        memcpy(addr.sun_path + 1, name.data(), name.size());
-        socklen_t len = (socklen_t)(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-        if (connect(fd, (sockaddr *)&addr, len) == 0) {
+        int fd = connect_abstract(name, true);
+        if (fd >= 0) {
             ++connected;
             std::lock_guard lock(held_mutex);
             held.push_back(fd);
-        } else {
-            close(fd);
-            if (errno == EAGAIN) // backlog full: let the victim's loop catch up
-                std::this_thread::sleep_for(std::chrono::microseconds(200));
+        } else if (fd == -EAGAIN) { // backlog full: let the victim's loop catch up
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
     }
     return connected;

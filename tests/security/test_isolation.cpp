@@ -12,6 +12,7 @@
 #include "no_leftovers_test.hpp"
 #include "other_user_install.hpp"
 #include "pattern.hpp"
+#include "run_program.hpp"
 #include "peer_areas.hpp"
 #include "peer_process.hpp"
 
@@ -39,44 +40,11 @@ struct TestUser {
     std::string name;
     uid_t uid = (uid_t)-1;
     gid_t gid = (gid_t)-1;
+    RunAs as() const { return RunAs{uid, gid}; }
 };
 
-// Runs argv as it is and returns its exit status (-1 if it could not run).
-int run(const std::vector<std::string> &argv, std::string *output = nullptr,
-        const TestUser *as = nullptr, const std::vector<std::string> &env = {}) {
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(out[1], 1);
-        if (as != nullptr &&
-            (setgroups(0, nullptr) < 0 || setgid(as->gid) < 0 || setuid(as->uid) < 0))
-            _exit(126);
-        for (const std::string &e : env)
-            putenv(strdup(e.c_str()));
-        std::vector<char *> args;
-        for (const std::string &a : argv)
-            args.push_back(const_cast<char *>(a.c_str()));
-        args.push_back(nullptr);
-        execvp(args[0], args.data());
-        _exit(127);
-    }
-    close(out[1]);
-    std::string text;
-    char buf[4096];
-    for (ssize_t n; (n = read(out[0], buf, sizeof buf)) != 0;)
-        if (n > 0)
-            text.append(buf, (size_t)n);
-        else if (errno != EINTR)
-            break;
-    close(out[0]);
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid)
-        return -1;
-    if (output != nullptr)
-        *output = text;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+int run(const std::vector<std::string> &argv, std::string *output = nullptr) {
+    return run_program(argv, output);
 }
 
 bool make_user(const std::string &name, TestUser *user) {
@@ -224,7 +192,8 @@ class Isolation : public NoLeftoversTest {
     std::vector<pid_t> victim_info(int *status, std::string *text) {
         std::vector<std::string> env = info_install->env();
         env.push_back("VESHM_PEER_TIMEOUT=" + std::to_string(kPeerTimeoutSeconds));
-        *status = run({info_install->peer(), "--json"}, text, &victim_user, env);
+        RunAs victim = victim_user.as();
+        *status = run_program({info_install->peer(), "--json"}, text, &victim, env);
         std::vector<pid_t> pids;
         for (size_t at = 0; (at = text->find("{\"pid\": ", at)) != std::string::npos; ++at)
             pids.push_back((pid_t)atol(text->c_str() + at + 8));

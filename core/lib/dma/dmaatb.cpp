@@ -8,46 +8,37 @@
 
 namespace veo::emu {
 
-DmaatbEntry DmaatbEntry::local(uint8_t *host, uint64_t size, MappingRef memory) {
+namespace {
+DmaatbEntry entry(DmaatbKind kind, uint8_t *host, uint64_t size, bool writable,
+                  MappingRef mapping = nullptr) {
     DmaatbEntry e;
+    e.kind = kind;
     e.host = host;
     e.size = size;
-    e.writable = true;
-    e.kind = DmaatbKind::local;
-    e.mapping = std::move(memory);
+    e.writable = writable;
+    e.mapping = std::move(mapping);
     return e;
+}
+} // namespace
+
+DmaatbEntry DmaatbEntry::local(uint8_t *host, uint64_t size, MappingRef memory) {
+    return entry(DmaatbKind::local, host, size, true, std::move(memory));
 }
 
 DmaatbEntry DmaatbEntry::remote(uint8_t *host, uint64_t size, bool writable, MappingRef mapping,
                                 std::shared_ptr<AttachToken> token) {
-    DmaatbEntry e;
-    e.host = host;
-    e.size = size;
-    e.writable = writable;
-    e.kind = DmaatbKind::attachment;
-    e.mapping = std::move(mapping);
+    DmaatbEntry e = entry(DmaatbKind::attachment, host, size, writable, std::move(mapping));
     e.attachment = std::move(token);
     return e;
 }
 
 DmaatbEntry DmaatbEntry::vh_memory(uint8_t *host, uint64_t size) {
-    DmaatbEntry e;
-    e.host = host;
-    e.size = size;
-    e.writable = true;
-    e.kind = DmaatbKind::vh;
-    return e;
+    return entry(DmaatbKind::vh, host, size, true);
 }
 
 DmaatbEntry DmaatbEntry::vh_segment(uint8_t *host, uint64_t size, bool writable,
                                     MappingRef mapping) {
-    DmaatbEntry e;
-    e.host = host;
-    e.size = size;
-    e.writable = writable;
-    e.kind = DmaatbKind::vh_shm;
-    e.mapping = std::move(mapping);
-    return e;
+    return entry(DmaatbKind::vh_shm, host, size, writable, std::move(mapping));
 }
 
 Dmaatb::Dmaatb(uint32_t capacity_pages, uint64_t page_size)

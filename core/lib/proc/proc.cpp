@@ -150,6 +150,15 @@ VeProc *VeProc::create(int node, const char *veorun_path) {
         return nullptr;
     }
 
+    // A helper that did not come up is ended and reaped; errno says why.
+    auto abandon = [&](int err) -> VeProc * {
+        close(sv[0]);
+        close(memfd);
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        errno = err;
+        return nullptr;
+    };
     StartupReport report{0, EIO};
     pollfd pfd{sv[0], POLLIN, 0};
     if (::poll(&pfd, 1, 30000) != 1 ||
@@ -157,24 +166,12 @@ VeProc *VeProc::create(int node, const char *veorun_path) {
         report.magic != kControlMagic || report.error != 0) {
         int err = report.error ? report.error : EIO;
         VEO_LOG(error, "VE process helper %s did not start: %s", path.c_str(), strerror(err));
-        close(sv[0]);
-        close(memfd);
-        kill(pid, SIGKILL);
-        waitpid(pid, nullptr, 0);
-        errno = err;
-        return nullptr;
+        return abandon(err);
     }
     void *mem = mmap(nullptr, cfg.memory_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
                      memfd, 0);
-    if (mem == MAP_FAILED) {
-        int err = errno;
-        close(sv[0]);
-        close(memfd);
-        kill(pid, SIGKILL);
-        waitpid(pid, nullptr, 0);
-        errno = err;
-        return nullptr;
-    }
+    if (mem == MAP_FAILED)
+        return abandon(errno);
     auto *p = new VeProc(ident, node, pid, sv[0], memfd,
                          std::make_shared<Mapping>(mem, cfg.memory_size), std::move(stats_mapping));
     p->publish_stats();

@@ -226,11 +226,10 @@ ControlResult on_load_library(const uint8_t *p, size_t len, const int *, int) {
 ControlResult on_unload_library(const uint8_t *p, size_t len, const int *, int) {
     ControlResult r;
     uint64_t handle = 0;
-    if (len != sizeof handle) {
+    if (!read_payload(p, len, &handle)) {
         r.error = EINVAL;
         return r;
     }
-    memcpy(&handle, p, sizeof handle);
     auto it = libraries().find((void *)(uintptr_t)handle);
     if (it == libraries().end()) {
         r.error = EINVAL;
@@ -275,12 +274,11 @@ ControlResult on_get_sym(const uint8_t *p, size_t len, const int *, int) {
 ControlResult on_open_context(const uint8_t *p, size_t len, const int *fds, int) {
     ControlResult r;
     OpenContextRequest req;
-    if (len != sizeof req) {
+    if (!read_payload(p, len, &req)) {
         close(fds[0]);
         r.error = EINVAL;
         return r;
     }
-    memcpy(&req, p, sizeof req);
     void *mem = mmap(nullptr, kRingBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
     close(fds[0]);
     if (mem == MAP_FAILED) {
@@ -324,11 +322,10 @@ ControlResult on_open_context(const uint8_t *p, size_t len, const int *fds, int)
 ControlResult on_close_context(const uint8_t *p, size_t len, const int *, int) {
     ControlResult r;
     uint32_t id = 0;
-    if (len != sizeof id) {
+    if (!read_payload(p, len, &id)) {
         r.error = EINVAL;
         return r;
     }
-    memcpy(&id, p, sizeof id);
     auto &all = contexts();
     if (id >= all.size() || !all[id].used) {
         r.error = EINVAL;

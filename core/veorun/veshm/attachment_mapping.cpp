@@ -16,12 +16,11 @@ namespace {
 ControlResult on_map(const uint8_t *p, size_t len, const int *fds, int) {
     ControlResult r;
     MapRequest req;
-    if (len != sizeof req) {
+    if (!read_payload(p, len, &req)) {
         close(fds[0]);
         r.error = EINVAL;
         return r;
     }
-    memcpy(&req, p, sizeof req);
     // VE code of this process sees the attached area at req.vemva.
     int prot = PROT_READ | (req.read_only ? 0 : PROT_WRITE);
     void *want = (void *)req.vemva;
@@ -39,11 +38,10 @@ ControlResult on_map(const uint8_t *p, size_t len, const int *fds, int) {
 ControlResult on_unmap(const uint8_t *p, size_t len, const int *, int) {
     ControlResult r;
     MapRequest req;
-    if (len != sizeof req) {
+    if (!read_payload(p, len, &req)) {
         r.error = EINVAL;
         return r;
     }
-    memcpy(&req, p, sizeof req);
     if (req.vemva < kAttachBase || req.vemva + req.size > kAttachLimit ||
         munmap((void *)req.vemva, req.size) < 0)
         r.error = EINVAL;

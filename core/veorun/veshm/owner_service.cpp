@@ -60,11 +60,10 @@ uint32_t pciatb_pages_of(const VeshmAreaKey &k) {
 ControlResult on_register(const uint8_t *p, size_t len, const int *, int) {
     ControlResult r;
     VeshmAreaKey key;
-    if (len != sizeof key) {
+    if (!read_payload(p, len, &key)) {
         r.error = EINVAL;
         return r;
     }
-    memcpy(&key, p, sizeof key);
     ServiceState &s = state();
     for (const Area &a : s.areas)
         if (a.open && same_key(a.key, key)) {
@@ -90,11 +89,10 @@ ControlResult on_register(const uint8_t *p, size_t len, const int *, int) {
 ControlResult on_unregister(const uint8_t *p, size_t len, const int *, int) {
     ControlResult r;
     VeshmAreaKey key;
-    if (len != sizeof key) {
+    if (!read_payload(p, len, &key)) {
         r.error = EINVAL;
         return r;
     }
-    memcpy(&key, p, sizeof key);
     ServiceState &s = state();
     for (Area &a : s.areas)
         if (a.open && same_key(a.key, key)) {
@@ -109,11 +107,10 @@ ControlResult on_unregister(const uint8_t *p, size_t len, const int *, int) {
 ControlResult on_swap(const uint8_t *p, size_t len, const int *, int) {
     ControlResult r;
     uint32_t v;
-    if (len != sizeof v) {
+    if (!read_payload(p, len, &v)) {
         r.error = EINVAL;
         return r;
     }
-    memcpy(&v, p, sizeof v);
     state().swapped = v != 0;
     return r;
 }
