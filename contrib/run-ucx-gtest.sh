@@ -4,7 +4,8 @@
 #
 #   contrib/run-ucx-gtest.sh [--build-dir DIR] [--module PATH] [--filter PATTERN]
 #                            [--test-timeout SECONDS] [--timeout SECONDS]
-#                            [--cache DIR] [--jobs N] [--build-only] [--list]
+#                            [--cache DIR] [--jobs N] [--ucx-libs system|build]
+#                            [--build-only] [--list]
 #
 # * Source: the UCX source package of the installed UCX that the build already
 #   fetches (contrib/ucx-headers.sh; ~/.cache/veshm/ucx-<version>, or
@@ -24,6 +25,8 @@
 # * Output: one line per test, then "N passed, M failed, K skipped" as the
 #   last line. Exit status 0 when nothing failed, 1 otherwise, 2 when the
 #   suite could not be built or the module is missing.
+# --ucx-libs: run with Debian's UCX libraries (system, the default,
+# VESHM_UCX_GTEST_LIBS) or the source-built ones (build); see "run" below.
 # --build-only builds (or checks the cache) and stops; --list lists the tests
 # that would run.
 set -euo pipefail
@@ -39,6 +42,7 @@ total_timeout=3600
 jobs=${VESHM_JOBS:-2}
 build_only=0
 list_only=0
+ucx_libs_choice=${VESHM_UCX_GTEST_LIBS:-system}
 while [ $# -gt 0 ]; do
   case "$1" in
   --build-dir) build_dir=$2; shift 2 ;;
@@ -50,7 +54,8 @@ while [ $# -gt 0 ]; do
   --jobs) jobs=$2; shift 2 ;;
   --build-only) build_only=1; shift ;;
   --list) list_only=1; shift ;;
-  -h | --help) sed -n '2,32p' "$0"; exit 0 ;;
+  --ucx-libs) ucx_libs_choice=$2; shift 2 ;;
+  -h | --help) sed -n '2,/^set -e/{/^set -e/!p}' "$0"; exit 0 ;;
   *) echo "$prog: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -97,16 +102,26 @@ if [ ! -f "$work/.copied" ]; then
 fi
 
 # The patch in the repository may change: the one applied is kept beside the
-# tree, taken back out and the new one applied, so make rebuilds only the test
-# files the patch touches.
+# tree, taken back out and the new one applied; a file whose content ends up
+# the same gets its old time stamp back, so make recompiles only the test
+# files whose text changed (uct_test.h is included by every uct test).
 applied=$work/applied.patch
 if ! cmp -s "$patch_file" "$applied" 2>/dev/null; then
+  files=$(cat "$patch_file" "$applied" 2>/dev/null | sed -n 's|^+++ [^/]*/\([^[:space:]]*\).*|\1|p' | sort -u)
+  rm -rf "$work/before"
+  for f in $files; do
+    if [ -f "$src/$f" ]; then mkdir -p "$work/before/$(dirname "$f")" && cp -p "$src/$f" "$work/before/$f"; fi
+  done
   if [ -f "$applied" ]; then
     (cd "$src" && patch -p1 -R -s <"$applied") || die "cannot take back $applied"
     rm -f "$applied"
   fi
   (cd "$src" && patch -p1 -s --no-backup-if-mismatch <"$patch_file") || die "cannot apply $patch_file"
   cp "$patch_file" "$applied"
+  for f in $files; do
+    if cmp -s "$src/$f" "$work/before/$f" 2>/dev/null; then touch -r "$work/before/$f" "$src/$f"; fi
+  done
+  rm -rf "$work/before"
 fi
 
 # --- configure ---------------------------------------------------------------
@@ -179,11 +194,19 @@ if [ -z "$module" ]; then module=$build_dir/ucx_tl_veshm/libuct_veshm.so; fi
 [ -f "$module" ] || die "no $module (build the project first: bash contrib/build.sh)"
 module=$(cd "$(dirname "$module")" && pwd)/$(basename "$module")
 
-# The module's own libucs/libuct dependencies are found through
-# LD_LIBRARY_PATH (it is preloaded, so the gtest binary's RUNPATH does not
-# apply to it): pointing it at the source-built libraries makes the module,
-# gtest and UCX use one libucs/libuct, those the tests were compiled with.
-ucx_libs=$obj/src/ucs/.libs:$obj/src/uct/.libs:$obj/src/ucm/.libs:$obj/src/ucp/.libs:$obj/src/ucs/vfs/sock/.libs
+# Which libucs/libuct/libucm/libucp the run uses, through LD_LIBRARY_PATH
+# (it comes before gtest's RUNPATH; the preloaded module finds its own
+# dependencies through it too, so module, gtest and UCX always share one set):
+# system: Debian's libucx0, the UCX the module is built for and runs with
+#   everywhere else; gtest, compiled against the same version configured the
+#   same way (check_config), uses it like the libraries it was linked with.
+# build: the source-built libraries gtest was linked with.
+case $ucx_libs_choice in
+system) ucx_libs=$(dirname "$(ldconfig -p | awk '$1 == "libuct.so.0" { print $NF; exit }')") ;;
+build) ucx_libs=$obj/src/ucs/.libs:$obj/src/uct/.libs:$obj/src/ucm/.libs:$obj/src/ucp/.libs ;;
+*) die "--ucx-libs takes system or build, not $ucx_libs_choice" ;;
+esac
+[ -e "${ucx_libs%%:*}/libuct.so.0" ] || die "no libuct.so.0 in ${ucx_libs%%:*}"
 run_env=(
   LD_PRELOAD="$module${LD_PRELOAD:+:$LD_PRELOAD}"
   LD_LIBRARY_PATH="$ucx_libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -224,13 +247,15 @@ while read -r name; do
   rc=0
   # gtest's watchdog (-t) aborts a hanging test with a backtrace first;
   # timeout(1) is the backstop for a process that no longer reacts.
-  env "${run_env[@]}" timeout -k 10 $((limit + 30)) "$gtest" -t "$limit" \
-    --gtest_filter="$name" >"$log" 2>&1 || rc=$?
+  # (The braces keep bash's own "Segmentation fault" job report out of the
+  # output; the test's log has UCX's backtrace.)
+  { env "${run_env[@]}" timeout -k 10 $((limit + 30)) "$gtest" -t "$limit" \
+    --gtest_filter="$name" >"$log" 2>&1; } 2>/dev/null || rc=$?
   secs=$(($(date +%s) - start))
   if [ "$rc" -eq 0 ] && grep -q '^\[       OK \]' "$log"; then
-    if grep -q '^\[      SKIP \]' "$log"; then
+    if grep -q '^\[ *SKIP \]' "$log"; then
       skipped=$((skipped + 1))
-      report SKIP "$name" "$(sed -n 's/^\[      SKIP \] *//p' "$log" | head -1)"
+      report SKIP "$name" "$(sed -n 's/^\[ *SKIP \] *//; T; s/^(\(.*\))$/\1/; p' "$log" | head -1)"
     else
       passed=$((passed + 1))
       report PASS "$name" "${secs}s"
@@ -242,10 +267,16 @@ while read -r name; do
     124 | 137) why="timed out after ${secs}s" ;;
     *) why="exit status $rc" ;;
     esac
-    # The first thing that went wrong: a failed expectation, a UCX error, a
-    # signal, or the watchdog.
-    first=$(grep -m1 -E 'Failure|error:|\[ *ERROR|Caught signal|Segmentation|Aborted|watchdog|Assertion' "$log" |
-      cut -c1-200 || true)
+    # What went wrong first: a signal (UCX's handler names it), else the
+    # first failed expectation with its explanation (up to the next gtest
+    # line), else a UCX error or the watchdog.
+    first=$(awk '
+      /Caught signal/ { sub(/^.*Caught signal/, "Caught signal"); print; exit }
+      grab && (/^\[/ || /: Failure$/) { print msg; exit }
+      /: Failure$/ { n = split($1, p, "/"); msg = p[n]; grab = 1; next }
+      grab { gsub(/^ +/, ""); msg = msg " " $0; if (length(msg) > 300) { print msg; exit } next }
+      /\[ *ERROR|error|watchdog|Assertion/ && !other { other = $0 }
+      END { if (grab) print msg; else if (other != "") print other }' "$log" | head -1 | cut -c1-300)
     report FAIL "$name" "$why${first:+; $first}; log: $log"
   fi
 done <<<"$tests"
