@@ -202,11 +202,11 @@ module=$(cd "$(dirname "$module")" && pwd)/$(basename "$module")
 #   same way (check_config), uses it like the libraries it was linked with.
 # build: the source-built libraries gtest was linked with.
 case $ucx_libs_choice in
-system) ucx_libs=$(dirname "$(ldconfig -p | awk '$1 == "libuct.so.0" { print $NF; exit }')") ;;
+system) ucx_libs=$(dirname "$(ldd "$(command -v ucx_info)" | awk '$1 == "libuct.so.0" { print $3; exit }')") ;;
 build) ucx_libs=$obj/src/ucs/.libs:$obj/src/uct/.libs:$obj/src/ucm/.libs:$obj/src/ucp/.libs ;;
 *) die "--ucx-libs takes system or build, not $ucx_libs_choice" ;;
 esac
-[ -e "${ucx_libs%%:*}/libuct.so.0" ] || die "no libuct.so.0 in ${ucx_libs%%:*}"
+[ -e "${ucx_libs%%:*}/libucs.so.0" ] || die "no libucs.so.0 in ${ucx_libs%%:*}"
 run_env=(
   LD_PRELOAD="$module${LD_PRELOAD:+:$LD_PRELOAD}"
   LD_LIBRARY_PATH="$ucx_libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
