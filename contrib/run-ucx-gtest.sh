@@ -84,8 +84,9 @@ fi
 hdr_out=$(bash "$root/contrib/ucx-headers.sh" --cache "$cache") ||
   die "no UCX source (contrib/ucx-headers.sh failed)"
 eval "$(grep -E '^UCX_(SRC|VERSION)=' <<<"$hdr_out")"
-[ -n "${UCX_SRC:-}" ] && [ -d "$UCX_SRC/../test/gtest" ] ||
+if [ -z "${UCX_SRC:-}" ] || [ ! -d "$UCX_SRC/../test/gtest" ]; then
   die "UCX source at ${UCX_SRC:-?} has no test/gtest"
+fi
 pristine=$(cd "$UCX_SRC/.." && pwd)
 work=$cache/ucx-gtest-$UCX_VERSION
 src=$work/src
