@@ -81,19 +81,32 @@ done
 awk '{ while (/\\$/) { sub(/\\$/, ""); line = line $0; if ((getline) <= 0) break } line = line $0; print line; line = "" }' \
   "$tdir/rma/Makefile.am" >"$out/obj/Makefile.am.joined"
 prog_var() { # program, variable suffix
+  # shellcheck disable=SC2016 # $(...) here is automake's, removed literally
   sed -n "s/^$1_$2[[:space:]]*=[[:space:]]*//p" "$out/obj/Makefile.am.joined" | sed 's/\$(AM_CPPFLAGS)//; s/\$(LDADD)//'
 }
 
 # Runs: "name np args..." from the testlist; the display name has the args.
 mapfile -t runs < <(grep -v '^[[:space:]]*#' "$tdir/rma/testlist.in" | grep -v '^[[:space:]]*$')
+# Display name of a run: the program and its arguments.
+run_name_of() { # line
+  local name np rest w args=()
+  read -r name np rest <<<"$1"
+  for w in $rest; do
+    case $w in arg=*) args+=("${w#arg=}") ;; esac
+  done
+  printf '%s' "$name${args[*]:+ ${args[*]}}"
+}
+# Only the programs of the selected runs are built.
 declare -A need=()
 for line in "${runs[@]}"; do
-  read -r name _ <<<"$line"
-  need[$name]=1
+  if [ -z "$filter" ] || run_name_of "$line" | grep -Eq -- "$filter"; then
+    read -r name _ <<<"$line"
+    need[$name]=1
+  fi
 done
 
 build_one() {
-  local p=$1 srcs flags s f objs=() newest
+  local p=$1 srcs flags s objs=() newest
   srcs=$(prog_var "$p" SOURCES)
   [ -n "$srcs" ] || srcs="$p.c"
   flags=$(prog_var "$p" CPPFLAGS)
@@ -161,8 +174,8 @@ for line in "${runs[@]}"; do
   for w in $rest; do
     case $w in arg=*) args+=("${w#arg=}") ;; esac
   done
-  run_name=$name${args[*]:+ ${args[*]}}
-  [ -z "$filter" ] || echo "$run_name" | grep -Eq -- "$filter" || continue
+  run_name=$(run_name_of "$line")
+  [ -z "$filter" ] || printf '%s' "$run_name" | grep -Eq -- "$filter" || continue
   [ "$np" -le "$np_max" ] || np=$np_max
   # The same run twice (a capped np) gets its own log name.
   key=$(printf "%s" "$run_name np$np" | tr -c 'A-Za-z0-9_=.-' '_')

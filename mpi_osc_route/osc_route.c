@@ -28,6 +28,8 @@ enum osc_route_policy osc_route_policy(void) {
         return OSC_POLICY_UCX;
     if (e != NULL && strcmp(e, "default") == 0)
         return OSC_POLICY_DEFAULT;
+    if (e != NULL && strcmp(e, "off") == 0)
+        return OSC_POLICY_OFF;
     return OSC_POLICY_AUTO;
 }
 

@@ -23,8 +23,10 @@ enum osc_route {
 
 /* VESHM_OSC_ROUTE: "auto" (default: VE memory to osc/ucx, the rest to the
  * default path), "ucx" (every window but shared ones to osc/ucx, as with
- * OMPI_MCA_osc=ucx), "default" (no window to osc/ucx). */
-enum osc_route_policy { OSC_POLICY_AUTO, OSC_POLICY_UCX, OSC_POLICY_DEFAULT };
+ * OMPI_MCA_osc=ucx), "default" (no window to osc/ucx), "off" (this library
+ * does nothing: Open MPI's MCA priorities choose, no operation is rerouted;
+ * for comparisons). */
+enum osc_route_policy { OSC_POLICY_AUTO, OSC_POLICY_UCX, OSC_POLICY_DEFAULT, OSC_POLICY_OFF };
 enum osc_route_policy osc_route_policy(void);
 
 /* Makes the next window constructor of this process choose by route (takes

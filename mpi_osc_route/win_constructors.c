@@ -8,8 +8,10 @@
  * VE memory in veshm mode (UCX_ALLOC_PRIO): veshm carries it. */
 int MPI_Win_allocate(MPI_Aint size, int disp_unit, MPI_Info info, MPI_Comm comm, void *baseptr,
                      MPI_Win *win) {
-    enum osc_route route =
-        osc_route_policy() == OSC_POLICY_DEFAULT ? OSC_ROUTE_DEFAULT : OSC_ROUTE_UCX;
+    enum osc_route_policy policy = osc_route_policy();
+    if (policy == OSC_POLICY_OFF)
+        return PMPI_Win_allocate(size, disp_unit, info, comm, baseptr, win);
+    enum osc_route route = policy == OSC_POLICY_DEFAULT ? OSC_ROUTE_DEFAULT : OSC_ROUTE_UCX;
     osc_route_begin(route);
     int rc = PMPI_Win_allocate(size, disp_unit, info, comm, baseptr, win);
     osc_route_end();
@@ -26,6 +28,8 @@ int MPI_Win_allocate(MPI_Aint size, int disp_unit, MPI_Info info, MPI_Comm comm,
 int MPI_Win_create(void *base, MPI_Aint size, int disp_unit, MPI_Info info, MPI_Comm comm,
                    MPI_Win *win) {
     enum osc_route_policy policy = osc_route_policy();
+    if (policy == OSC_POLICY_OFF)
+        return PMPI_Win_create(base, size, disp_unit, info, comm, win);
     enum osc_route route = policy == OSC_POLICY_UCX ? OSC_ROUTE_UCX : OSC_ROUTE_DEFAULT;
     if (policy == OSC_POLICY_AUTO) {
         int mine = size > 0 && osc_route_is_ve_memory(base), any = 0;
@@ -49,7 +53,10 @@ int MPI_Win_create(void *base, MPI_Aint size, int disp_unit, MPI_Info info, MPI_
  * (reproduced over UCX's own transports, without veshm: docs/MPI_ROUTING.md).
  * Attached memory is host memory anyway: the default path. */
 int MPI_Win_create_dynamic(MPI_Info info, MPI_Comm comm, MPI_Win *win) {
-    enum osc_route route = osc_route_policy() == OSC_POLICY_UCX ? OSC_ROUTE_UCX : OSC_ROUTE_DEFAULT;
+    enum osc_route_policy policy = osc_route_policy();
+    if (policy == OSC_POLICY_OFF)
+        return PMPI_Win_create_dynamic(info, comm, win);
+    enum osc_route route = policy == OSC_POLICY_UCX ? OSC_ROUTE_UCX : OSC_ROUTE_DEFAULT;
     osc_route_begin(route);
     int rc = PMPI_Win_create_dynamic(info, comm, win);
     osc_route_end();
