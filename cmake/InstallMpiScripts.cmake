@@ -16,6 +16,10 @@ set(veshm_rank_dir ${CMAKE_INSTALL_FULL_LIBEXECDIR}/veo)
 
 file(RELATIVE_PATH veshm_env_to_rank ${veshm_env_dir} ${veshm_rank_dir}/veshm-rank)
 file(RELATIVE_PATH veshm_bin_to_env ${CMAKE_INSTALL_FULL_BINDIR} ${veshm_env_dir}/veshm-mpi-env.sh)
+set(veshm_env_to_route "")
+if(TARGET veshm_osc_route)
+  file(RELATIVE_PATH veshm_env_to_route ${veshm_env_dir} ${veshm_rank_dir}/libveshm_osc_route.so)
+endif()
 set(veshm_env_to_module "")
 if(TARGET uct_veshm)
   file(RELATIVE_PATH veshm_env_to_module ${veshm_env_dir}
@@ -42,7 +46,8 @@ endfunction()
 
 veshm_stage_mpi_script(veshm-mpi-env.sh
   "_veshm_rank_rel=veshm-rank" "_veshm_rank_rel=${veshm_env_to_rank}"
-  "_veshm_module_rel=" "_veshm_module_rel=${veshm_env_to_module}")
+  "_veshm_module_rel=" "_veshm_module_rel=${veshm_env_to_module}"
+  "_veshm_route_rel=" "_veshm_route_rel=${veshm_env_to_route}")
 veshm_stage_mpi_script(veshm-mpirun "env_rel=veshm-mpi-env.sh" "env_rel=${veshm_bin_to_env}")
 veshm_stage_mpi_script(veshm-rank)
 

@@ -187,7 +187,11 @@ static void *uct_veshm_atomic_ptr(uct_veshm_ep_t *ep, uint64_t remote_addr, uct_
         return NULL;
     }
     uint64_t rel = i->region_hmem + (remote_addr - i->region_addr) - i->area_hmem;
-    uct_veshm_attach_t *e = k->areas[rel / i->granule];
+    uct_veshm_attach_t *e = uct_veshm_rkey_area(k, (unsigned)(rel / i->granule));
+    if (e == NULL) {
+        *status = UCS_ERR_NO_MEMORY;
+        return NULL;
+    }
     if (e->host == NULL || !e->writable) {
         *status = UCS_ERR_INVALID_ADDR;
         return NULL;

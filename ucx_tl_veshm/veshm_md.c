@@ -89,6 +89,32 @@ uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i) {
     return e;
 }
 
+uct_veshm_attach_t *uct_veshm_rkey_area(uct_veshm_rkey_t *rkey, unsigned i) {
+    uct_veshm_attach_t *e = __atomic_load_n(&rkey->areas[i], __ATOMIC_ACQUIRE);
+    if (ucs_likely(e != NULL))
+        return e;
+    const veshm_rkey_info_t *k = &rkey->info;
+    ucs_status_t status = UCS_ERR_UNREACHABLE;
+    uct_veshm_proc_lock();
+    e = rkey->areas[i];
+    if (e == NULL && uct_veshm_proc.handle != NULL) {
+        status = uct_veshm_rkey_cache_get(
+            &uct_veshm_proc.cache, uct_veshm_proc.handle, uct_veshm_proc.ve_pid, k->owner_pid,
+            k->area_hmem + i * k->granule, k->granule, k->syncnum, (long long)k->mode_flag, &e);
+        if (status == UCS_OK)
+            __atomic_store_n(&rkey->areas[i], e, __ATOMIC_RELEASE);
+    }
+    uct_veshm_proc_unlock();
+    if (e == NULL)
+        ucs_error("veshm: cannot attach area 0x%lx of VE process %d: %s%s",
+                  (unsigned long)(k->area_hmem + i * k->granule), (int)k->owner_pid,
+                  ucs_status_string(status),
+                  status == UCS_ERR_NO_MEMORY
+                      ? " (DMAATB full: VESHM_DMAATB_ENTRIES entries, default 1024, per VE process)"
+                      : "");
+    return e;
+}
+
 /* Registers memh's host memory for DMA through the cache; proc lock held. */
 static ucs_status_t uct_veshm_vh_register(uct_veshm_memh_t *memh) {
     uct_veshm_vh_region_t *r;
@@ -310,8 +336,12 @@ static ucs_status_t uct_veshm_rkey_unpack(uct_component_t *component, const void
     veshm_rkey_info_t info;
     int rc = veshm_rkey_decode(rkey_buffer, VESHM_RKEY_PACKED_SIZE, &info);
     if (rc != VESHM_RKEY_OK) {
-        ucs_debug("veshm: bad remote key: %s", veshm_rkey_strerror(rc));
-        return UCS_ERR_INVALID_PARAM;
+        /* Not a key veshm made (damaged on its way): never used. Unreachable
+         * rather than an error: UCP 1.13.1 answers any other failure of one
+         * MD's unpack by releasing the keys of MDs it has not unpacked yet
+         * (ucp_ep_rkey_unpack_internal, err_destroy) and crashes. */
+        ucs_error("veshm: bad remote key: %s", veshm_rkey_strerror(rc));
+        return UCS_ERR_UNREACHABLE;
     }
     if (info.kind != VESHM_RKEY_KIND_VE || info.host_guid != uct_veshm_scope_digest() ||
         info.host_guid == 0)
@@ -326,6 +356,12 @@ static ucs_status_t uct_veshm_rkey_unpack(uct_component_t *component, const void
         free(rkey);
         return UCS_ERR_NO_MEMORY;
     }
+    /* Attached here, so that a key of anything but a live VE process of
+     * this user never unpacks. An area that finds the DMAATB full is left
+     * for its first use (uct_veshm_rkey_area): Open MPI's osc/ucx unpacks
+     * every peer's key of every window when the window is created, and 500
+     * windows of 4 ranks would need 1500 entries per rank before any
+     * transfer (VESHM_DMAATB_ENTRIES, default 1024). */
     ucs_status_t status = UCS_OK;
     uct_veshm_proc_lock();
     if (uct_veshm_proc.handle == NULL) {
@@ -336,10 +372,15 @@ static ucs_status_t uct_veshm_rkey_unpack(uct_component_t *component, const void
                 &uct_veshm_proc.cache, uct_veshm_proc.handle, uct_veshm_proc.ve_pid, info.owner_pid,
                 info.area_hmem + i * info.granule, info.granule, info.syncnum,
                 (long long)info.mode_flag, &rkey->areas[i]);
+            if (status == UCS_ERR_NO_MEMORY) {
+                rkey->areas[i] = NULL; /* attached on first use */
+                status = UCS_OK;
+            }
             if (status != UCS_OK) {
                 while (i-- > 0)
-                    uct_veshm_rkey_cache_put(&uct_veshm_proc.cache, uct_veshm_proc.handle,
-                                             rkey->areas[i]);
+                    if (rkey->areas[i] != NULL)
+                        uct_veshm_rkey_cache_put(&uct_veshm_proc.cache, uct_veshm_proc.handle,
+                                                 rkey->areas[i]);
                 break;
             }
         }
@@ -364,7 +405,8 @@ static ucs_status_t uct_veshm_rkey_release(uct_component_t *component, uct_rkey_
         return UCS_OK; /* callers release what failed to unpack, too */
     uct_veshm_proc_lock();
     for (unsigned i = 0; i < rkey->info.area_count; ++i)
-        uct_veshm_rkey_cache_put(&uct_veshm_proc.cache, uct_veshm_proc.handle, rkey->areas[i]);
+        if (rkey->areas[i] != NULL)
+            uct_veshm_rkey_cache_put(&uct_veshm_proc.cache, uct_veshm_proc.handle, rkey->areas[i]);
     uct_veshm_proc_put_locked();
     uct_veshm_proc_unlock();
     free(rkey->areas);

@@ -51,8 +51,12 @@ typedef struct uct_veshm_memh {
 /* What rkey_unpack returns as uct_rkey_t. */
 typedef struct uct_veshm_rkey {
     veshm_rkey_info_t info;
-    uct_veshm_attach_t **areas; /* info.area_count attachments */
+    uct_veshm_attach_t **areas; /* info.area_count attachments, NULL until first use */
 } uct_veshm_rkey_t;
+
+/* Attachment of area i of a remote key, attached on first use; NULL (logged,
+ * with the reason) when it cannot be attached, e.g. the DMAATB is full. */
+uct_veshm_attach_t *uct_veshm_rkey_area(uct_veshm_rkey_t *rkey, unsigned i);
 
 /* Local VEHVA of granule index i of a VE memory handle (attaching it on first
  * use); NULL if it cannot be reached by DMA. */

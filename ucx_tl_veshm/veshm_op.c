@@ -87,7 +87,7 @@ static void uct_veshm_op_set_bounce(uct_veshm_op_t *op, uint8_t *b, size_t lengt
     op->iov[0].memh = UCT_MEM_HANDLE_NULL;
 }
 
-ucs_status_t uct_veshm_remote_at(const uct_veshm_rkey_t *rkey, uint64_t addr, size_t *len,
+ucs_status_t uct_veshm_remote_at(uct_veshm_rkey_t *rkey, uint64_t addr, size_t *len,
                                  uint64_t *vehva, uint8_t **host, int *writable) {
     const veshm_rkey_info_t *k = &rkey->info;
     if (addr < k->region_addr || addr - k->region_addr >= k->region_len)
@@ -97,7 +97,9 @@ ucs_status_t uct_veshm_remote_at(const uct_veshm_rkey_t *rkey, uint64_t addr, si
     size_t avail = ucs_min(k->region_len - (addr - k->region_addr), k->granule - off);
     ucs_assert(idx < k->area_count);
     *len = ucs_min(*len, avail);
-    const uct_veshm_attach_t *e = rkey->areas[idx];
+    const uct_veshm_attach_t *e = uct_veshm_rkey_area(rkey, (unsigned)idx);
+    if (e == NULL)
+        return UCS_ERR_NO_MEMORY;
     *vehva = e->vehva + off;
     *host = e->host ? e->host + off : NULL;
     *writable = e->writable;
@@ -177,8 +179,9 @@ static size_t uct_veshm_op_piece(uct_veshm_engine_t *eng, uct_veshm_op_t *op, uc
     int writable;
     ucs_status_t status = uct_veshm_remote_at(op->rkey, op->remote, &n, &rvehva, &rhost, &writable);
     if (status != UCS_OK) {
-        ucs_error("veshm: remote address 0x%lx outside the registered region",
-                  (unsigned long)op->remote);
+        if (status == UCS_ERR_INVALID_PARAM)
+            ucs_error("veshm: remote address 0x%lx outside the registered region",
+                      (unsigned long)op->remote);
         op->status = status;
         return len;
     }

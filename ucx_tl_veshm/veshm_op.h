@@ -120,7 +120,7 @@ void uct_veshm_engine_pending_purge(uct_veshm_engine_t *eng, struct uct_veshm_ep
 
 /* Where remote address addr is: VEHVA and host view in our VE process;
  * *len is cut to what is contiguous there. */
-ucs_status_t uct_veshm_remote_at(const uct_veshm_rkey_t *rkey, uint64_t addr, size_t *len,
+ucs_status_t uct_veshm_remote_at(uct_veshm_rkey_t *rkey, uint64_t addr, size_t *len,
                                  uint64_t *vehva, uint8_t **host, int *writable);
 
 /* The operations. Each returns as the UCT call of the same name, with

@@ -52,10 +52,11 @@ ucs_status_t uct_veshm_rkey_cache_get(uct_veshm_rkey_cache_t *cache, struct veo_
                   e->local ? "DMAATB registration" : "VEHVA attach", (unsigned long)hmem,
                   (int)owner_pid, strerror(err));
         free(e);
-        /* A gone owner or an area that is not (any more) open: unreachable. */
-        return (err == ESRCH || err == ENOENT || err == EACCES || err == EBUSY)
-                   ? UCS_ERR_UNREACHABLE
-                   : UCS_ERR_IO_ERROR;
+        /* A gone owner or an area that is not (any more) open: unreachable.
+         * ENOMEM: our DMAATB (or VEMVA room) is full. */
+        if (err == ESRCH || err == ENOENT || err == EACCES || err == EBUSY)
+            return UCS_ERR_UNREACHABLE;
+        return err == ENOMEM ? UCS_ERR_NO_MEMORY : UCS_ERR_IO_ERROR;
     }
     int writable = 0;
     e->host = uct_veshm_platform_vehva_to_vh(proc, vehva, size, &writable);

@@ -8,10 +8,13 @@
 #   mpirun.mpich -np 4 "$VESHM_RANK" ./my_mpich_program     (mode mpich)
 #
 # Modes:
-#   veshm    (default) Open MPI's UCX components (pml, osc, spml) over UCX with
-#            the veshm transport loaded: window memory of MPI_Win_allocate and
-#            the OpenSHMEM symmetric heap are VE memory, one-sided traffic to
-#            them is VE DMA; each rank runs on its own emulated VE node.
+#   veshm    (default) Open MPI's UCX one-sided components (osc/ucx, spml/ucx)
+#            over UCX with the veshm transport loaded: window memory of
+#            MPI_Win_allocate and the OpenSHMEM symmetric heap are VE memory,
+#            one-sided traffic to them is VE DMA; each rank runs on its own
+#            emulated VE node. Everything veshm does not carry stays on Open
+#            MPI's default path: two-sided traffic (pml ob1), shared windows
+#            (osc/sm), windows on host memory (osc/rdma, see below).
 #   ucx      the same Open MPI components over UCX's own shared-memory
 #            transports (posix, sysv, cma), veshm not loaded.
 #   default  Open MPI exactly as Debian configures it (pml ob1, osc rdma,
@@ -43,14 +46,28 @@
 # Why each setting:
 # * Debian's /etc/openmpi/openmpi-mca-params.conf disables pml/ucx and
 #   osc/ucx (pml = ^ucx, osc = ^ucx,pt2pt); environment variables override
-#   that file, so OMPI_MCA_pml/osc=ucx turn them back on.
+#   that file. The pml stays Debian's (ob1 over btl/vader): veshm carries no
+#   two-sided traffic, and ob1 is Open MPI's fastest path for it on one host;
+#   osc/ucx and spml/ucx open UCP contexts of their own and need no pml/ucx.
+# * OMPI_MCA_osc=sm,ucx,rdma: Open MPI gives each window to the component
+#   whose query answers the highest priority (Open MPI 4.1.4: osc/sm 100 for
+#   shared windows and for allocate windows of ranks on one host; osc/rdma
+#   101 for any but shared windows; osc/ucx OMPI_MCA_osc_ucx_priority,
+#   default 60, for any but shared windows). Without osc/sm,
+#   MPI_Win_allocate_shared fails (osc/ucx refuses shared windows).
+# * VESHM_OSC_ROUTE_LIB (libveshm_osc_route.so, mpi_osc_route/), preloaded
+#   into every rank by veshm-rank: sets osc/ucx's priority for each window
+#   constructor call, so that windows on VE memory (MPI_Win_allocate, and
+#   MPI_Win_create on VE memory) go to osc/ucx and all others to the default
+#   path (osc/rdma, osc/sm), and routes the MPI_Fetch_and_op calls osc/ucx
+#   4.1.4 gets wrong through MPI_Get_accumulate (docs/MPI_ROUTING.md).
+#   VESHM_OSC_ROUTE=ucx|default overrides the choice (all to osc/ucx, or none).
 # * opal_common_ucx_tls/devices = any: by default the UCX components only
 #   select themselves when UCX offers an InfiniBand device (mlx*).
-# * OMPI_MCA_osc=ucx also avoids the known crash of oshrun with Debian's
-#   defaults: shmem_finalize segfaults in osc/rdma's finalize (a memory
-#   release hook left behind by btl/uct). With osc=ucx, osc/rdma is never
-#   opened. (--mca btl ^uct works too but depends on the BTL list: with
-#   Debian's btl = ^uct,openib,ofi given explicitly, 4 PEs still crash.)
+# * oshrun: with spml/ucx, an OpenSHMEM program segfaults at exit whenever
+#   osc/rdma is opened without osc/ucx (Debian's osc list, or osc=sm,rdma:
+#   every run of hello_shmem, 2 PEs); with osc/ucx among the components, as
+#   here, it does not (osc=sm,ucx,rdma, ucx,rdma, sm,ucx: no run crashed).
 # * UCX_TLS=veshm,sm,self,tcp: veshm carries RMA and atomics to VE memory;
 #   posix/sysv/cma (sm) carry active messages, tag matching and RMA to host
 #   memory (MPI_Win_create / MPI_Win_create_dynamic windows, static data);
@@ -68,11 +85,10 @@
 # * UCX_ALLOC_PRIO with md:veshm first: UCP allocates the memory of
 #   MPI_Win_allocate (osc/ucx) and the symmetric heap (sshmem/ucx) with the
 #   first memory domain in this list that can, so they become VE memory.
-# * mpi_yield_when_idle=1: the emulated DMA engine of a rank bound to one core
-#   runs on the other cores (core/dma_engine.hpp), where the other ranks are;
-#   a rank that waits in MPI gives its core to that engine instead of
-#   spinning it away. (The default path gains nothing from it: the origin
-#   copies alone; measured with contrib/bench/mpi.)
+# * No mpi_yield_when_idle: a rank that yields inside a collective (e.g. the
+#   allgather of MPI_Win_create) on a busy machine loses its turn for long
+#   enough that MPICH's RMA suite timed out 27 runs; Open MPI's default
+#   (no yield unless oversubscribed, which mpirun detects) is kept.
 # * Mode mpich: MPIR_CVAR_NOLOCAL=1 makes MPICH send everything, ranks of
 #   the same host included, through UCX (so through veshm and UCX's sm),
 #   instead of its own shared-memory module, which also gave wrong results
@@ -86,23 +102,26 @@
 _veshm_mpi_mode=${1:-veshm}
 _veshm_mpi_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 _veshm_root=$(cd "$_veshm_mpi_dir/../.." && pwd)
-# Where the per-rank launcher and the installation's own UCX module are,
+# Where the per-rank launcher, the installation's own UCX module and osc
+# routing library are,
 # relative to this script's directory. These are the source tree's values; the
-# installed copy (share/veshm/) has the two lines rewritten for its prefix
+# installed copy (share/veshm/) has the three lines rewritten for its prefix
 # (cmake/InstallMpiScripts.cmake), so an installation needs no source tree.
 _veshm_rank_rel=veshm-rank
 _veshm_module_rel=
+_veshm_route_rel=
 
 # Variables other than OMPI_MCA_* this script may set: they must reach ranks
 # on other hosts through OMPI_MCA_mca_base_env_list.
-_veshm_forward="UCX_TLS UCX_ALLOC_PRIO VESHM_UCX_MODULE"
+_veshm_forward="UCX_TLS UCX_ALLOC_PRIO VESHM_UCX_MODULE VESHM_OSC_ROUTE_LIB"
 
 # Start from a clean slate so that switching modes in one shell works.
 _veshm_module=${VESHM_UCX_MODULE:-}
-unset OMPI_MCA_pml OMPI_MCA_osc OMPI_MCA_spml OMPI_MCA_opal_common_ucx_tls \
-  OMPI_MCA_opal_common_ucx_devices OMPI_MCA_orte_fork_agent OMPI_MCA_mpi_yield_when_idle \
+_veshm_route=${VESHM_OSC_ROUTE_LIB:-}
+unset OMPI_MCA_osc OMPI_MCA_spml OMPI_MCA_opal_common_ucx_tls \
+  OMPI_MCA_opal_common_ucx_devices OMPI_MCA_orte_fork_agent \
   UCX_TLS UCX_ALLOC_PRIO MPIR_CVAR_NOLOCAL \
-  VESHM_UCX_MODULE VESHM_RANK
+  VESHM_UCX_MODULE VESHM_OSC_ROUTE_LIB VESHM_RANK
 # The forwarding list without this script's entries (Open MPI separates
 # entries with ';'); the user's own stay.
 _veshm_list=""
@@ -121,8 +140,7 @@ fi
 
 case "$_veshm_mpi_mode" in
 veshm | ucx)
-  export OMPI_MCA_pml=ucx
-  export OMPI_MCA_osc=ucx
+  export OMPI_MCA_osc=sm,ucx,rdma
   export OMPI_MCA_spml=ucx
   export OMPI_MCA_opal_common_ucx_tls=any
   export OMPI_MCA_opal_common_ucx_devices=any
@@ -158,17 +176,33 @@ if [ "$_veshm_mpi_mode" = veshm ] || [ "$_veshm_mpi_mode" = mpich ]; then
   _veshm_net=${VESHM_NET_TLS-tcp}
   export UCX_TLS=${VESHM_MPI_TLS:-veshm,sm,self}${_veshm_net:+,$_veshm_net}
   export UCX_ALLOC_PRIO=md:veshm,md:sysv,md:posix,huge,thp,md:*,mmap,heap
-  _veshm_rank=$(cd "$(dirname "$_veshm_mpi_dir/$_veshm_rank_rel")" && pwd)/veshm-rank
-  if [ "$_veshm_mpi_mode" = mpich ]; then
-    export VESHM_RANK=$_veshm_rank
-  else
-    export OMPI_MCA_orte_fork_agent=$_veshm_rank
-    export OMPI_MCA_mpi_yield_when_idle=1
-    for _e in $_veshm_forward; do
-      _veshm_list=${_veshm_list:+$_veshm_list;}$_e
-    done
-    export OMPI_MCA_mca_base_env_list=$_veshm_list
-  fi
 fi
-unset _veshm_mpi_mode _veshm_mpi_dir _veshm_root _veshm_module _veshm_rank_rel _veshm_module_rel _m \
-  _veshm_forward _veshm_list _veshm_entries _veshm_net _veshm_rank _e
+_veshm_rank=$(cd "$(dirname "$_veshm_mpi_dir/$_veshm_rank_rel")" && pwd)/veshm-rank
+if [ "$_veshm_mpi_mode" = mpich ]; then
+  export VESHM_RANK=$_veshm_rank
+elif [ "$_veshm_mpi_mode" = veshm ] || [ "$_veshm_mpi_mode" = ucx ]; then
+  # The osc routing library, searched like the module.
+  VESHM_OSC_ROUTE_LIB=""
+  for _m in "$_veshm_route" "${VESHM_BUILD_DIR:+$VESHM_BUILD_DIR/mpi_osc_route/libveshm_osc_route.so}" \
+    "${_veshm_route_rel:+$_veshm_mpi_dir/$_veshm_route_rel}" \
+    "$_veshm_root/build/mpi_osc_route/libveshm_osc_route.so" \
+    /usr/libexec/veo/libveshm_osc_route.so /usr/local/libexec/veo/libveshm_osc_route.so; do
+    if [ -n "$_m" ] && [ -f "$_m" ]; then
+      VESHM_OSC_ROUTE_LIB=$(cd "$(dirname "$_m")" && pwd)/$(basename "$_m")
+      break
+    fi
+  done
+  if [ -z "$VESHM_OSC_ROUTE_LIB" ]; then
+    echo "veshm-mpi-env.sh: libveshm_osc_route.so not found (build it, or set VESHM_BUILD_DIR)" >&2
+    return 1 2>/dev/null || exit 1
+  fi
+  export VESHM_OSC_ROUTE_LIB
+  export OMPI_MCA_orte_fork_agent=$_veshm_rank
+  for _e in $_veshm_forward; do
+    _veshm_list=${_veshm_list:+$_veshm_list;}$_e
+  done
+  export OMPI_MCA_mca_base_env_list=$_veshm_list
+fi
+unset _veshm_mpi_mode _veshm_mpi_dir _veshm_root _veshm_module _veshm_route _veshm_rank_rel \
+  _veshm_module_rel _veshm_route_rel _m _veshm_forward _veshm_list _veshm_entries _veshm_net \
+  _veshm_rank _e

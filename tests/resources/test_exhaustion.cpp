@@ -153,6 +153,47 @@ TEST_F(Exhaustion, DmaatbFilledByAttachmentsRecovers) {
     EXPECT_EQ(0, close_error(area, 2 * kPage, PCI));
 }
 
+// Areas come and go as MPI windows do (created, attached by a peer, freed),
+// many times more than the attacher's DMAATB holds at once: every detach, and
+// every close of an area still attached, gives the entry back, so a program
+// that frees what it attached never runs out (a leak of one entry per area
+// fails within kDmaatb rounds).
+TEST_F(Exhaustion, ManyAreasAttachedAndFreedNeverRunOut) {
+    for (uint32_t i = 0; i < 4 * kDmaatb; ++i) {
+        SCOPED_TRACE("area " + std::to_string(i));
+        void *area = alloc_ve(owner, kPage);
+        ASSERT_NE(nullptr, area);
+        ASSERT_EQ(0, open_error(area, kPage, PCI));
+        void *rv = nullptr;
+        ASSERT_EQ(0, attach_error(other, owner.pid(), area, kPage, PCI | VE_REGISTER_VEHVA, &rv));
+        if (i % 2 == 0) {
+            ASSERT_EQ(0, detach_error(other, rv, VE_REGISTER_VEHVA));
+            ASSERT_EQ(0, close_error(area, kPage, PCI));
+        } else {
+            // The owner frees its window first; the peer lets go later.
+            ASSERT_EQ(0, close_error(area, kPage, PCI));
+            ASSERT_EQ(0, detach_error(other, rv, VE_REGISTER_VEHVA));
+        }
+        ASSERT_EQ(0, veo_free_hmem(area));
+    }
+    EXPECT_EQ(0, attachments_of(owner.pid()));
+    // And the whole table is still there.
+    void *area = alloc_ve(owner, kPage);
+    ASSERT_NE(nullptr, area);
+    ASSERT_EQ(0, open_error(area, kPage, PCI));
+    std::vector<void *> at;
+    for (uint32_t i = 0; i < kDmaatb; ++i) {
+        void *rv = nullptr;
+        ASSERT_EQ(0, attach_error(other, owner.pid(), area, kPage, PCI | VE_REGISTER_VEHVA, &rv));
+        at.push_back(rv);
+    }
+    EXPECT_EQ(ENOMEM, attach_error(other, owner.pid(), area, kPage, PCI | VE_REGISTER_VEHVA));
+    for (void *rv : at)
+        ASSERT_EQ(0, detach_error(other, rv, VE_REGISTER_VEHVA));
+    EXPECT_EQ(0, close_error(area, kPage, PCI));
+    ASSERT_EQ(0, veo_free_hmem(area));
+}
+
 TEST_F(Exhaustion, DmaRingFullGivesEagainAndRecovers) {
     void *mem = alloc_ve(owner, 2 * kPage);
     ASSERT_NE(nullptr, mem);

@@ -397,6 +397,48 @@ TEST_F(UctVeshm, RkeyCacheHit) {
     uct_rkey_release(ctx.component, &c);
 }
 
+// With the DMAATB full, a key still unpacks: its area is attached on first
+// use (Open MPI unpacks the keys of every window of every peer at window
+// creation). That use fails with UCS_ERR_NO_MEMORY while the table stays
+// full, and works once another key is released. Runs as its own CTest entry
+// with VESHM_DMAATB_ENTRIES=8 (tests/ucx/CMakeLists.txt); skipped with a
+// table too large to fill here.
+TEST_F(UctVeshm, DmaatbFullDefersAttachToFirstUse) {
+    veo_emu_node_info node{};
+    ASSERT_EQ(0, veo_emu_get_node_info(0, &node));
+    if (node.dmaatb_entries > 16)
+        GTEST_SKIP() << "needs VESHM_DMAATB_ENTRIES <= 16";
+    remote(ALLOC_MD, 64 * kMiB);
+    uint8_t buf[8];
+    ASSERT_EQ(get(BCOPY, buf, nullptr, sizeof buf, raddr), UCS_OK);
+    // More areas of the peer until one key unpacks without attaching.
+    std::vector<uct_rkey_bundle_t> keys;
+    std::vector<uint64_t> addrs;
+    bool deferred = false;
+    for (int i = 0; i < 32 && !deferred; ++i) {
+        peer_reply_t r = peer.call(PEER_ALLOC, ALLOC_MD, 64 * kMiB);
+        ASSERT_EQ(r.status, UCS_OK);
+        uint64_t h0, m0, h1, m1;
+        uct_veshm_rkey_cache_stats(&h0, &m0);
+        uct_rkey_bundle_t b;
+        ASSERT_EQ(uct_rkey_unpack(ctx.component, r.rkey, &b), UCS_OK) << "key " << i;
+        uct_veshm_rkey_cache_stats(&h1, &m1);
+        deferred = m1 == m0;
+        keys.push_back(b);
+        addrs.push_back(r.addr);
+    }
+    ASSERT_TRUE(deferred) << "the DMAATB never filled";
+    // The deferred key's first use: the table is still full.
+    std::swap(rkey, keys.back());
+    EXPECT_EQ(get(BCOPY, buf, nullptr, sizeof buf, addrs.back()), UCS_ERR_NO_MEMORY);
+    // One attached key released: now it attaches and works.
+    uct_rkey_release(ctx.component, &keys.front());
+    EXPECT_EQ(get(BCOPY, buf, nullptr, sizeof buf, addrs.back()), UCS_OK);
+    std::swap(rkey, keys.back());
+    for (size_t i = 1; i < keys.size(); ++i)
+        uct_rkey_release(ctx.component, &keys[i]);
+}
+
 struct SizeCase {
     size_t len;
     bool short_ok, bcopy_ok;

@@ -1,0 +1,100 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "osc_route.h"
+#include "osc_route_weak.h"
+#include "osc_ucx_priority.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Above osc/rdma (101) and osc/sm (100): the window goes to osc/ucx. */
+#define PRIORITY_UCX 200u
+/* Below every other component: osc/ucx only if nothing else can. */
+#define PRIORITY_DEFAULT 0u
+
+/* Held from osc_route_begin to osc_route_end: the priority is one value for
+ * the whole process, so two threads creating windows at once (on different
+ * communicators, MPI_THREAD_MULTIPLE) take turns. */
+static pthread_mutex_t route_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned *route_priority;
+static unsigned route_saved;
+
+enum osc_route_policy osc_route_policy(void) {
+    const char *e = getenv("VESHM_OSC_ROUTE");
+    if (e != NULL && strcmp(e, "ucx") == 0)
+        return OSC_POLICY_UCX;
+    if (e != NULL && strcmp(e, "default") == 0)
+        return OSC_POLICY_DEFAULT;
+    if (e != NULL && strcmp(e, "off") == 0)
+        return OSC_POLICY_OFF;
+    return OSC_POLICY_AUTO;
+}
+
+void osc_route_begin(enum osc_route route) {
+    pthread_mutex_lock(&route_lock);
+    route_priority = osc_ucx_priority();
+    if (route_priority != NULL) {
+        route_saved = *route_priority;
+        *route_priority = route == OSC_ROUTE_UCX ? PRIORITY_UCX : PRIORITY_DEFAULT;
+    }
+}
+
+void osc_route_end(void) {
+    if (route_priority != NULL)
+        *route_priority = route_saved;
+    route_priority = NULL;
+    pthread_mutex_unlock(&route_lock);
+}
+
+/* Windows on osc/ucx carry an attribute of this key (freed with the window
+ * by MPI itself). Created once, under the route lock. */
+static int ucx_keyval = MPI_KEYVAL_INVALID;
+static char ucx_mark;
+
+static int keep_attr(MPI_Win win, int keyval, void *extra, void *in, void *out, int *flag) {
+    (void)win, (void)keyval, (void)extra;
+    *(void **)out = in;
+    *flag = 1;
+    return MPI_SUCCESS;
+}
+
+static int drop_attr(MPI_Win win, int keyval, void *value, void *extra) {
+    (void)win, (void)keyval, (void)value, (void)extra;
+    return MPI_SUCCESS;
+}
+
+void osc_route_mark_ucx(MPI_Win win) {
+    pthread_mutex_lock(&route_lock);
+    int keyval = __atomic_load_n(&ucx_keyval, __ATOMIC_ACQUIRE);
+    if (keyval == MPI_KEYVAL_INVALID &&
+        PMPI_Win_create_keyval(keep_attr, drop_attr, &keyval, NULL) == MPI_SUCCESS)
+        __atomic_store_n(&ucx_keyval, keyval, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&route_lock);
+    if (keyval != MPI_KEYVAL_INVALID)
+        PMPI_Win_set_attr(win, keyval, &ucx_mark);
+}
+
+int osc_route_is_ucx(MPI_Win win) {
+    int keyval = __atomic_load_n(&ucx_keyval, __ATOMIC_ACQUIRE);
+    if (keyval == MPI_KEYVAL_INVALID)
+        return 0;
+    void *value = NULL;
+    int flag = 0;
+    if (PMPI_Win_get_attr(win, keyval, &value, &flag) != MPI_SUCCESS)
+        return 0;
+    return flag && value == &ucx_mark;
+}
+
+int osc_route_is_ve_memory(const void *p) {
+    void *sym = dlsym(RTLD_DEFAULT, "veo_emu_vh_to_hmem");
+    if (sym == NULL || p == NULL)
+        return 0;
+    void *(*to_hmem)(const void *);
+    /* ISO C has no object-to-function pointer conversion; dlsym relies on
+     * POSIX guaranteeing that the representations agree. */
+    memcpy(&to_hmem, &sym, sizeof(sym));
+    return to_hmem(p) != NULL;
+}

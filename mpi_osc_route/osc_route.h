@@ -1,0 +1,45 @@
+/* Open MPI one-sided routing for veshm (libveshm_osc_route.so, preloaded into
+ * every rank by veshm-rank in the veshm and ucx modes of veshm-mpi-env.sh).
+ *
+ * Open MPI 4.1.4 gives each window to the osc component whose query answers
+ * the highest priority, one priority per component whatever the window. The
+ * windows veshm carries (VE memory) must go to osc/ucx; every other window
+ * must stay on the default path (osc/rdma, osc/sm), where Open MPI is
+ * correct: osc/ucx 4.1.4 crashes on dynamic windows and is wrong on some
+ * atomics. This library wraps the MPI window constructors (PMPI profiling
+ * interface) and sets osc/ucx's priority for the one call. It links no MPI
+ * library: in a program without MPI nothing calls it and nothing of it is
+ * resolved (osc_route_weak.h). */
+#ifndef VESHM_OSC_ROUTE_H
+#define VESHM_OSC_ROUTE_H
+
+#include <mpi.h>
+
+/* Where a window goes. */
+enum osc_route {
+    OSC_ROUTE_UCX,     /* osc/ucx (osc/sm still takes shared windows) */
+    OSC_ROUTE_DEFAULT, /* Open MPI's own choice without osc/ucx: osc/rdma, osc/sm */
+};
+
+/* VESHM_OSC_ROUTE: "auto" (default: VE memory to osc/ucx, the rest to the
+ * default path), "ucx" (every window but shared ones to osc/ucx, as with
+ * OMPI_MCA_osc=ucx), "default" (no window to osc/ucx), "off" (this library
+ * does nothing: Open MPI's MCA priorities choose, no operation is rerouted;
+ * for comparisons). */
+enum osc_route_policy { OSC_POLICY_AUTO, OSC_POLICY_UCX, OSC_POLICY_DEFAULT, OSC_POLICY_OFF };
+enum osc_route_policy osc_route_policy(void);
+
+/* Makes the next window constructor of this process choose by route (takes
+ * a process-wide lock until osc_route_end). */
+void osc_route_begin(enum osc_route route);
+void osc_route_end(void);
+
+/* Remembers that win is on osc/ucx / tells whether it is. */
+void osc_route_mark_ucx(MPI_Win win);
+int osc_route_is_ucx(MPI_Win win);
+
+/* 1 when p is host-mapped VE memory (the veshm module's libveo is loaded and
+ * knows p), else 0. */
+int osc_route_is_ve_memory(const void *p);
+
+#endif
