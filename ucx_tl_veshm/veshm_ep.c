@@ -24,6 +24,7 @@
 #include <ucs/arch/cpu.h>
 #include <ucs/debug/log.h>
 #include <ucs/sys/math.h>
+#include <uct/base/uct_iov.inl>
 #include <ucs/time/time.h>
 
 #ifndef SYS_pidfd_open
@@ -109,6 +110,11 @@ static inline ucs_status_t uct_veshm_ep_can_post(uct_veshm_ep_t *ep, uct_veshm_i
 ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned length,
                                     uint64_t remote_addr, uct_rkey_t rkey) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    /* The arguments first: a zero-length put may come with no buffer and
+     * UCT_INVALID_RKEY, which must not be looked at. */
+    UCT_CHECK_LENGTH(length, 0, uct_veshm_ep_iface(ep)->config.max_short, "put_short");
+    if (length == 0)
+        return UCS_OK;
     ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;
@@ -135,6 +141,9 @@ static ucs_status_t uct_veshm_ep_zcopy(uct_ep_h tl_ep, int is_get, const uct_iov
                                        size_t iovcnt, uint64_t remote_addr, uct_rkey_t rkey,
                                        uct_completion_t *comp) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    UCT_CHECK_IOV_SIZE(iovcnt, (size_t)UCT_VESHM_MAX_IOV, is_get ? "get_zcopy" : "put_zcopy");
+    if (uct_iov_total_length(iov, iovcnt) == 0)
+        return UCS_OK; /* nothing to move: the key is not looked at */
     ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;
@@ -161,8 +170,7 @@ ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack
                                     uct_completion_t *comp) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    if (length > iface->config.max_bcopy)
-        return UCS_ERR_INVALID_PARAM;
+    UCT_CHECK_LENGTH(length, 0, iface->config.max_bcopy, "get_bcopy");
     ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;

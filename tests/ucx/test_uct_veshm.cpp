@@ -12,12 +12,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <ucs/debug/log_def.h>
 
 #include "uct_common.h"
 #include "veshm_rkey_format.h"
@@ -578,6 +582,88 @@ TEST_F(UctVeshmEngineDma, FenceOrdersPutsAndGets) {
                      uct_test_hash(a.p + k * step + 128, piece);
         EXPECT_EQ(stale, 0u) << "round " << round << ": gets after the fence read old data";
     }
+}
+
+// Errors UCX's parameter checks report, captured while a case runs.
+struct LogCapture {
+    static std::vector<std::string> &lines() {
+        static std::vector<std::string> l;
+        return l;
+    }
+    static ucs_log_func_rc_t handler(const char *, unsigned, const char *, ucs_log_level_t level,
+                                     const ucs_log_component_config_t *, const char *message,
+                                     va_list ap) {
+        if (level > UCS_LOG_LEVEL_ERROR)
+            return UCS_LOG_FUNC_RC_CONTINUE;
+        char buf[512];
+        vsnprintf(buf, sizeof(buf), message, ap);
+        lines().push_back(buf);
+        return UCS_LOG_FUNC_RC_STOP;
+    }
+    LogCapture() {
+        lines().clear();
+        ucs_log_push_handler(handler);
+    }
+    ~LogCapture() { ucs_log_pop_handler(); }
+    bool has(const char *what) const {
+        for (auto &l : lines())
+            if (l.find(what) != std::string::npos)
+                return true;
+        return false;
+    }
+};
+
+// A zero-length operation may carry no buffer and UCT_INVALID_RKEY (UCX's
+// own suite sends exactly that): the transport must not look at either.
+TEST_F(UctVeshm, ZeroLengthOperationsIgnoreTheKey) {
+    remote(ALLOC_MD, 4096);
+    EXPECT_EQ(uct_ep_put_short(ep, nullptr, 0, 0, UCT_INVALID_RKEY), UCS_OK);
+    uct_iov_t iov{nullptr, 0, UCT_MEM_HANDLE_NULL, 0, 1};
+    Completion c;
+    c.comp = {on_done, 1, UCS_OK};
+    EXPECT_EQ(uct_ep_put_zcopy(ep, &iov, 1, 0, UCT_INVALID_RKEY, &c.comp), UCS_OK);
+    EXPECT_EQ(uct_ep_get_zcopy(ep, &iov, 1, 0, UCT_INVALID_RKEY, &c.comp), UCS_OK);
+    EXPECT_FALSE(c.done) << "a completed operation must not call its completion";
+    EXPECT_EQ(flush(), UCS_OK);
+}
+
+// Lengths above the advertised maxima are refused with UCS_ERR_INVALID_PARAM
+// and an "Invalid length" error, and nothing reaches the peer.
+TEST_F(UctVeshm, LengthsAboveTheMaximaAreInvalid) {
+    remote(ALLOC_MD, 1 * kMiB);
+    ASSERT_EQ(peer.call(PEER_FILL, 0, 0, 64 * 1024, 7).status, UCS_OK);
+    uint64_t before = remote_hash(0, 64 * 1024);
+    size_t max_short = ctx.iface_attr.cap.put.max_short;
+    std::vector<uint8_t> big(ctx.iface_attr.cap.get.max_bcopy + 1, 0xab);
+    ASSERT_GT(big.size(), max_short + 1);
+    {
+        LogCapture log;
+        EXPECT_EQ(uct_ep_put_short(ep, big.data(), (unsigned)max_short + 1, raddr, rkey.rkey),
+                  UCS_ERR_INVALID_PARAM);
+        EXPECT_TRUE(log.has("Invalid put_short length"));
+    }
+    {
+        LogCapture log;
+        Completion c;
+        c.comp = {on_done, 1, UCS_OK};
+        EXPECT_EQ(uct_ep_get_bcopy(
+                      ep, [](void *, const void *, size_t) {}, nullptr, big.size(), raddr,
+                      rkey.rkey, &c.comp),
+                  UCS_ERR_INVALID_PARAM);
+        EXPECT_TRUE(log.has("Invalid get_bcopy length"));
+    }
+    {
+        LogCapture log;
+        std::vector<uct_iov_t> iov(ctx.iface_attr.cap.put.max_iov + 1,
+                                   uct_iov_t{big.data(), 1, UCT_MEM_HANDLE_NULL, 0, 1});
+        Completion c;
+        c.comp = {on_done, 1, UCS_OK};
+        EXPECT_EQ(uct_ep_put_zcopy(ep, iov.data(), iov.size(), raddr, rkey.rkey, &c.comp),
+                  UCS_ERR_INVALID_PARAM);
+        EXPECT_TRUE(log.has("iovcnt"));
+    }
+    EXPECT_EQ(flush(), UCS_OK);
+    EXPECT_EQ(remote_hash(0, 64 * 1024), before) << "a refused operation wrote to the peer";
 }
 
 TEST_F(UctVeshm, ManyOutstandingThenFlush) {
