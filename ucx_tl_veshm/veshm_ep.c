@@ -31,7 +31,15 @@
 #define SYS_pidfd_open 434
 #endif
 
-#define UCT_VESHM_CHECK_EVERY 256
+static unsigned uct_veshm_ep_report_failure(void *arg) {
+    uct_ep_h tl_ep = arg;
+    uct_iface_handle_ep_err(tl_ep->iface, tl_ep, UCS_ERR_ENDPOINT_TIMEOUT);
+    return 1;
+}
+
+static int uct_veshm_ep_is_failure_report(const ucs_callbackq_elem_t *elem, void *arg) {
+    return elem->cb == uct_veshm_ep_report_failure && elem->arg == arg;
+}
 
 static UCS_CLASS_INIT_FUNC(uct_veshm_ep_t, const uct_ep_params_t *params) {
     uct_veshm_iface_t *iface = ucs_derived_of(params->iface, uct_veshm_iface_t);
@@ -39,21 +47,30 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_ep_t, const uct_ep_params_t *params) {
     UCS_CLASS_CALL_SUPER_INIT(uct_base_ep_t, &iface->super);
     const uct_veshm_iface_addr_t *addr = (const uct_veshm_iface_addr_t *)params->iface_addr;
     self->peer_pid = addr->vh_pid;
-    self->peer_fd = (int)syscall(SYS_pidfd_open, self->peer_pid, 0);
     self->failed = 0;
     self->ops_since_check = 0;
     self->next_check = 0;
     self->next_flush_check = 0;
+    ucs_status_t status = uct_ep_keepalive_init(&self->keepalive, self->peer_pid);
+    if (status != UCS_OK)
+        return status;
+    status = uct_veshm_am_tx_connect(&self->am_tx, &addr->am);
+    if (status != UCS_OK)
+        return status;
+    self->peer_fd = (int)syscall(SYS_pidfd_open, self->peer_pid, 0);
     ucs_list_add_tail(&iface->eps, &self->list);
-    return uct_ep_keepalive_init(&self->keepalive, self->peer_pid);
+    return UCS_OK;
 }
 
 static UCS_CLASS_CLEANUP_FUNC(uct_veshm_ep_t) {
     uct_veshm_iface_t *iface = ucs_derived_of(self->super.super.iface, uct_veshm_iface_t);
     uct_veshm_ep_pending_purge(&self->super.super, NULL, NULL);
+    ucs_callbackq_remove_if(&iface->super.worker->super.progress_q, uct_veshm_ep_is_failure_report,
+                            self);
     ucs_list_del(&self->list);
     if (self->peer_fd >= 0)
         close(self->peer_fd);
+    uct_veshm_am_tx_disconnect(&self->am_tx);
     (void)iface;
 }
 
@@ -74,28 +91,17 @@ int uct_veshm_ep_peer_alive(uct_veshm_ep_t *ep) {
     if (!alive) {
         ucs_debug("veshm: peer process %d is gone", (int)ep->peer_pid);
         ep->failed = 1;
+        /* Reported from progress, not from inside the caller's operation:
+         * the error handler may destroy ep. */
+        uct_base_iface_t *iface = ucs_derived_of(ep->super.super.iface, uct_base_iface_t);
+        ucs_callbackq_add_safe(&iface->worker->super.progress_q, uct_veshm_ep_report_failure, ep,
+                               UCS_CALLBACKQ_FLAG_ONESHOT);
     }
     return alive;
 }
 
 static inline uct_veshm_iface_t *uct_veshm_ep_iface(uct_veshm_ep_t *ep) {
     return ucs_derived_of(ep->super.super.iface, uct_veshm_iface_t);
-}
-
-/* Every few operations, and always when asked, make sure the peer lives. */
-static inline ucs_status_t uct_veshm_ep_check_peer(uct_veshm_ep_t *ep) {
-    if (ucs_unlikely(ep->failed))
-        return UCS_ERR_ENDPOINT_TIMEOUT;
-    if (ucs_unlikely(++ep->ops_since_check >= UCT_VESHM_CHECK_EVERY)) {
-        ep->ops_since_check = 0;
-        ucs_time_t now = ucs_get_time();
-        if (now >= ep->next_check) {
-            ep->next_check = now + uct_veshm_ep_iface(ep)->config.peer_check;
-            if (!uct_veshm_ep_peer_alive(ep))
-                return UCS_ERR_ENDPOINT_TIMEOUT;
-        }
-    }
-    return UCS_OK;
 }
 
 /* The peer lives and a new operation may start now (not while a fence waits
@@ -299,13 +305,21 @@ ucs_status_t uct_veshm_ep_fence(uct_ep_h tl_ep, unsigned flags) {
 ucs_status_t uct_veshm_ep_check(uct_ep_h tl_ep, unsigned flags, uct_completion_t *comp) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     UCT_EP_KEEPALIVE_CHECK_PARAM(flags, comp);
-    uct_ep_keepalive_check(tl_ep, &ep->keepalive, ep->peer_pid, flags, comp);
+    /* A dead peer is reported by the liveness check itself (once); the
+     * keepalive's start time also catches a reused pid. */
+    if (!ep->failed && uct_veshm_ep_peer_alive(ep))
+        uct_ep_keepalive_check(tl_ep, &ep->keepalive, ep->peer_pid, flags, comp);
     return UCS_OK;
 }
 
 ucs_status_t uct_veshm_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req, unsigned flags) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
-    ucs_status_t status = uct_veshm_engine_pending_add(&uct_veshm_ep_iface(ep)->engine, ep, req);
+    uct_veshm_engine_t *eng = &uct_veshm_ep_iface(ep)->engine;
+    /* An active message waits for room in the peer's FIFO even when the
+     * engine could start it: BUSY would make the caller retry at once. */
+    ucs_status_t status = uct_veshm_am_tx_has_room(&ep->am_tx)
+                              ? uct_veshm_engine_pending_add(eng, ep, req)
+                              : uct_veshm_engine_pending_push(eng, ep, req);
     if (status == UCS_OK) {
         UCT_TL_EP_STAT_PEND(&ep->super);
     }
