@@ -27,6 +27,22 @@
  * desc - sizeof(void *) (uct_recv_desc), and for a host copy its block. */
 #define UCT_VESHM_AM_DESC_ROOM (2 * sizeof(void *))
 
+/* Active messages this process sent (all interfaces): the proof that veshm
+ * carried two-sided traffic (tests/mpi/mpi_two_sided.c). */
+static uint64_t uct_veshm_am_sent_msgs, uct_veshm_am_sent_bytes;
+
+__attribute__((visibility("default"))) void uct_veshm_am_stats(uint64_t *msgs, uint64_t *bytes) {
+    if (msgs)
+        *msgs = __atomic_load_n(&uct_veshm_am_sent_msgs, __ATOMIC_RELAXED);
+    if (bytes)
+        *bytes = __atomic_load_n(&uct_veshm_am_sent_bytes, __ATOMIC_RELAXED);
+}
+
+static inline void uct_veshm_am_count(size_t length) {
+    __atomic_fetch_add(&uct_veshm_am_sent_msgs, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&uct_veshm_am_sent_bytes, length, __ATOMIC_RELAXED);
+}
+
 /* ---- receiver ---- */
 
 static size_t uct_veshm_am_data_in(size_t room, size_t align, size_t align_offset) {
@@ -288,6 +304,7 @@ ucs_status_t uct_veshm_ep_am_short(uct_ep_h tl_ep, uint8_t id, uint64_t header, 
     memcpy(data + sizeof(header), payload, length);
     uct_veshm_fifo_publish(e, (uint64_t)index, id, (uint32_t)(sizeof(header) + length), 0);
     UCT_TL_EP_STAT_OP(&ep->super, AM, SHORT, sizeof(header) + length);
+    uct_veshm_am_count(sizeof(header) + length);
     return UCS_OK;
 }
 
@@ -304,6 +321,7 @@ ssize_t uct_veshm_ep_am_bcopy(uct_ep_h tl_ep, uint8_t id, uct_pack_callback_t pa
     ucs_assertv(length <= uct_veshm_am_ep_iface(ep)->config.am_max_bcopy, "packed %zu", length);
     uct_veshm_fifo_publish(e, (uint64_t)index, id, (uint32_t)length, 0);
     UCT_TL_EP_STAT_OP(&ep->super, AM, BCOPY, length);
+    uct_veshm_am_count(length);
     return (ssize_t)length;
 }
 
@@ -352,6 +370,7 @@ ucs_status_t uct_veshm_ep_am_zcopy(uct_ep_h tl_ep, uint8_t id, const void *heade
     uint64_t data_off = e->data_off;
     memcpy(ep->am_tx.area + data_off, header, header_length);
     UCT_TL_EP_STAT_OP(&ep->super, AM, ZCOPY, length);
+    uct_veshm_am_count(length);
     if (payload == 0) {
         uct_veshm_fifo_publish(e, (uint64_t)index, id, length, 0);
         return UCS_OK;
