@@ -20,6 +20,10 @@
 #include "veshm_platform.h"
 #include "veshm_proc.h"
 
+_Static_assert(sizeof(uct_veshm_fifo_elem_t) == UCT_VESHM_FIFO_ELEM_SIZE, "element size");
+_Static_assert(offsetof(uct_veshm_fifo_elem_t, inline_data) == UCT_VESHM_FIFO_ELEM_HEADER,
+               "inline data");
+
 /* Messages one progress call delivers at most: the others wait their turn. */
 #define UCT_VESHM_AM_POLL_MAX 16
 
@@ -78,6 +82,11 @@ ucs_status_t uct_veshm_am_rx_init(uct_veshm_am_rx_t *rx, const uct_iface_params_
                   (unsigned long)(uct_veshm_proc.granule / 64));
         return UCS_ERR_INVALID_PARAM;
     }
+    /* Inline data sits at a fixed place in the element: only where no
+     * alignment was asked for. */
+    rx->inline_max = (params->field_mask & UCT_IFACE_PARAM_FIELD_AM_ALIGNMENT)
+                         ? 0
+                         : ucs_min(UCT_VESHM_FIFO_INLINE_MAX, rx->seg_size);
     rx->elems = config->fifo_elems;
     rx->mask = rx->elems - 1;
     rx->size = uct_veshm_proc.granule;
@@ -149,6 +158,7 @@ void uct_veshm_am_rx_address(const uct_veshm_am_rx_t *rx, uct_veshm_am_addr_t *a
     addr->owner_pid = (int32_t)rx->owner;
     addr->fifo_elems = rx->elems;
     addr->seg_size = (uint32_t)rx->seg_size;
+    addr->inline_max = (uint32_t)rx->inline_max;
 }
 
 size_t uct_veshm_am_max_payload(const uct_veshm_am_rx_t *rx) {
@@ -162,6 +172,12 @@ static void uct_veshm_am_deliver(uct_veshm_iface_t *iface, uct_veshm_am_rx_t *rx
     uint8_t *data = rx->area + e->data_off;
     uint32_t length = e->length;
     ucs_status_t status;
+    if (e->flags & UCT_VESHM_FIFO_FLAG_INLINE) {
+        /* Not to be kept (no UCT_CB_PARAM_FLAG_DESC): the element is reused
+         * as soon as the handler returns. */
+        uct_iface_invoke_am(&iface->super, e->am_id, e->inline_data, length, 0);
+        return;
+    }
     if (ucs_likely(rx->nspare > 0)) {
         status = uct_iface_invoke_am(&iface->super, e->am_id, data, length, UCT_CB_PARAM_FLAG_DESC);
         if (status == UCS_INPROGRESS) {
@@ -199,10 +215,12 @@ unsigned uct_veshm_am_rx_progress(uct_veshm_iface_t *iface) {
         if (!(e->flags & UCT_VESHM_FIFO_FLAG_DROPPED))
             uct_veshm_am_deliver(iface, rx, e);
         ++count;
-        /* Given back in order, one by one: a handler may send, and the
-         * message it sends to itself needs room. */
-        uct_veshm_fifo_release(rx->area, ++rx->read_index);
+        ++rx->read_index;
     }
+    /* Given back in order, once per call: each store of tail moves its cache
+     * line to the senders. */
+    if (count > 0)
+        uct_veshm_fifo_release(rx->area, rx->read_index);
     return count;
 }
 
@@ -237,6 +255,8 @@ ucs_status_t uct_veshm_am_tx_connect(uct_veshm_am_tx_t *tx, const uct_veshm_am_a
     tx->elems = addr->fifo_elems;
     tx->mask = addr->fifo_elems - 1;
     tx->seg_size = addr->seg_size;
+    tx->inline_max = ucs_min(addr->inline_max, UCT_VESHM_FIFO_INLINE_MAX);
+    tx->tail = 0;
     /* The FIFO as one region whose addresses are its HMEM addresses. */
     veshm_rkey_info_t *k = &tx->rkey.info;
     k->kind = VESHM_RKEY_KIND_VE;
@@ -281,7 +301,7 @@ static inline ucs_status_t uct_veshm_am_reserve(uct_veshm_ep_t *ep, int64_t *ind
     uct_veshm_am_tx_t *tx = &ep->am_tx;
     if (ucs_unlikely(uct_veshm_engine_behind_pending(&uct_veshm_am_ep_iface(ep)->engine)))
         return UCS_ERR_NO_RESOURCE;
-    *index = uct_veshm_fifo_reserve(tx->area, tx->elems);
+    *index = uct_veshm_fifo_reserve(tx->area, tx->elems, &tx->tail);
     if (*index < 0)
         return UCS_ERR_NO_RESOURCE;
     *elem = uct_veshm_fifo_elem(tx->area, (uint64_t)*index, tx->mask);
@@ -299,10 +319,18 @@ ucs_status_t uct_veshm_ep_am_short(uct_ep_h tl_ep, uint8_t id, uint64_t header, 
     ucs_status_t status = uct_veshm_am_reserve(ep, &index, &e);
     if (status != UCS_OK)
         return status;
-    uint8_t *data = ep->am_tx.area + e->data_off;
+    size_t total = sizeof(header) + length;
+    uint8_t flags = 0;
+    uint8_t *data;
+    if (total <= ep->am_tx.inline_max) {
+        data = e->inline_data;
+        flags = UCT_VESHM_FIFO_FLAG_INLINE;
+    } else {
+        data = ep->am_tx.area + e->data_off;
+    }
     memcpy(data, &header, sizeof(header));
     memcpy(data + sizeof(header), payload, length);
-    uct_veshm_fifo_publish(e, (uint64_t)index, id, (uint32_t)(sizeof(header) + length), 0);
+    uct_veshm_fifo_publish(e, (uint64_t)index, id, (uint32_t)total, flags);
     UCT_TL_EP_STAT_OP(&ep->super, AM, SHORT, sizeof(header) + length);
     uct_veshm_am_count(sizeof(header) + length);
     return UCS_OK;

@@ -30,6 +30,7 @@ typedef struct uct_veshm_am_addr {
     int32_t owner_pid;   /* VE process owning it */
     uint32_t fifo_elems; /* power of two */
     uint32_t seg_size;   /* largest payload the receiver takes */
+    uint32_t inline_max; /* largest payload it takes in the element itself */
 } UCS_S_PACKED uct_veshm_am_addr_t;
 
 /* Receiver side, in the interface. */
@@ -41,6 +42,7 @@ typedef struct uct_veshm_am_rx {
     uint32_t elems; /* power of two */
     uint32_t mask;
     size_t seg_size;
+    size_t inline_max;   /* 0 when the user asked for an AM alignment */
     uint64_t read_index; /* next element to consume */
     size_t rx_headroom;
     size_t buf_base;    /* offset of buffer 0 in the area */
@@ -57,7 +59,8 @@ typedef struct uct_veshm_am_rx {
 typedef struct uct_veshm_am_tx {
     uint8_t *area; /* host view of the peer's FIFO, NULL if not connected */
     uint32_t elems, mask;
-    size_t seg_size;
+    size_t seg_size, inline_max;
+    uint64_t tail;         /* the receiver's tail as last read */
     uct_veshm_rkey_t rkey; /* the area as a remote key, for zcopy's DMA */
     uct_veshm_attach_t *attach;
 } uct_veshm_am_tx_t;

@@ -19,6 +19,15 @@
 
 /* The element's payload was not delivered (its sender failed to move it). */
 #define UCT_VESHM_FIFO_FLAG_DROPPED 1u
+/* The payload is in the element itself (small messages: one cache line pair
+ * moves between the processes instead of a line of the element and one of
+ * its buffer). */
+#define UCT_VESHM_FIFO_FLAG_INLINE 2u
+
+/* Bytes of an element before its inline payload, and the element's size. */
+#define UCT_VESHM_FIFO_ELEM_HEADER 24
+#define UCT_VESHM_FIFO_ELEM_SIZE (2 * UCT_VESHM_FIFO_LINE)
+#define UCT_VESHM_FIFO_INLINE_MAX (UCT_VESHM_FIFO_ELEM_SIZE - UCT_VESHM_FIFO_ELEM_HEADER)
 
 typedef struct uct_veshm_fifo_ctl {
     uint64_t head; /* next element to reserve (senders) */
@@ -36,7 +45,8 @@ typedef struct uct_veshm_fifo_elem {
     uint32_t length;   /* payload bytes */
     uint8_t am_id;
     uint8_t flags; /* UCT_VESHM_FIFO_FLAG_* */
-    uint8_t pad[UCT_VESHM_FIFO_LINE - 2 * sizeof(uint64_t) - sizeof(uint32_t) - 2];
+    uint8_t pad[2];
+    uint8_t inline_data[UCT_VESHM_FIFO_INLINE_MAX];
 } uct_veshm_fifo_elem_t;
 
 /* Where the parts of a FIFO area are; the same for sender and receiver. */
@@ -50,15 +60,19 @@ static inline uct_veshm_fifo_elem_t *uct_veshm_fifo_elem(uint8_t *area, uint64_t
 }
 
 /* Sender: reserves the next element; its index, or -1 when elems (a power of
- * two) are outstanding. */
-static inline int64_t uct_veshm_fifo_reserve(uint8_t *area, uint32_t elems) {
+ * two) are outstanding. *tail is the sender's copy of the receiver's tail,
+ * read again only when the FIFO looks full by it: the receiver writes tail
+ * all the time, and each read of it would move its cache line. */
+static inline int64_t uct_veshm_fifo_reserve(uint8_t *area, uint32_t elems, uint64_t *tail) {
     uct_veshm_fifo_ctl_t *ctl = uct_veshm_fifo_ctl(area);
     uint64_t head = __atomic_load_n(&ctl->head, __ATOMIC_RELAXED);
     for (;;) {
-        /* Acquire: the receiver's data_off of a given-back element is seen. */
-        uint64_t tail = __atomic_load_n(&ctl->tail, __ATOMIC_ACQUIRE);
-        if (head - tail >= elems)
-            return -1;
+        if (head - *tail >= elems) {
+            /* Acquire: the receiver's data_off of given-back elements. */
+            *tail = __atomic_load_n(&ctl->tail, __ATOMIC_ACQUIRE);
+            if (head - *tail >= elems)
+                return -1;
+        }
         if (__atomic_compare_exchange_n(&ctl->head, &head, head + 1, 1, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED))
             return (int64_t)head;
