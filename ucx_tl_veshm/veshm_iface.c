@@ -76,10 +76,12 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
      "a peer may have sent and this interface not yet taken.",
      ucs_offsetof(uct_veshm_iface_config_t, am.fifo_elems), UCS_CONFIG_TYPE_UINT},
 
-    {"AM_SEG_SIZE", "64k", "Largest active message (header and payload, all methods).",
+    {"AM_SEG_SIZE", "256k",
+     "Largest active message (header and payload, all methods). Messages up to it\n"
+     "go eagerly in one piece; UCP sends larger ones by rendezvous in pieces of it.",
      ucs_offsetof(uct_veshm_iface_config_t, am.seg_size), UCS_CONFIG_TYPE_MEMUNITS},
 
-    {"AM_SPARES", "256",
+    {"AM_SPARES", "128",
      "Receive buffers beyond the FIFO's own for messages the upper layer keeps\n"
      "(unexpected ones); when they are taken, kept messages are copied to host memory.",
      ucs_offsetof(uct_veshm_iface_config_t, am.spares), UCS_CONFIG_TYPE_UINT},
