@@ -60,8 +60,8 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
      ucs_offsetof(uct_veshm_iface_config_t, latency), UCS_CONFIG_TYPE_TIME},
 
     {"PEER_CHECK", "1s",
-     "How often (at most) data operations check that the peer process lives (flush\n"
-     "checks every millisecond).",
+     "How often (at most) progress and data operations check that the peer processes\n"
+     "live (flush checks every millisecond).",
      ucs_offsetof(uct_veshm_iface_config_t, peer_check), UCS_CONFIG_TYPE_TIME},
 
     {"SHORT_PIO", "y",
@@ -88,8 +88,27 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
 
     {NULL}};
 
+/* The built-in keepalive (UCT_IFACE_FLAG_EP_KEEPALIVE): every PEER_CHECK
+ * interval progress checks that the peers of all endpoints live, so a dead
+ * peer is reported even to a caller that only waits for its messages. */
+static void uct_veshm_iface_scan_peers(uct_veshm_iface_t *iface) {
+    if (ucs_likely(++iface->progress_calls < 1024))
+        return;
+    iface->progress_calls = 0;
+    ucs_time_t now = ucs_get_time();
+    if (now < iface->next_peer_scan)
+        return;
+    iface->next_peer_scan = now + iface->config.peer_check;
+    uct_veshm_ep_t *ep;
+    ucs_list_for_each(ep, &iface->eps, list) {
+        if (!ep->failed)
+            uct_veshm_ep_peer_alive(ep);
+    }
+}
+
 static unsigned uct_veshm_iface_progress(uct_iface_h tl_iface) {
     uct_veshm_iface_t *iface = ucs_derived_of(tl_iface, uct_veshm_iface_t);
+    uct_veshm_iface_scan_peers(iface);
     return uct_veshm_am_rx_progress(iface) + uct_veshm_engine_progress(&iface->engine);
 }
 

@@ -386,49 +386,68 @@ struct ErrSeen {
     uct_ep_h ep = nullptr;
 };
 
-TEST_F(UctVeshmAm, KilledPeerIsReportedToTheErrorHandler) {
+class UctVeshmAmFailure : public UctVeshmAm {
+  protected:
     ErrSeen seen;
-    uct_iface_params_t extra{};
-    extra.field_mask = UCT_IFACE_PARAM_FIELD_ERR_HANDLER | UCT_IFACE_PARAM_FIELD_ERR_HANDLER_ARG |
-                       UCT_IFACE_PARAM_FIELD_ERR_HANDLER_FLAGS;
-    extra.err_handler = [](void *arg, uct_ep_h e, ucs_status_t s) -> ucs_status_t {
-        auto *x = static_cast<ErrSeen *>(arg);
-        ++x->calls;
-        x->status = s;
-        x->ep = e;
-        return UCS_OK;
-    };
-    extra.err_handler_arg = &seen;
-    extra.err_handler_flags = 0;
-    ASSERT_NO_FATAL_FAILURE(open(&extra));
-    ASSERT_TRUE(ctx.iface_attr.cap.flags & UCT_IFACE_FLAG_ERRHANDLE_PEER_FAILURE);
-    ASSERT_TRUE(ctx.iface_attr.cap.flags & UCT_IFACE_FLAG_EP_CHECK);
-    ASSERT_TRUE(ctx.iface_attr.cap.flags & UCT_IFACE_FLAG_EP_KEEPALIVE);
     Peer peer;
-    ASSERT_NO_FATAL_FAILURE(peer.start());
-    peer_reply_t r = peer.call(PEER_ALLOC, 0, 0);
-    ASSERT_EQ(r.status, UCS_OK);
-    ASSERT_NO_FATAL_FAILURE(connect(r.dev_addr, r.iface_addr));
+    // An interface with an error handler, an endpoint to a live peer.
+    void connect_peer() {
+        uct_iface_params_t extra{};
+        extra.field_mask = UCT_IFACE_PARAM_FIELD_ERR_HANDLER |
+                           UCT_IFACE_PARAM_FIELD_ERR_HANDLER_ARG |
+                           UCT_IFACE_PARAM_FIELD_ERR_HANDLER_FLAGS;
+        extra.err_handler = [](void *arg, uct_ep_h e, ucs_status_t s) -> ucs_status_t {
+            auto *x = static_cast<ErrSeen *>(arg);
+            ++x->calls;
+            x->status = s;
+            x->ep = e;
+            return UCS_OK;
+        };
+        extra.err_handler_arg = &seen;
+        extra.err_handler_flags = 0;
+        ASSERT_NO_FATAL_FAILURE(open(&extra));
+        ASSERT_TRUE(ctx.iface_attr.cap.flags & UCT_IFACE_FLAG_ERRHANDLE_PEER_FAILURE);
+        ASSERT_TRUE(ctx.iface_attr.cap.flags & UCT_IFACE_FLAG_EP_CHECK);
+        ASSERT_TRUE(ctx.iface_attr.cap.flags & UCT_IFACE_FLAG_EP_KEEPALIVE);
+        ASSERT_NO_FATAL_FAILURE(peer.start());
+        peer_reply_t r = peer.call(PEER_ALLOC, 0, 0);
+        ASSERT_EQ(r.status, UCS_OK);
+        ASSERT_NO_FATAL_FAILURE(connect(r.dev_addr, r.iface_addr));
+    }
+    void wait_report() {
+        auto t0 = std::chrono::steady_clock::now();
+        while (seen.calls == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30))
+            uct_worker_progress(ctx.worker);
+        EXPECT_EQ(seen.calls, 1);
+        EXPECT_EQ(seen.status, UCS_ERR_ENDPOINT_TIMEOUT);
+        EXPECT_EQ(seen.ep, ep);
+        // Sending fails now (its FIFO would never drain), once reported.
+        ucs_status_t s = UCS_OK;
+        for (int i = 0; i < 1000 && s == UCS_OK; ++i)
+            s = am_short(1, {});
+        EXPECT_EQ(s, UCS_ERR_ENDPOINT_TIMEOUT);
+        for (int i = 0; i < 100; ++i)
+            uct_worker_progress(ctx.worker);
+        EXPECT_EQ(seen.calls, 1) << "reported more than once";
+    }
+};
+
+TEST_F(UctVeshmAmFailure, KilledPeerIsReportedByEpCheck) {
+    ASSERT_NO_FATAL_FAILURE(connect_peer());
     ASSERT_EQ(uct_ep_check(ep, 0, nullptr), UCS_OK);
     for (int i = 0; i < 100; ++i)
         uct_worker_progress(ctx.worker);
     EXPECT_EQ(seen.calls, 0) << "a live peer was reported";
     peer.kill_now();
     ASSERT_EQ(uct_ep_check(ep, 0, nullptr), UCS_OK);
-    auto t0 = std::chrono::steady_clock::now();
-    while (seen.calls == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30))
-        uct_worker_progress(ctx.worker);
-    EXPECT_EQ(seen.calls, 1);
-    EXPECT_EQ(seen.status, UCS_ERR_ENDPOINT_TIMEOUT);
-    EXPECT_EQ(seen.ep, ep);
-    // Sending fails now (its FIFO would never drain), once reported.
-    ucs_status_t s = UCS_OK;
-    for (int i = 0; i < 1000 && s == UCS_OK; ++i)
-        s = am_short(1, {});
-    EXPECT_EQ(s, UCS_ERR_ENDPOINT_TIMEOUT);
-    for (int i = 0; i < 100; ++i)
-        uct_worker_progress(ctx.worker);
-    EXPECT_EQ(seen.calls, 1) << "reported more than once";
+    wait_report();
+}
+
+// The built-in keepalive: only progress, no check, no operation.
+TEST_F(UctVeshmAmFailure, KilledPeerIsReportedToAnIdleWaiter) {
+    ASSERT_NO_FATAL_FAILURE(connect_peer());
+    peer.kill_now();
+    wait_report();
 }
 
 } // namespace
