@@ -28,8 +28,9 @@ _Static_assert(offsetof(uct_veshm_fifo_elem_t, inline_data) == UCT_VESHM_FIFO_EL
 #define UCT_VESHM_AM_POLL_MAX 16
 
 /* In front of data a handler keeps: the release descriptor UCX finds at
- * desc - sizeof(void *) (uct_recv_desc), and for a host copy its block. */
-#define UCT_VESHM_AM_DESC_ROOM (2 * sizeof(void *))
+ * desc - sizeof(void *) (uct_recv_desc), and for a host copy its block and
+ * its length. */
+#define UCT_VESHM_AM_DESC_ROOM (3 * sizeof(void *))
 
 /* Active messages this process sent (all interfaces): the proof that veshm
  * carried two-sided traffic (tests/mpi/mpi_two_sided.c). */
@@ -60,8 +61,37 @@ static void uct_veshm_am_release_ve(uct_recv_desc_t *self, void *desc) {
     rx->spare[rx->nspare++] = (uint32_t)((off - rx->buf_base) / rx->buf_stride);
 }
 
+/* Host copies of more than this come from the rx's cache of blocks of the
+ * largest size; smaller ones from malloc. */
+#define UCT_VESHM_AM_HOST_CACHED (64ul << 10)
+
+static size_t uct_veshm_am_host_in(const uct_veshm_am_rx_t *rx) {
+    return uct_veshm_am_data_in(UCT_VESHM_AM_DESC_ROOM + rx->rx_headroom, rx->align,
+                                rx->align_offset);
+}
+
+static void *uct_veshm_am_host_get(uct_veshm_am_rx_t *rx, size_t length) {
+    if (length > UCT_VESHM_AM_HOST_CACHED && rx->host_nfree > 0)
+        return rx->host_free[--rx->host_nfree];
+    size_t size =
+        uct_veshm_am_host_in(rx) + ((length > UCT_VESHM_AM_HOST_CACHED) ? rx->seg_size : length);
+    void *block = NULL;
+    if (posix_memalign(&block, ucs_max(rx->align, sizeof(void *)), size) != 0)
+        return NULL;
+    return block;
+}
+
+static void uct_veshm_am_host_put(uct_veshm_am_rx_t *rx, void *block, size_t length) {
+    if (length > UCT_VESHM_AM_HOST_CACHED && rx->host_nfree < ucs_static_array_size(rx->host_free))
+        rx->host_free[rx->host_nfree++] = block;
+    else
+        free(block);
+}
+
 static void uct_veshm_am_release_host(uct_recv_desc_t *self, void *desc) {
-    free(((void **)desc)[-2]);
+    uct_veshm_am_rx_t *rx = ucs_container_of(self, uct_veshm_am_rx_t, release_host);
+    void **room = (void **)desc;
+    uct_veshm_am_host_put(rx, room[-2], (size_t)(uintptr_t)room[-3]);
 }
 
 ucs_status_t uct_veshm_am_rx_init(uct_veshm_am_rx_t *rx, const uct_iface_params_t *params,
@@ -150,6 +180,8 @@ void uct_veshm_am_rx_cleanup(uct_veshm_am_rx_t *rx) {
     uct_veshm_proc_unlock();
     veo_free_hmem(rx->hmem);
     free(rx->spare);
+    while (rx->host_nfree > 0)
+        free(rx->host_free[--rx->host_nfree]);
     memset(rx, 0, sizeof(*rx));
 }
 
@@ -187,22 +219,21 @@ static void uct_veshm_am_deliver(uct_veshm_iface_t *iface, uct_veshm_am_rx_t *rx
         }
         return;
     }
-    size_t in =
-        uct_veshm_am_data_in(UCT_VESHM_AM_DESC_ROOM + rx->rx_headroom, rx->align, rx->align_offset);
-    void *block = NULL;
-    if (posix_memalign(&block, ucs_max(rx->align, sizeof(void *)), in + length) != 0) {
+    void *block = uct_veshm_am_host_get(rx, length);
+    if (block == NULL) {
         ucs_error("veshm: no memory for a received message of %u bytes; dropped", length);
         return;
     }
-    uint8_t *copy = (uint8_t *)block + in;
+    uint8_t *copy = (uint8_t *)block + uct_veshm_am_host_in(rx);
     memcpy(copy, data, length);
     status = uct_iface_invoke_am(&iface->super, e->am_id, copy, length, UCT_CB_PARAM_FLAG_DESC);
     if (status == UCS_INPROGRESS) {
-        void *desc = copy - rx->rx_headroom;
+        void **desc = (void **)(copy - rx->rx_headroom);
         uct_recv_desc(desc) = &rx->release_host;
-        ((void **)desc)[-2] = block;
+        desc[-2] = block;
+        desc[-3] = (void *)(uintptr_t)length;
     } else {
-        free(block);
+        uct_veshm_am_host_put(rx, block, length);
     }
 }
 

@@ -53,6 +53,10 @@ typedef struct uct_veshm_am_rx {
     unsigned nspare;
     uct_recv_desc_t release_ve;   /* data kept in its FIFO buffer */
     uct_recv_desc_t release_host; /* data kept in a host copy */
+    /* Host copies of large messages, all of the largest size, kept for the
+     * next one: each fresh one would be an mmap of zeroed pages. */
+    void *host_free[64];
+    unsigned host_nfree;
 } uct_veshm_am_rx_t;
 
 /* Sender side, in the endpoint. */
