@@ -78,6 +78,23 @@ UCS_CLASS_DEFINE(uct_veshm_ep_t, uct_base_ep_t);
 UCS_CLASS_DEFINE_NEW_FUNC(uct_veshm_ep_t, uct_ep_t, const uct_ep_params_t *);
 UCS_CLASS_DEFINE_DELETE_FUNC(uct_veshm_ep_t, uct_ep_t);
 
+/* From now on ep fails; the error handler hears of it once. */
+static void uct_veshm_ep_set_failed(uct_veshm_ep_t *ep) {
+    ep->failed = 1;
+    /* Reported from progress, not from inside the caller's operation: the
+     * error handler may destroy ep. */
+    uct_base_iface_t *iface = ucs_derived_of(ep->super.super.iface, uct_base_iface_t);
+    ucs_callbackq_add_safe(&iface->worker->super.progress_q, uct_veshm_ep_report_failure, ep,
+                           UCS_CALLBACKQ_FLAG_ONESHOT);
+}
+
+ucs_status_t uct_veshm_ep_invalidate(uct_ep_h tl_ep, unsigned flags) {
+    uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    if (!ep->failed)
+        uct_veshm_ep_set_failed(ep);
+    return UCS_OK;
+}
+
 int uct_veshm_ep_peer_alive(uct_veshm_ep_t *ep) {
     if (ep->failed)
         return 0;
@@ -90,12 +107,7 @@ int uct_veshm_ep_peer_alive(uct_veshm_ep_t *ep) {
     }
     if (!alive) {
         ucs_debug("veshm: peer process %d is gone", (int)ep->peer_pid);
-        ep->failed = 1;
-        /* Reported from progress, not from inside the caller's operation:
-         * the error handler may destroy ep. */
-        uct_base_iface_t *iface = ucs_derived_of(ep->super.super.iface, uct_base_iface_t);
-        ucs_callbackq_add_safe(&iface->worker->super.progress_q, uct_veshm_ep_report_failure, ep,
-                               UCS_CALLBACKQ_FLAG_ONESHOT);
+        uct_veshm_ep_set_failed(ep);
     }
     return alive;
 }

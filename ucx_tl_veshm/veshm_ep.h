@@ -27,6 +27,9 @@ UCS_CLASS_DECLARE_DELETE_FUNC(uct_veshm_ep_t, uct_ep_t);
  * and reports it once through the interface's error handler
  * (uct_iface_handle_ep_err, UCS_ERR_ENDPOINT_TIMEOUT). */
 int uct_veshm_ep_peer_alive(uct_veshm_ep_t *ep);
+/* uct_ep_invalidate: ep fails from now on, as if its peer had died, and the
+ * error handler hears of it once. */
+ucs_status_t uct_veshm_ep_invalidate(uct_ep_h tl_ep, unsigned flags);
 
 #define UCT_VESHM_CHECK_EVERY 256
 

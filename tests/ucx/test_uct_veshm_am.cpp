@@ -12,6 +12,9 @@
 #include "uct_peer_process.hpp"
 #include "veo_emu.h"
 
+// UCX's internal entry point (libuct exports it; uct/base/uct_iface.h).
+extern "C" ucs_status_t uct_ep_invalidate(uct_ep_h ep, unsigned flags);
+
 namespace {
 
 constexpr uint8_t kAmId = 7;
@@ -468,6 +471,14 @@ TEST_F(UctVeshmAmFailure, KilledPeerIsReportedByEpCheck) {
     EXPECT_EQ(seen.calls, 0) << "a live peer was reported";
     peer.kill_now();
     ASSERT_EQ(uct_ep_check(ep, 0, nullptr), UCS_OK);
+    wait_report();
+}
+
+// uct_ep_invalidate (UCX's suite injects peer failure with it): the
+// endpoint fails as if its peer had died, reported once.
+TEST_F(UctVeshmAmFailure, InvalidatedEndpointIsReported) {
+    ASSERT_NO_FATAL_FAILURE(connect_peer());
+    ASSERT_EQ(uct_ep_invalidate(ep, 0), UCS_OK);
     wait_report();
 }
 
