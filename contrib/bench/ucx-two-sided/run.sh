@@ -7,11 +7,12 @@
 # Series: veshm (UCX_TLS=veshm,self: active messages through VESHM receive
 # FIFOs, VE DMA for zcopy), posix and sysv (UCX_TLS=posix|sysv,self), cma
 # (UCX_TLS=cma,posix,self: cma has no active messages; posix carries them, cma
-# the rendezvous data). Latency: median one-way time in us (lowest of $reps
-# runs), reference posix. Bandwidth: GB/s (10^9 B/s), ucx_perftest's overall
-# figure (best of $reps runs: on a shared 2-core machine the spinning peers
-# lose whole time slices), reference the best of posix, sysv and cma at that
-# size.
+# the rendezvous data). Latency: median one-way time in us, reference posix.
+# Bandwidth: GB/s (10^9 B/s), ucx_perftest's overall figure, reference the
+# best of posix, sysv and cma at that size. Each figure is the median of
+# $reps rounds that run the four series in turn, so that load from elsewhere
+# (a shared 2-core machine: the spinning peers lose whole time slices) hits
+# them alike.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
@@ -36,7 +37,7 @@ if [ $quick -eq 1 ]; then
 else
   lat_sizes="8 64 512 4096 32768"
   bw_sizes="65536 262144 1048576 4194304 16777216 67108864"
-  reps=3
+  reps=5
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -66,28 +67,33 @@ perftest() {
 # iterations for a size: about 256 MiB moved, 20..20000
 iters() { awk -v s="$1" 'BEGIN { n = int(268435456 / s); if (n < 20) n = 20; if (n > 20000) n = 20000; print n }'; }
 
-# lowest median latency (us) of $reps runs
-lat() {
-  local best="" line v
-  for _ in $(seq $reps); do
-    line=$(perftest "$1" tag_lat "$2" 20000)
-    [ -n "$line" ] || continue
-    v=$(awk '{ printf "%.3f", $3 }' <<<"$line")
-    best=$(awk -v a="$best" -v b="$v" 'BEGIN { if (a == "" || b < a) print b; else print a }')
-  done
-  echo "$best"
+# One measurement: tag_lat's median one-way latency (us), or tag_bw's
+# overall bandwidth (GB/s); "" if the run failed.
+measure() {
+  local line
+  if [ "$2" = tag_lat ]; then
+    line=$(perftest "$1" tag_lat "$3" 20000)
+    [ -n "$line" ] && awk '{ printf "%.3f", $3 }' <<<"$line"
+  else
+    line=$(perftest "$1" tag_bw "$3" "$(iters "$3")")
+    [ -n "$line" ] && awk '{ printf "%.3f", $7 * 1048576 / 1e9 }' <<<"$line"
+  fi
 }
 
-# best overall bandwidth (GB/s) of $reps runs
-bw() {
-  local best="" line v
+median() { printf '%s\n' "$@" | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# The four series at one size, $reps rounds, each round all four in turn
+# (a burst of load elsewhere hits them alike); prints the medians
+# "veshm posix sysv cma".
+series() {
+  local t=$1 s=$2 v=() p=() y=() c=()
   for _ in $(seq $reps); do
-    line=$(perftest "$1" tag_bw "$2" "$(iters "$2")")
-    [ -n "$line" ] || continue
-    v=$(awk '{ printf "%.3f", $7 * 1048576 / 1e9 }' <<<"$line")
-    best=$(awk -v a="$best" -v b="$v" 'BEGIN { if (a == "" || b > a) print b; else print a }')
+    v+=("$(measure veshm "$t" "$s")")
+    p+=("$(measure posix "$t" "$s")")
+    y+=("$(measure sysv "$t" "$s")")
+    c+=("$(measure cma "$t" "$s")")
   done
-  echo "$best"
+  echo "$(median "${v[@]}") $(median "${p[@]}") $(median "${y[@]}") $(median "${c[@]}")"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
@@ -97,26 +103,20 @@ hs() { awk -v b="$1" 'BEGIN { if (b >= 1048576) printf "%g MiB", b / 1048576; el
 
 echo "UCP two-sided (ucx_perftest tag_lat/tag_bw, host memory), one host; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, UCX $(ucx_info -v | sed -n 's/# Version //p')"
 echo
-echo "tag_lat: median one-way latency, us (lowest of $reps)"
+echo "tag_lat: median one-way latency, us (median of $reps rounds)"
 printf '%-8s %8s %8s %8s %8s | %8s\n' size veshm posix sysv cma /posix
 for s in $lat_sizes; do
-  v=$(lat veshm "$s")
-  p=$(lat posix "$s")
-  y=$(lat sysv "$s")
-  c=$(lat cma "$s")
+  read -r v p y c <<<"$(series tag_lat "$s")"
   printf '%-8s %8s %8s %8s %8s | %8s\n' "$(hs "$s")" "${v:--}" "${p:--}" "${y:--}" "${c:--}" "$(ratio "$v" "$p")"
   for pair in "veshm:$v" "posix:$p" "sysv:$y" "cma:$c"; do
     [ -n "${pair#*:}" ] && csvline "tag_lat ${pair%%:*}" "$s" "${pair#*:}" "$p" us latency
   done
 done
 echo
-echo "tag_bw: GB/s overall (best of $reps); best = max(posix, sysv, cma)"
+echo "tag_bw: GB/s overall (median of $reps rounds); best = max(posix, sysv, cma)"
 printf '%-8s %8s %8s %8s %8s | %8s\n' size veshm posix sysv cma /best
 for s in $bw_sizes; do
-  v=$(bw veshm "$s")
-  p=$(bw posix "$s")
-  y=$(bw sysv "$s")
-  c=$(bw cma "$s")
+  read -r v p y c <<<"$(series tag_bw "$s")"
   b=$(maxof "$p" "$y" "$c")
   printf '%-8s %8s %8s %8s %8s | %8s\n' "$(hs "$s")" "${v:--}" "${p:--}" "${y:--}" "${c:--}" "$(ratio "$v" "$b")"
   for pair in "veshm:$v" "posix:$p" "sysv:$y" "cma:$c"; do
