@@ -322,15 +322,33 @@ static inline uct_veshm_iface_t *uct_veshm_am_ep_iface(uct_veshm_ep_t *ep) {
     return ucs_derived_of(ep->super.super.iface, uct_veshm_iface_t);
 }
 
+/* A fence waits for data still moving: a message stored now would overtake
+ * it (short and bcopy are stores, done at once; zcopy goes through the
+ * engine, which keeps its fences). */
+static int uct_veshm_am_fenced(uct_veshm_engine_t *eng) {
+    if (ucs_likely(!uct_veshm_engine_moving(eng)))
+        return 0;
+    if (eng->fence_pending)
+        return 1;
+    uct_veshm_op_t *op;
+    ucs_queue_for_each(op, &eng->post_queue, queue) {
+        if (op->fenced)
+            return 1;
+    }
+    return 0;
+}
+
 /* An element of the peer's FIFO for the next message: UCS_OK and its index,
- * or why not (a dead peer, a full FIFO, requests pending before it). */
+ * or why not (a dead peer, a full FIFO, requests pending before it, a fence
+ * not yet passed). */
 static inline ucs_status_t uct_veshm_am_reserve(uct_veshm_ep_t *ep, int64_t *index,
                                                 uct_veshm_fifo_elem_t **elem) {
     ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (ucs_unlikely(status != UCS_OK))
         return status;
     uct_veshm_am_tx_t *tx = &ep->am_tx;
-    if (ucs_unlikely(uct_veshm_engine_behind_pending(&uct_veshm_am_ep_iface(ep)->engine)))
+    uct_veshm_engine_t *eng = &uct_veshm_am_ep_iface(ep)->engine;
+    if (ucs_unlikely(uct_veshm_engine_behind_pending(eng)) || uct_veshm_am_fenced(eng))
         return UCS_ERR_NO_RESOURCE;
     *index = uct_veshm_fifo_reserve(tx->area, tx->elems, &tx->tail);
     if (*index < 0)

@@ -203,6 +203,66 @@ TEST_F(UctVeshmAm, ShortMessagesOfEverySize) {
         EXPECT_EQ(sink.got[n].data, concat(n, pattern(n, (uint32_t)n))) << n;
 }
 
+// put_zcopy (large: the DMA engine still moves it after the call), fence,
+// am_short: when the message arrives, the put's data must be there.
+TEST_F(UctVeshmAm, FenceOrdersMessagesAfterPuts) {
+    ASSERT_NO_FATAL_FAILURE(open());
+    ASSERT_NO_FATAL_FAILURE(loopback());
+    const size_t len = 32ul << 20;
+    uct_allocated_memory_t src{}, dst{};
+    ASSERT_EQ(uct_test_md_alloc(&ctx, len, nullptr, 0, &src), UCS_OK);
+    ASSERT_EQ(uct_test_md_alloc(&ctx, len, nullptr, 0, &dst), UCS_OK);
+    std::vector<uint8_t> packed(ctx.md_attr.rkey_packed_size);
+    ASSERT_EQ(uct_md_mkey_pack(ctx.md, dst.memh, packed.data()), UCS_OK);
+    uct_rkey_bundle_t rkey{};
+    ASSERT_EQ(uct_rkey_unpack(ctx.component, packed.data(), &rkey), UCS_OK);
+    // The handler checks the destination when the message arrives.
+    struct Check {
+        const uint8_t *dst;
+        size_t len;
+        uint64_t want;
+        int arrived = 0, intact = 0;
+    } check{static_cast<uint8_t *>(dst.address), len, 0};
+    ASSERT_EQ(uct_iface_set_am_handler(
+                  ctx.iface, kAmId,
+                  [](void *arg, void *, size_t, unsigned) -> ucs_status_t {
+                      auto *c = static_cast<Check *>(arg);
+                      ++c->arrived;
+                      c->intact += uct_test_hash(c->dst, c->len) == c->want;
+                      return UCS_OK;
+                  },
+                  &check, 0),
+              UCS_OK);
+    for (uint32_t round = 0; round < 3; ++round) {
+        uct_test_fill(src.address, len, start_of(round + 77), round);
+        check.want = uct_test_hash(src.address, len);
+        struct Done {
+            uct_completion_t comp;
+            bool done = false;
+        } d;
+        d.comp = {[](uct_completion_t *c) { reinterpret_cast<Done *>(c)->done = true; }, 1, UCS_OK};
+        uct_iov_t iov{src.address, len, src.memh, 0, 1};
+        ucs_status_t ps =
+            uct_ep_put_zcopy(ep, &iov, 1, (uint64_t)(uintptr_t)dst.address, rkey.rkey, &d.comp);
+        ASSERT_TRUE(ps == UCS_OK || ps == UCS_INPROGRESS);
+        ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
+        ucs_status_t s;
+        while ((s = am_short(round, {})) == UCS_ERR_NO_RESOURCE)
+            uct_worker_progress(ctx.worker);
+        ASSERT_EQ(s, UCS_OK);
+        auto t0 = std::chrono::steady_clock::now();
+        while ((check.arrived <= (int)round || (ps == UCS_INPROGRESS && !d.done)) &&
+               std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
+            uct_worker_progress(ctx.worker);
+        ASSERT_EQ(check.arrived, (int)round + 1);
+        ASSERT_TRUE(ps == UCS_OK || d.done);
+    }
+    EXPECT_EQ(check.intact, 3) << "a message overtook the put before its fence";
+    uct_rkey_release(ctx.component, &rkey);
+    uct_mem_free(&src);
+    uct_mem_free(&dst);
+}
+
 TEST_F(UctVeshmAm, MessagesAboveTheMaximaAreInvalid) {
     ASSERT_NO_FATAL_FAILURE(open());
     ASSERT_NO_FATAL_FAILURE(loopback());
