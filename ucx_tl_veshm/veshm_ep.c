@@ -328,8 +328,9 @@ ucs_status_t uct_veshm_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req, un
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     uct_veshm_engine_t *eng = &uct_veshm_ep_iface(ep)->engine;
     /* An active message waits for room in the peer's FIFO even when the
-     * engine could start it: BUSY would make the caller retry at once. */
-    ucs_status_t status = uct_veshm_am_tx_has_room(&ep->am_tx)
+     * engine could start it, and nothing can start to a failed peer: BUSY
+     * would make the caller retry at once (the error handler purges). */
+    ucs_status_t status = (!ep->failed && uct_veshm_am_tx_has_room(&ep->am_tx))
                               ? uct_veshm_engine_pending_add(eng, ep, req)
                               : uct_veshm_engine_pending_push(eng, ep, req);
     if (status == UCS_OK) {

@@ -539,7 +539,20 @@ TEST_F(UctVeshmAmFailure, KilledPeerIsReportedByEpCheck) {
 TEST_F(UctVeshmAmFailure, InvalidatedEndpointIsReported) {
     ASSERT_NO_FATAL_FAILURE(connect_peer());
     ASSERT_EQ(uct_ep_invalidate(ep, 0), UCS_OK);
+    // Nothing can start to a failed peer: a pending request is queued (BUSY
+    // would make the caller retry at once), and purged by the error handling.
+    PendingAm p{{}, ep, 0, 0};
+    p.req.func = [](uct_pending_req_t *r) -> ucs_status_t {
+        auto *pa = reinterpret_cast<PendingAm *>(r);
+        ++pa->calls;
+        return uct_ep_am_short(pa->ep, kAmId, pa->n, nullptr, 0);
+    };
+    EXPECT_EQ(uct_ep_pending_add(ep, &p.req, 0), UCS_OK);
     wait_report();
+    int purged = 0;
+    uct_ep_pending_purge(
+        ep, [](uct_pending_req_t *, void *arg) { ++*static_cast<int *>(arg); }, &purged);
+    EXPECT_EQ(purged, 1);
 }
 
 // The built-in keepalive: only progress, no check, no operation.
