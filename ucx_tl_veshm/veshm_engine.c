@@ -62,6 +62,11 @@ ucs_status_t uct_veshm_engine_pending_add(uct_veshm_engine_t *eng, struct uct_ve
     if (ucs_queue_is_empty(&eng->pending) &&
         uct_veshm_engine_can_start_with(eng, eng->config.max_bcopy + 8))
         return UCS_ERR_BUSY;
+    return uct_veshm_engine_pending_push(eng, ep, req);
+}
+
+ucs_status_t uct_veshm_engine_pending_push(uct_veshm_engine_t *eng, struct uct_veshm_ep *ep,
+                                           uct_pending_req_t *req) {
     uct_veshm_pending_priv_t *priv = (uct_veshm_pending_priv_t *)req->priv;
     priv->ep = ep;
     priv->fence_after = 0;

@@ -24,13 +24,22 @@
 #include <ucs/arch/cpu.h>
 #include <ucs/debug/log.h>
 #include <ucs/sys/math.h>
+#include <uct/base/uct_iov.inl>
 #include <ucs/time/time.h>
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
 
-#define UCT_VESHM_CHECK_EVERY 256
+static unsigned uct_veshm_ep_report_failure(void *arg) {
+    uct_ep_h tl_ep = arg;
+    uct_iface_handle_ep_err(tl_ep->iface, tl_ep, UCS_ERR_ENDPOINT_TIMEOUT);
+    return 1;
+}
+
+static int uct_veshm_ep_is_failure_report(const ucs_callbackq_elem_t *elem, void *arg) {
+    return elem->cb == uct_veshm_ep_report_failure && elem->arg == arg;
+}
 
 static UCS_CLASS_INIT_FUNC(uct_veshm_ep_t, const uct_ep_params_t *params) {
     uct_veshm_iface_t *iface = ucs_derived_of(params->iface, uct_veshm_iface_t);
@@ -38,27 +47,53 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_ep_t, const uct_ep_params_t *params) {
     UCS_CLASS_CALL_SUPER_INIT(uct_base_ep_t, &iface->super);
     const uct_veshm_iface_addr_t *addr = (const uct_veshm_iface_addr_t *)params->iface_addr;
     self->peer_pid = addr->vh_pid;
-    self->peer_fd = (int)syscall(SYS_pidfd_open, self->peer_pid, 0);
     self->failed = 0;
     self->ops_since_check = 0;
     self->next_check = 0;
     self->next_flush_check = 0;
+    ucs_status_t status = uct_ep_keepalive_init(&self->keepalive, self->peer_pid);
+    if (status != UCS_OK)
+        return status;
+    status = uct_veshm_am_tx_connect(&self->am_tx, &addr->am);
+    if (status != UCS_OK)
+        return status;
+    self->peer_fd = (int)syscall(SYS_pidfd_open, self->peer_pid, 0);
     ucs_list_add_tail(&iface->eps, &self->list);
-    return uct_ep_keepalive_init(&self->keepalive, self->peer_pid);
+    return UCS_OK;
 }
 
 static UCS_CLASS_CLEANUP_FUNC(uct_veshm_ep_t) {
     uct_veshm_iface_t *iface = ucs_derived_of(self->super.super.iface, uct_veshm_iface_t);
     uct_veshm_ep_pending_purge(&self->super.super, NULL, NULL);
+    ucs_callbackq_remove_if(&iface->super.worker->super.progress_q, uct_veshm_ep_is_failure_report,
+                            self);
     ucs_list_del(&self->list);
     if (self->peer_fd >= 0)
         close(self->peer_fd);
+    uct_veshm_am_tx_disconnect(&self->am_tx);
     (void)iface;
 }
 
 UCS_CLASS_DEFINE(uct_veshm_ep_t, uct_base_ep_t);
 UCS_CLASS_DEFINE_NEW_FUNC(uct_veshm_ep_t, uct_ep_t, const uct_ep_params_t *);
 UCS_CLASS_DEFINE_DELETE_FUNC(uct_veshm_ep_t, uct_ep_t);
+
+/* From now on ep fails; the error handler hears of it once. */
+static void uct_veshm_ep_set_failed(uct_veshm_ep_t *ep) {
+    ep->failed = 1;
+    /* Reported from progress, not from inside the caller's operation: the
+     * error handler may destroy ep. */
+    uct_base_iface_t *iface = ucs_derived_of(ep->super.super.iface, uct_base_iface_t);
+    ucs_callbackq_add_safe(&iface->worker->super.progress_q, uct_veshm_ep_report_failure, ep,
+                           UCS_CALLBACKQ_FLAG_ONESHOT);
+}
+
+ucs_status_t uct_veshm_ep_invalidate(uct_ep_h tl_ep, unsigned flags) {
+    uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    if (!ep->failed)
+        uct_veshm_ep_set_failed(ep);
+    return UCS_OK;
+}
 
 int uct_veshm_ep_peer_alive(uct_veshm_ep_t *ep) {
     if (ep->failed)
@@ -72,29 +107,13 @@ int uct_veshm_ep_peer_alive(uct_veshm_ep_t *ep) {
     }
     if (!alive) {
         ucs_debug("veshm: peer process %d is gone", (int)ep->peer_pid);
-        ep->failed = 1;
+        uct_veshm_ep_set_failed(ep);
     }
     return alive;
 }
 
 static inline uct_veshm_iface_t *uct_veshm_ep_iface(uct_veshm_ep_t *ep) {
     return ucs_derived_of(ep->super.super.iface, uct_veshm_iface_t);
-}
-
-/* Every few operations, and always when asked, make sure the peer lives. */
-static inline ucs_status_t uct_veshm_ep_check_peer(uct_veshm_ep_t *ep) {
-    if (ucs_unlikely(ep->failed))
-        return UCS_ERR_ENDPOINT_TIMEOUT;
-    if (ucs_unlikely(++ep->ops_since_check >= UCT_VESHM_CHECK_EVERY)) {
-        ep->ops_since_check = 0;
-        ucs_time_t now = ucs_get_time();
-        if (now >= ep->next_check) {
-            ep->next_check = now + uct_veshm_ep_iface(ep)->config.peer_check;
-            if (!uct_veshm_ep_peer_alive(ep))
-                return UCS_ERR_ENDPOINT_TIMEOUT;
-        }
-    }
-    return UCS_OK;
 }
 
 /* The peer lives and a new operation may start now (not while a fence waits
@@ -109,6 +128,11 @@ static inline ucs_status_t uct_veshm_ep_can_post(uct_veshm_ep_t *ep, uct_veshm_i
 ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned length,
                                     uint64_t remote_addr, uct_rkey_t rkey) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    /* The arguments first: a zero-length put may come with no buffer and
+     * UCT_INVALID_RKEY, which must not be looked at. */
+    UCT_CHECK_LENGTH(length, 0, uct_veshm_ep_iface(ep)->config.max_short, "put_short");
+    if (length == 0)
+        return UCS_OK;
     ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;
@@ -135,6 +159,9 @@ static ucs_status_t uct_veshm_ep_zcopy(uct_ep_h tl_ep, int is_get, const uct_iov
                                        size_t iovcnt, uint64_t remote_addr, uct_rkey_t rkey,
                                        uct_completion_t *comp) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    UCT_CHECK_IOV_SIZE(iovcnt, (size_t)UCT_VESHM_MAX_IOV, is_get ? "get_zcopy" : "put_zcopy");
+    if (uct_iov_total_length(iov, iovcnt) == 0)
+        return UCS_OK; /* nothing to move: the key is not looked at */
     ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;
@@ -161,8 +188,7 @@ ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack
                                     uct_completion_t *comp) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    if (length > iface->config.max_bcopy)
-        return UCS_ERR_INVALID_PARAM;
+    UCT_CHECK_LENGTH(length, 0, iface->config.max_bcopy, "get_bcopy");
     ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;
@@ -295,13 +321,22 @@ ucs_status_t uct_veshm_ep_fence(uct_ep_h tl_ep, unsigned flags) {
 ucs_status_t uct_veshm_ep_check(uct_ep_h tl_ep, unsigned flags, uct_completion_t *comp) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     UCT_EP_KEEPALIVE_CHECK_PARAM(flags, comp);
-    uct_ep_keepalive_check(tl_ep, &ep->keepalive, ep->peer_pid, flags, comp);
+    /* A dead peer is reported by the liveness check itself (once); the
+     * keepalive's start time also catches a reused pid. */
+    if (!ep->failed && uct_veshm_ep_peer_alive(ep))
+        uct_ep_keepalive_check(tl_ep, &ep->keepalive, ep->peer_pid, flags, comp);
     return UCS_OK;
 }
 
 ucs_status_t uct_veshm_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req, unsigned flags) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
-    ucs_status_t status = uct_veshm_engine_pending_add(&uct_veshm_ep_iface(ep)->engine, ep, req);
+    uct_veshm_engine_t *eng = &uct_veshm_ep_iface(ep)->engine;
+    /* An active message waits for room in the peer's FIFO even when the
+     * engine could start it, and nothing can start to a failed peer: BUSY
+     * would make the caller retry at once (the error handler purges). */
+    ucs_status_t status = (!ep->failed && uct_veshm_am_tx_has_room(&ep->am_tx))
+                              ? uct_veshm_engine_pending_add(eng, ep, req)
+                              : uct_veshm_engine_pending_push(eng, ep, req);
     if (status == UCS_OK) {
         UCT_TL_EP_STAT_PEND(&ep->super);
     }

@@ -1,8 +1,11 @@
-/* veshm endpoint: RMA and atomics to one peer process on this host. */
+/* veshm endpoint: RMA, atomics and active messages to one peer process on
+ * this host. */
 #ifndef UCT_VESHM_EP_H
 #define UCT_VESHM_EP_H
 
 #include "veshm_iface.h"
+
+#include <ucs/time/time.h>
 
 typedef struct uct_veshm_ep {
     uct_base_ep_t super;
@@ -14,13 +17,38 @@ typedef struct uct_veshm_ep {
     ucs_time_t next_flush_check; /* next liveness check by flush */
     ucs_time_t next_check;       /* next liveness check by data operations */
     uct_keepalive_info_t keepalive;
+    uct_veshm_am_tx_t am_tx; /* the peer's receive FIFO */
 } uct_veshm_ep_t;
 
 UCS_CLASS_DECLARE_NEW_FUNC(uct_veshm_ep_t, uct_ep_t, const uct_ep_params_t *);
 UCS_CLASS_DECLARE_DELETE_FUNC(uct_veshm_ep_t, uct_ep_t);
 
-/* Whether the peer of ep still lives (checks now); marks ep failed if not. */
+/* Whether the peer of ep still lives (checks now). If not, marks ep failed
+ * and reports it once through the interface's error handler
+ * (uct_iface_handle_ep_err, UCS_ERR_ENDPOINT_TIMEOUT). */
 int uct_veshm_ep_peer_alive(uct_veshm_ep_t *ep);
+/* uct_ep_invalidate: ep fails from now on, as if its peer had died, and the
+ * error handler hears of it once. */
+ucs_status_t uct_veshm_ep_invalidate(uct_ep_h tl_ep, unsigned flags);
+
+#define UCT_VESHM_CHECK_EVERY 256
+
+/* Every few operations, and always when asked, make sure the peer lives. */
+static inline ucs_status_t uct_veshm_ep_check_peer(uct_veshm_ep_t *ep) {
+    if (ucs_unlikely(ep->failed))
+        return UCS_ERR_ENDPOINT_TIMEOUT;
+    if (ucs_unlikely(++ep->ops_since_check >= UCT_VESHM_CHECK_EVERY)) {
+        ep->ops_since_check = 0;
+        ucs_time_t now = ucs_get_time();
+        if (now >= ep->next_check) {
+            uct_veshm_iface_t *iface = ucs_derived_of(ep->super.super.iface, uct_veshm_iface_t);
+            ep->next_check = now + iface->config.peer_check;
+            if (!uct_veshm_ep_peer_alive(ep))
+                return UCS_ERR_ENDPOINT_TIMEOUT;
+        }
+    }
+    return UCS_OK;
+}
 
 ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned length,
                                     uint64_t remote_addr, uct_rkey_t rkey);

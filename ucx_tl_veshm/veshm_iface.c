@@ -60,8 +60,8 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
      ucs_offsetof(uct_veshm_iface_config_t, latency), UCS_CONFIG_TYPE_TIME},
 
     {"PEER_CHECK", "1s",
-     "How often (at most) data operations check that the peer process lives (flush\n"
-     "checks every millisecond).",
+     "How often (at most) progress and data operations check that the peer processes\n"
+     "live (flush checks every millisecond).",
      ucs_offsetof(uct_veshm_iface_config_t, peer_check), UCS_CONFIG_TYPE_TIME},
 
     {"SHORT_PIO", "y",
@@ -71,10 +71,45 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
      "the few bytes put_short carries; 'n' sends put_short as DMA too.",
      ucs_offsetof(uct_veshm_iface_config_t, short_pio), UCS_CONFIG_TYPE_BOOL},
 
+    {"AM_FIFO_SIZE", "64",
+     "Elements of the receive FIFO of active messages (a power of two): messages\n"
+     "a peer may have sent and this interface not yet taken.",
+     ucs_offsetof(uct_veshm_iface_config_t, am.fifo_elems), UCS_CONFIG_TYPE_UINT},
+
+    {"AM_SEG_SIZE", "256k",
+     "Largest active message (header and payload, all methods). Messages up to it\n"
+     "go eagerly in one piece; UCP sends larger ones by rendezvous in pieces of it.",
+     ucs_offsetof(uct_veshm_iface_config_t, am.seg_size), UCS_CONFIG_TYPE_MEMUNITS},
+
+    {"AM_SPARES", "128",
+     "Receive buffers beyond the FIFO's own for messages the upper layer keeps\n"
+     "(unexpected ones); when they are taken, kept messages are copied to host memory.",
+     ucs_offsetof(uct_veshm_iface_config_t, am.spares), UCS_CONFIG_TYPE_UINT},
+
     {NULL}};
 
+/* The built-in keepalive (UCT_IFACE_FLAG_EP_KEEPALIVE): every PEER_CHECK
+ * interval progress checks that the peers of all endpoints live, so a dead
+ * peer is reported even to a caller that only waits for its messages. */
+static void uct_veshm_iface_scan_peers(uct_veshm_iface_t *iface) {
+    if (ucs_likely(++iface->progress_calls < 1024))
+        return;
+    iface->progress_calls = 0;
+    ucs_time_t now = ucs_get_time();
+    if (now < iface->next_peer_scan)
+        return;
+    iface->next_peer_scan = now + iface->config.peer_check;
+    uct_veshm_ep_t *ep;
+    ucs_list_for_each(ep, &iface->eps, list) {
+        if (!ep->failed)
+            uct_veshm_ep_peer_alive(ep);
+    }
+}
+
 static unsigned uct_veshm_iface_progress(uct_iface_h tl_iface) {
-    return uct_veshm_engine_progress(&ucs_derived_of(tl_iface, uct_veshm_iface_t)->engine);
+    uct_veshm_iface_t *iface = ucs_derived_of(tl_iface, uct_veshm_iface_t);
+    uct_veshm_iface_scan_peers(iface);
+    return uct_veshm_am_rx_progress(iface) + uct_veshm_engine_progress(&iface->engine);
 }
 
 /* ---- interface ---- */
@@ -119,6 +154,7 @@ static ucs_status_t uct_veshm_iface_get_address(uct_iface_h tl_iface, uct_iface_
     uct_veshm_iface_addr_t *a = (uct_veshm_iface_addr_t *)addr;
     a->vh_pid = (int32_t)getpid();
     a->node = iface->node;
+    uct_veshm_am_rx_address(&iface->am_rx, &a->am);
     return UCS_OK;
 }
 
@@ -148,6 +184,14 @@ static ucs_status_t uct_veshm_iface_query(uct_iface_h tl_iface, uct_iface_attr_t
     attr->cap.get.opt_zcopy_align = 4;
     attr->cap.get.align_mtu = 4;
     attr->cap.get.max_iov = UCT_VESHM_MAX_IOV;
+    attr->cap.am.max_short = iface->config.am_max_short;
+    attr->cap.am.max_bcopy = iface->config.am_max_bcopy;
+    attr->cap.am.min_zcopy = 0;
+    attr->cap.am.max_zcopy = iface->config.am_max_zcopy;
+    attr->cap.am.opt_zcopy_align = 4;
+    attr->cap.am.align_mtu = 4;
+    attr->cap.am.max_hdr = iface->config.am_max_hdr;
+    attr->cap.am.max_iov = UCT_VESHM_MAX_IOV;
 
     attr->device_addr_len = sizeof(uct_veshm_device_addr_t);
     attr->iface_addr_len = sizeof(uct_veshm_iface_addr_t);
@@ -157,7 +201,9 @@ static ucs_status_t uct_veshm_iface_query(uct_iface_h tl_iface, uct_iface_attr_t
                       UCT_IFACE_FLAG_PUT_ZCOPY | UCT_IFACE_FLAG_GET_BCOPY |
                       UCT_IFACE_FLAG_GET_ZCOPY | UCT_IFACE_FLAG_ATOMIC_CPU |
                       UCT_IFACE_FLAG_PENDING | UCT_IFACE_FLAG_CONNECT_TO_IFACE |
-                      UCT_IFACE_FLAG_ERRHANDLE_PEER_FAILURE | UCT_IFACE_FLAG_EP_CHECK;
+                      UCT_IFACE_FLAG_AM_SHORT | UCT_IFACE_FLAG_AM_BCOPY | UCT_IFACE_FLAG_AM_ZCOPY |
+                      UCT_IFACE_FLAG_CB_SYNC | UCT_IFACE_FLAG_ERRHANDLE_PEER_FAILURE |
+                      UCT_IFACE_FLAG_EP_CHECK | UCT_IFACE_FLAG_EP_KEEPALIVE;
     attr->cap.event_flags = 0;
 
     uint64_t ops = UCS_BIT(UCT_ATOMIC_OP_ADD) | UCS_BIT(UCT_ATOMIC_OP_AND) |
@@ -177,6 +223,10 @@ static ucs_status_t uct_veshm_iface_query(uct_iface_h tl_iface, uct_iface_attr_t
 static UCS_CLASS_DECLARE_DELETE_FUNC(uct_veshm_iface_t, uct_iface_t);
 
 static uct_iface_ops_t uct_veshm_iface_tl_ops = {
+    .ep_am_short = uct_veshm_ep_am_short,
+    .ep_am_short_iov = uct_base_ep_am_short_iov,
+    .ep_am_bcopy = uct_veshm_ep_am_bcopy,
+    .ep_am_zcopy = uct_veshm_ep_am_zcopy,
     .ep_put_short = uct_veshm_ep_put_short,
     .ep_put_bcopy = uct_veshm_ep_put_bcopy,
     .ep_put_zcopy = uct_veshm_ep_put_zcopy,
@@ -213,7 +263,7 @@ static uct_iface_internal_ops_t uct_veshm_iface_internal_ops = {
     .iface_estimate_perf = uct_base_iface_estimate_perf,
     .iface_vfs_refresh = (uct_iface_vfs_refresh_func_t)ucs_empty_function,
     .ep_query = (uct_ep_query_func_t)ucs_empty_function_return_unsupported,
-    .ep_invalidate = (uct_ep_invalidate_func_t)ucs_empty_function_return_unsupported,
+    .ep_invalidate = uct_veshm_ep_invalidate,
 };
 
 static UCS_CLASS_INIT_FUNC(uct_veshm_iface_t, uct_md_h md, uct_worker_h worker,
@@ -256,6 +306,16 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_iface_t, uct_md_h md, uct_worker_h worker,
     ucs_status_t status = uct_veshm_engine_init(&self->engine, uct_veshm_proc.handle, &ec);
     if (status != UCS_OK)
         return status;
+    status = uct_veshm_am_rx_init(&self->am_rx, params, &config->am);
+    if (status != UCS_OK) {
+        uct_veshm_engine_cleanup(&self->engine);
+        return status;
+    }
+    size_t seg = uct_veshm_am_max_payload(&self->am_rx);
+    self->config.am_max_short = ucs_min(ucs_max(config->max_short, 16), seg);
+    self->config.am_max_bcopy = seg;
+    self->config.am_max_zcopy = seg;
+    self->config.am_max_hdr = ucs_min(256, seg);
 
     uct_veshm_perf_buffer_t buf;
     uct_veshm_perf_t perf;
@@ -271,6 +331,7 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_iface_t, uct_md_h md, uct_worker_h worker,
 static UCS_CLASS_CLEANUP_FUNC(uct_veshm_iface_t) {
     uct_base_iface_progress_disable(&self->super.super, UCT_PROGRESS_SEND | UCT_PROGRESS_RECV);
     uct_veshm_engine_cleanup(&self->engine);
+    uct_veshm_am_rx_cleanup(&self->am_rx);
 }
 
 UCS_CLASS_DEFINE(uct_veshm_iface_t, uct_base_iface_t);

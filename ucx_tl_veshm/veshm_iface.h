@@ -5,6 +5,7 @@
 
 #include <uct/base/uct_iface.h>
 
+#include "veshm_am.h"
 #include "veshm_md.h"
 #include "veshm_op.h"
 
@@ -21,15 +22,17 @@ typedef struct uct_veshm_iface_config {
     double latency;    /* 0: measure */
     double peer_check; /* seconds between liveness checks of peers */
     int short_pio;     /* put_short as a store through the PCI window */
+    uct_veshm_am_config_t am;
 } uct_veshm_iface_config_t;
 
 /* Device address: which kernel, namespaces and user (veshm_scope.h);
- * interface address: which process. */
+ * interface address: which process, and its receive FIFO. */
 typedef uct_veshm_scope_t uct_veshm_device_addr_t;
 
 typedef struct uct_veshm_iface_addr {
     int32_t vh_pid;
     int32_t node;
+    uct_veshm_am_addr_t am;
 } UCS_S_PACKED uct_veshm_iface_addr_t;
 
 typedef struct uct_veshm_iface {
@@ -37,11 +40,15 @@ typedef struct uct_veshm_iface {
     int node;
     struct {
         size_t max_short, max_bcopy;
+        size_t am_max_short, am_max_bcopy, am_max_zcopy, am_max_hdr;
         double bandwidth, latency, overhead;
         ucs_time_t peer_check;
     } config;
     uct_veshm_engine_t engine;
+    uct_veshm_am_rx_t am_rx;
     ucs_list_link_t eps;
+    unsigned progress_calls;   /* since the last look at the clock */
+    ucs_time_t next_peer_scan; /* built-in keepalive of the endpoints */
 } uct_veshm_iface_t;
 
 #endif

@@ -115,6 +115,9 @@ ucs_status_t uct_veshm_engine_flush(uct_veshm_engine_t *eng, uct_completion_t *c
 /* UCS_ERR_BUSY if req could start now, else queues it (UCS_OK). */
 ucs_status_t uct_veshm_engine_pending_add(uct_veshm_engine_t *eng, struct uct_veshm_ep *ep,
                                           uct_pending_req_t *req);
+/* Queues req whatever the engine's resources (it waits for another one). */
+ucs_status_t uct_veshm_engine_pending_push(uct_veshm_engine_t *eng, struct uct_veshm_ep *ep,
+                                           uct_pending_req_t *req);
 void uct_veshm_engine_pending_purge(uct_veshm_engine_t *eng, struct uct_veshm_ep *ep,
                                     uct_pending_purge_callback_t cb, void *arg);
 

@@ -46,9 +46,13 @@
 # Why each setting:
 # * Debian's /etc/openmpi/openmpi-mca-params.conf disables pml/ucx and
 #   osc/ucx (pml = ^ucx, osc = ^ucx,pt2pt); environment variables override
-#   that file. The pml stays Debian's (ob1 over btl/vader): veshm carries no
-#   two-sided traffic, and ob1 is Open MPI's fastest path for it on one host;
-#   osc/ucx and spml/ucx open UCP contexts of their own and need no pml/ucx.
+#   that file. The pml stays Debian's (ob1 over btl/vader), Open MPI's
+#   fastest path for two-sided traffic on one host (its single-copy CMA beats
+#   veshm's two-copy rendezvous from 256 KiB to 4 MiB: contrib/bench/
+#   ucx-two-sided); osc/ucx and spml/ucx open UCP contexts of their own and
+#   need no pml/ucx. OMPI_MCA_pml=ucx, set after sourcing this script, sends
+#   two-sided traffic over UCP too, so over veshm's active messages and DMA
+#   (tests/mpi mpi.two_sided.*).
 # * OMPI_MCA_osc=sm,ucx,rdma: Open MPI gives each window to the component
 #   whose query answers the highest priority (Open MPI 4.1.4: osc/sm 100 for
 #   shared windows and for allocate windows of ranks on one host; osc/rdma

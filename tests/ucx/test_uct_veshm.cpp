@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -19,7 +21,10 @@
 #include <string>
 #include <vector>
 
+#include <ucs/debug/log_def.h>
+
 #include "uct_common.h"
+#include "uct_peer_process.hpp"
 #include "veshm_rkey_format.h"
 #include "veshm_scope.h"
 #include "ve_offload.h"
@@ -35,58 +40,6 @@ extern "C" void uct_veshm_dma_stats(uint64_t *posts, uint64_t *bytes);
 namespace {
 
 constexpr size_t kMiB = 1ul << 20;
-
-struct Peer {
-    pid_t pid = -1;
-    int fd = -1;
-
-    void start() {
-        int sv[2];
-        ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
-        std::string fdarg = "3";
-        char *argv[] = {const_cast<char *>(UCT_PEER_PATH), fdarg.data(), nullptr};
-        ASSERT_EQ(posix_spawn(&pid, UCT_PEER_PATH, &fa, nullptr, argv, environ), 0);
-        posix_spawn_file_actions_destroy(&fa);
-        close(sv[1]);
-        fd = sv[0];
-    }
-    peer_reply_t call(uint32_t cmd, uint32_t kind = 0, uint64_t a = 0, uint64_t b = 0,
-                      uint64_t c = 0) {
-        peer_request_t req{cmd, kind, a, b, c};
-        peer_reply_t rep;
-        memset(&rep, 0, sizeof(rep));
-        rep.status = -1000;
-        if (uct_test_send(fd, &req, sizeof(req)) != 0 || uct_test_recv(fd, &rep, sizeof(rep)) != 0)
-            rep.status = -1001;
-        return rep;
-    }
-    void kill_now() {
-        if (pid > 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, nullptr, 0);
-            pid = -1;
-        }
-    }
-    // Asks the peer to exit and reaps it: unless the test killed it, it must
-    // answer and exit 0 (a crash or a sanitizer report in it, e.g.
-    // LeakSanitizer's status 23, fails the test).
-    ~Peer() {
-        if (pid > 0) {
-            peer_reply_t r = call(PEER_EXIT);
-            EXPECT_EQ(r.status, UCS_OK) << "uct_peer did not answer its exit request";
-            int st = 0;
-            while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-            }
-            EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
-                << "uct_peer " << pid << " ended with wait status 0x" << std::hex << st;
-        }
-        if (fd >= 0)
-            close(fd);
-    }
-};
 
 struct Completion {
     uct_completion_t comp;
@@ -620,6 +573,88 @@ TEST_F(UctVeshmEngineDma, FenceOrdersPutsAndGets) {
                      uct_test_hash(a.p + k * step + 128, piece);
         EXPECT_EQ(stale, 0u) << "round " << round << ": gets after the fence read old data";
     }
+}
+
+// Errors UCX's parameter checks report, captured while a case runs.
+struct LogCapture {
+    static std::vector<std::string> &lines() {
+        static std::vector<std::string> l;
+        return l;
+    }
+    static ucs_log_func_rc_t handler(const char *, unsigned, const char *, ucs_log_level_t level,
+                                     const ucs_log_component_config_t *, const char *message,
+                                     va_list ap) {
+        if (level > UCS_LOG_LEVEL_ERROR)
+            return UCS_LOG_FUNC_RC_CONTINUE;
+        char buf[512];
+        vsnprintf(buf, sizeof(buf), message, ap);
+        lines().push_back(buf);
+        return UCS_LOG_FUNC_RC_STOP;
+    }
+    LogCapture() {
+        lines().clear();
+        ucs_log_push_handler(handler);
+    }
+    ~LogCapture() { ucs_log_pop_handler(); }
+    bool has(const char *what) const {
+        for (auto &l : lines())
+            if (l.find(what) != std::string::npos)
+                return true;
+        return false;
+    }
+};
+
+// A zero-length operation may carry no buffer and UCT_INVALID_RKEY (UCX's
+// own suite sends exactly that): the transport must not look at either.
+TEST_F(UctVeshm, ZeroLengthOperationsIgnoreTheKey) {
+    remote(ALLOC_MD, 4096);
+    EXPECT_EQ(uct_ep_put_short(ep, nullptr, 0, 0, UCT_INVALID_RKEY), UCS_OK);
+    uct_iov_t iov{nullptr, 0, UCT_MEM_HANDLE_NULL, 0, 1};
+    Completion c;
+    c.comp = {on_done, 1, UCS_OK};
+    EXPECT_EQ(uct_ep_put_zcopy(ep, &iov, 1, 0, UCT_INVALID_RKEY, &c.comp), UCS_OK);
+    EXPECT_EQ(uct_ep_get_zcopy(ep, &iov, 1, 0, UCT_INVALID_RKEY, &c.comp), UCS_OK);
+    EXPECT_FALSE(c.done) << "a completed operation must not call its completion";
+    EXPECT_EQ(flush(), UCS_OK);
+}
+
+// Lengths above the advertised maxima are refused with UCS_ERR_INVALID_PARAM
+// and an "Invalid length" error, and nothing reaches the peer.
+TEST_F(UctVeshm, LengthsAboveTheMaximaAreInvalid) {
+    remote(ALLOC_MD, 1 * kMiB);
+    ASSERT_EQ(peer.call(PEER_FILL, 0, 0, 64 * 1024, 7).status, UCS_OK);
+    uint64_t before = remote_hash(0, 64 * 1024);
+    size_t max_short = ctx.iface_attr.cap.put.max_short;
+    std::vector<uint8_t> big(ctx.iface_attr.cap.get.max_bcopy + 1, 0xab);
+    ASSERT_GT(big.size(), max_short + 1);
+    {
+        LogCapture log;
+        EXPECT_EQ(uct_ep_put_short(ep, big.data(), (unsigned)max_short + 1, raddr, rkey.rkey),
+                  UCS_ERR_INVALID_PARAM);
+        EXPECT_TRUE(log.has("Invalid put_short length"));
+    }
+    {
+        LogCapture log;
+        Completion c;
+        c.comp = {on_done, 1, UCS_OK};
+        EXPECT_EQ(uct_ep_get_bcopy(
+                      ep, [](void *, const void *, size_t) {}, nullptr, big.size(), raddr,
+                      rkey.rkey, &c.comp),
+                  UCS_ERR_INVALID_PARAM);
+        EXPECT_TRUE(log.has("Invalid get_bcopy length"));
+    }
+    {
+        LogCapture log;
+        std::vector<uct_iov_t> iov(ctx.iface_attr.cap.put.max_iov + 1,
+                                   uct_iov_t{big.data(), 1, UCT_MEM_HANDLE_NULL, 0, 1});
+        Completion c;
+        c.comp = {on_done, 1, UCS_OK};
+        EXPECT_EQ(uct_ep_put_zcopy(ep, iov.data(), iov.size(), raddr, rkey.rkey, &c.comp),
+                  UCS_ERR_INVALID_PARAM);
+        EXPECT_TRUE(log.has("iovcnt"));
+    }
+    EXPECT_EQ(flush(), UCS_OK);
+    EXPECT_EQ(remote_hash(0, 64 * 1024), before) << "a refused operation wrote to the peer";
 }
 
 TEST_F(UctVeshm, ManyOutstandingThenFlush) {

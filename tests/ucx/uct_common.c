@@ -7,6 +7,13 @@
 #include <unistd.h>
 
 int uct_test_open(uct_test_ctx_t *ctx) {
+    ucs_status_t s;
+    return uct_test_open_ex(ctx, NULL, &s);
+}
+
+int uct_test_open_ex(uct_test_ctx_t *ctx, const uct_iface_params_t *extra,
+                     ucs_status_t *iface_status) {
+    *iface_status = (ucs_status_t)-1;
     memset(ctx, 0, sizeof(*ctx));
     uct_component_h *components;
     unsigned count;
@@ -43,12 +50,15 @@ int uct_test_open(uct_test_ctx_t *ctx) {
         return -1;
     uct_iface_params_t params;
     memset(&params, 0, sizeof(params));
-    params.field_mask = UCT_IFACE_PARAM_FIELD_OPEN_MODE | UCT_IFACE_PARAM_FIELD_DEVICE;
+    if (extra != NULL)
+        params = *extra;
+    params.field_mask |= UCT_IFACE_PARAM_FIELD_OPEN_MODE | UCT_IFACE_PARAM_FIELD_DEVICE;
     params.open_mode = UCT_IFACE_OPEN_MODE_DEVICE;
     params.mode.device.tl_name = "veshm";
     params.mode.device.dev_name = ctx->dev_name;
     s = uct_iface_open(ctx->md, ctx->worker, &params, iface_config, &ctx->iface);
     uct_config_release(iface_config);
+    *iface_status = s;
     if (s != UCS_OK || uct_iface_query(ctx->iface, &ctx->iface_attr) != UCS_OK)
         return -1;
     uct_iface_progress_enable(ctx->iface, UCT_PROGRESS_SEND | UCT_PROGRESS_RECV);

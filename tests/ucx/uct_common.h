@@ -25,6 +25,11 @@ typedef struct uct_test_ctx {
 
 /* Opens component "veshm", its MD and the veshm interface; 0 or -1. */
 int uct_test_open(uct_test_ctx_t *ctx);
+/* The same with more interface parameters (fields of extra's field_mask
+ * beyond the open mode and device); the status of uct_iface_open in
+ * *iface_status (-1 for failures before it). */
+int uct_test_open_ex(uct_test_ctx_t *ctx, const uct_iface_params_t *extra,
+                     ucs_status_t *iface_status);
 void uct_test_close(uct_test_ctx_t *ctx);
 
 /* Allocation by the veshm MD (uct_mem_alloc with method MD). */
@@ -37,7 +42,9 @@ uint64_t uct_test_hash(const void *p, size_t len);
 /* Hash of the pattern bytes [start, start+len) without materializing them. */
 uint64_t uct_test_pattern_hash(uint64_t start, size_t len, uint32_t seed);
 
-enum { PEER_ALLOC = 1, PEER_FILL, PEER_HASH, PEER_EXIT };
+/* PEER_AM_COLLECT: take a messages of AM id b, reply with the hash of
+ * their data (in arrival order) and their number. */
+enum { PEER_ALLOC = 1, PEER_FILL, PEER_HASH, PEER_EXIT, PEER_AM_COLLECT };
 /* ALLOC kinds: md alloc, md alloc at a fixed address, VE memory registered
  * twice with the first registration released, ordinary host memory. */
 enum { ALLOC_MD = 0, ALLOC_MD_FIXED, ALLOC_VE_REG_TWICE, ALLOC_HOST };

@@ -12,6 +12,21 @@
 #include "ve_offload.h"
 #include "veo_emu.h"
 
+/* Messages taken by PEER_AM_COLLECT. */
+typedef struct {
+    uint64_t hash, count;
+} am_collect_t;
+
+static ucs_status_t am_collect(void *arg, void *data, size_t length, unsigned flags) {
+    (void)flags;
+    am_collect_t *c = arg;
+    const uint8_t *b = data;
+    for (size_t i = 0; i < length; ++i)
+        c->hash = (c->hash ^ b[i]) * 1099511628211ull;
+    ++c->count;
+    return UCS_OK;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2)
         return 2;
@@ -34,6 +49,12 @@ int main(int argc, char **argv) {
         ucs_status_t s = UCS_OK;
         switch (req.cmd) {
         case PEER_ALLOC: {
+            if (req.a == 0) { /* only the addresses: for active messages */
+                s = uct_iface_get_address(ctx.iface, (uct_iface_addr_t *)rep.iface_addr);
+                if (s == UCS_OK)
+                    s = uct_iface_get_device_address(ctx.iface, (uct_device_addr_t *)rep.dev_addr);
+                break;
+            }
             length = req.a;
             void *addr = NULL;
             if (req.kind == ALLOC_MD || req.kind == ALLOC_MD_FIXED) {
@@ -95,6 +116,16 @@ int main(int argc, char **argv) {
         case PEER_HASH:
             rep.value = uct_test_hash(base + req.a, req.b);
             break;
+        case PEER_AM_COLLECT: {
+            am_collect_t c = {1469598103934665603ull, 0};
+            s = uct_iface_set_am_handler(ctx.iface, (uint8_t)req.b, am_collect, &c, 0);
+            while (s == UCS_OK && c.count < req.a)
+                uct_worker_progress(ctx.worker);
+            uct_iface_set_am_handler(ctx.iface, (uint8_t)req.b, NULL, NULL, 0);
+            rep.value = c.hash;
+            rep.length = c.count;
+            break;
+        }
         case PEER_EXIT:
             if (have_md_mem)
                 uct_mem_free(&md_mem);

@@ -1,0 +1,163 @@
+/* UCP streams over veshm (UCX_TLS=veshm,self, set by CTest): the child sends
+ * 64 MiB of a pattern as stream sends of 1 B .. 4 MiB; the parent receives it
+ * in pieces of other sizes and checks every byte, then the parent streams it
+ * back the same way. Exit 0 when both directions arrived intact. With
+ * UCX_TLS=veshm,self nothing but veshm reaches the other process. */
+#define _GNU_SOURCE
+#include <ucp/api/ucp.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define TOTAL ((size_t)64 << 20)
+
+static uint8_t pattern(size_t i) {
+    return (uint8_t)(((i + 1) * 0x9e3779b97f4a7c15ull) >> 53);
+}
+
+static void xfer(int fd, void *p, size_t n, int out) {
+    char *c = p;
+    while (n > 0) {
+        ssize_t r = out ? write(fd, c, n) : read(fd, c, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            exit(1);
+        c += r;
+        n -= (size_t)r;
+    }
+}
+
+static int wait_req(ucp_worker_h w, void *req, size_t *length) {
+    if (req == NULL)
+        return 0;
+    if (UCS_PTR_IS_ERR(req))
+        return -1;
+    ucs_status_t s;
+    while ((s = ucp_request_check_status(req)) == UCS_INPROGRESS)
+        ucp_worker_progress(w);
+    if (length != NULL)
+        ucp_stream_recv_request_test(req, length);
+    ucp_request_free(req);
+    return s == UCS_OK ? 0 : -1;
+}
+
+/* Sends TOTAL bytes of the pattern in pieces growing 1 B .. 4 MiB. */
+static int send_all(ucp_worker_h w, ucp_ep_h ep, const uint8_t *data) {
+    ucp_request_param_t p = {.op_attr_mask = 0};
+    size_t piece = 1;
+    for (size_t off = 0; off < TOTAL;) {
+        size_t n = piece < TOTAL - off ? piece : TOTAL - off;
+        if (wait_req(w, ucp_stream_send_nbx(ep, data + off, n, &p), NULL) != 0)
+            return -1;
+        off += n;
+        piece = piece >= ((size_t)4 << 20) ? 1 : piece * 3 + 1;
+    }
+    return 0;
+}
+
+/* Receives TOTAL bytes in pieces of up to 3 MiB - 1; 0 when all match. */
+static int recv_all(ucp_worker_h w, ucp_ep_h ep, uint8_t *buf) {
+    ucp_request_param_t p = {.op_attr_mask = 0};
+    size_t off = 0, piece = 7;
+    memset(buf, 0, TOTAL);
+    while (off < TOTAL) {
+        size_t want = piece < TOTAL - off ? piece : TOTAL - off, got = 0;
+        void *req = ucp_stream_recv_nbx(ep, buf + off, want, &got, &p);
+        if (wait_req(w, req, req != NULL ? &got : NULL) != 0)
+            return -1;
+        off += got;
+        piece = piece >= ((size_t)3 << 20) ? 7 : piece * 5 + 3;
+    }
+    for (size_t i = 0; i < TOTAL; ++i) {
+        if (buf[i] != pattern(i)) {
+            fprintf(stderr, "ucp_stream[%d]: byte %zu is %u, expected %u\n", (int)getpid(), i,
+                    buf[i], pattern(i));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int main(void) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+        return 1;
+    pid_t child = fork(); /* before UCX is initialised in either */
+    if (child < 0)
+        return 1;
+    int is_child = child == 0;
+    int fd = is_child ? sv[1] : sv[0];
+    close(is_child ? sv[0] : sv[1]);
+
+    ucp_params_t params = {.field_mask = UCP_PARAM_FIELD_FEATURES, .features = UCP_FEATURE_STREAM};
+    ucp_context_h ctx;
+    ucp_worker_h worker;
+    ucp_worker_params_t wp = {.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE,
+                              .thread_mode = UCS_THREAD_MODE_SINGLE};
+    if (ucp_init(&params, NULL, &ctx) != UCS_OK || ucp_worker_create(ctx, &wp, &worker) != UCS_OK)
+        return 1;
+    ucp_address_t *addr;
+    size_t len;
+    if (ucp_worker_get_address(worker, &addr, &len) != UCS_OK)
+        return 1;
+    uint64_t n = len, peer_len;
+    xfer(fd, &n, sizeof(n), 1);
+    xfer(fd, addr, len, 1);
+    xfer(fd, &peer_len, sizeof(peer_len), 0);
+    void *peer = malloc(peer_len);
+    xfer(fd, peer, peer_len, 0);
+    ucp_worker_release_address(worker, addr);
+    ucp_ep_params_t ep_params = {.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS, .address = peer};
+    ucp_ep_h ep;
+    if (ucp_ep_create(worker, &ep_params, &ep) != UCS_OK)
+        return 1;
+
+    uint8_t *data = malloc(TOTAL), *buf = malloc(TOTAL);
+    for (size_t i = 0; i < TOTAL; ++i)
+        data[i] = pattern(i);
+    int rc;
+    if (is_child)
+        rc = send_all(worker, ep, data) || recv_all(worker, ep, buf);
+    else
+        rc = recv_all(worker, ep, buf) || send_all(worker, ep, data);
+    /* Both directions done before either side closes. */
+    char done = rc ? 'x' : 'd', other;
+    xfer(fd, &done, 1, 1);
+    while (1) {
+        fd_set fds;
+        struct timeval tv = {0, 0};
+        FD_ZERO(&fds);
+        FD_SET(fd, &fds);
+        ucp_worker_progress(worker);
+        if (select(fd + 1, &fds, NULL, NULL, &tv) > 0)
+            break;
+    }
+    xfer(fd, &other, 1, 0);
+    ucp_request_param_t cp = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
+                              .flags = UCP_EP_CLOSE_FLAG_FORCE};
+    void *creq = ucp_ep_close_nbx(ep, &cp);
+    if (creq != NULL && !UCS_PTR_IS_ERR(creq)) {
+        while (ucp_request_check_status(creq) == UCS_INPROGRESS)
+            ucp_worker_progress(worker);
+        ucp_request_free(creq);
+    }
+    ucp_worker_destroy(worker);
+    ucp_cleanup(ctx);
+    free(peer);
+    free(data);
+    free(buf);
+    if (is_child)
+        return rc ? 1 : 0;
+    int st = 0;
+    waitpid(child, &st, 0);
+    int ok = !rc && other == 'd' && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    printf("ucp_stream: 64 MiB each way, every byte checked: %s\n", ok ? "OK" : "FAIL");
+    return ok ? 0 : 1;
+}
