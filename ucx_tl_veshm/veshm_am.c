@@ -10,6 +10,7 @@
 
 #include <ucs/debug/log.h>
 #include <ucs/sys/math.h>
+#include <ucs/sys/sys.h>
 #include <uct/base/uct_iov.inl>
 
 #include "ve_offload.h"
@@ -155,6 +156,10 @@ ucs_status_t uct_veshm_am_rx_init(uct_veshm_am_rx_t *rx, const uct_iface_params_
         goto err_free;
 
     memset(rx->area, 0, rx->buf_base);
+    do {
+        rx->token = ucs_generate_uuid((uintptr_t)rx);
+    } while (rx->token == 0);
+    __atomic_store_n(&uct_veshm_fifo_ctl(rx->area)->token, rx->token, __ATOMIC_RELEASE);
     for (uint32_t i = 0; i < rx->elems; ++i)
         uct_veshm_fifo_elem(rx->area, i, rx->mask)->data_off =
             rx->buf_base + (size_t)i * rx->buf_stride + rx->data_in_buf;
@@ -175,6 +180,8 @@ err_spare:
 void uct_veshm_am_rx_cleanup(uct_veshm_am_rx_t *rx) {
     if (rx->hmem == NULL)
         return;
+    /* Before the area goes: senders still attached see the interface gone. */
+    __atomic_store_n(&uct_veshm_fifo_ctl(rx->area)->token, 0, __ATOMIC_RELEASE);
     uct_veshm_proc_lock();
     uct_veshm_area_close((uint64_t)rx->hmem);
     uct_veshm_proc_unlock();
@@ -191,6 +198,7 @@ void uct_veshm_am_rx_address(const uct_veshm_am_rx_t *rx, uct_veshm_am_addr_t *a
     addr->fifo_elems = rx->elems;
     addr->seg_size = (uint32_t)rx->seg_size;
     addr->inline_max = (uint32_t)rx->inline_max;
+    addr->token = rx->token;
 }
 
 size_t uct_veshm_am_max_payload(const uct_veshm_am_rx_t *rx) {
@@ -281,8 +289,18 @@ ucs_status_t uct_veshm_am_tx_connect(uct_veshm_am_tx_t *tx, const uct_veshm_am_a
                   (unsigned long)addr->hmem, (int)addr->owner_pid, ucs_status_string(status));
         return status;
     }
+    if (!uct_veshm_fifo_is_open(a->host, addr->token) || addr->token == 0) {
+        ucs_debug("veshm: the receive FIFO 0x%lx of VE process %d is closed",
+                  (unsigned long)addr->hmem, (int)addr->owner_pid);
+        uct_veshm_proc_lock();
+        uct_veshm_rkey_cache_put(&uct_veshm_proc.cache, uct_veshm_proc.handle, a);
+        uct_veshm_proc_put_locked();
+        uct_veshm_proc_unlock();
+        return UCS_ERR_UNREACHABLE;
+    }
     tx->attach = a;
     tx->area = a->host;
+    tx->token = addr->token;
     tx->elems = addr->fifo_elems;
     tx->mask = addr->fifo_elems - 1;
     tx->seg_size = addr->seg_size;
@@ -312,6 +330,10 @@ void uct_veshm_am_tx_disconnect(uct_veshm_am_tx_t *tx) {
     uct_veshm_proc_put_locked();
     uct_veshm_proc_unlock();
     memset(tx, 0, sizeof(*tx));
+}
+
+int uct_veshm_am_tx_peer_open(const uct_veshm_am_tx_t *tx) {
+    return tx->area == NULL || uct_veshm_fifo_is_open(tx->area, tx->token);
 }
 
 int uct_veshm_am_tx_has_room(const uct_veshm_am_tx_t *tx) {

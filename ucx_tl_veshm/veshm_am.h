@@ -31,6 +31,7 @@ typedef struct uct_veshm_am_addr {
     uint32_t fifo_elems; /* power of two */
     uint32_t seg_size;   /* largest payload the receiver takes */
     uint32_t inline_max; /* largest payload it takes in the element itself */
+    uint64_t token;      /* the FIFO's token while the interface is open */
 } UCS_S_PACKED uct_veshm_am_addr_t;
 
 /* Receiver side, in the interface. */
@@ -41,6 +42,7 @@ typedef struct uct_veshm_am_rx {
     pid_t owner;    /* VE process owning it */
     uint32_t elems; /* power of two */
     uint32_t mask;
+    uint64_t token; /* uct_veshm_fifo_ctl_t.token while open */
     size_t seg_size;
     size_t inline_max;   /* 0 when the user asked for an AM alignment */
     uint64_t read_index; /* next element to consume */
@@ -65,6 +67,7 @@ typedef struct uct_veshm_am_tx {
     uint32_t elems, mask;
     size_t seg_size, inline_max;
     uint64_t tail;         /* the receiver's tail as last read */
+    uint64_t token;        /* the receiving interface's, while it is open */
     uct_veshm_rkey_t rkey; /* the area as a remote key, for zcopy's DMA */
     uct_veshm_attach_t *attach;
 } uct_veshm_am_tx_t;
@@ -82,6 +85,8 @@ size_t uct_veshm_am_max_payload(const uct_veshm_am_rx_t *rx);
 /* Attaches the peer's FIFO; UCS_ERR_UNREACHABLE if it cannot be. */
 ucs_status_t uct_veshm_am_tx_connect(uct_veshm_am_tx_t *tx, const uct_veshm_am_addr_t *addr);
 void uct_veshm_am_tx_disconnect(uct_veshm_am_tx_t *tx);
+/* Whether the peer interface still owns its FIFO (not closed). */
+int uct_veshm_am_tx_peer_open(const uct_veshm_am_tx_t *tx);
 /* Whether a message could be sent to the peer now (its FIFO has room). */
 int uct_veshm_am_tx_has_room(const uct_veshm_am_tx_t *tx);
 

@@ -107,8 +107,12 @@ int uct_veshm_ep_peer_alive(uct_veshm_ep_t *ep) {
     }
     if (!alive) {
         ucs_debug("veshm: peer process %d is gone", (int)ep->peer_pid);
-        uct_veshm_ep_set_failed(ep);
+    } else if (!uct_veshm_am_tx_peer_open(&ep->am_tx)) {
+        ucs_debug("veshm: the peer interface of process %d is closed", (int)ep->peer_pid);
+        alive = 0;
     }
+    if (!alive)
+        uct_veshm_ep_set_failed(ep);
     return alive;
 }
 

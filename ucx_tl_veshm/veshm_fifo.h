@@ -34,6 +34,12 @@ typedef struct uct_veshm_fifo_ctl {
     uint8_t pad0[UCT_VESHM_FIFO_LINE - sizeof(uint64_t)];
     uint64_t tail; /* elements given back (receiver) */
     uint8_t pad1[UCT_VESHM_FIFO_LINE - sizeof(uint64_t)];
+    /* The receiving interface's random token while it is open, 0 once it
+     * closes. A sender that finds another value knows its peer interface is
+     * gone even while the peer process lives (a UCP worker destroyed, or the
+     * FIFO's memory given to someone else). */
+    uint64_t token;
+    uint8_t pad2[UCT_VESHM_FIFO_LINE - sizeof(uint64_t)];
 } uct_veshm_fifo_ctl_t;
 
 typedef struct uct_veshm_fifo_elem {
@@ -101,6 +107,11 @@ static inline uct_veshm_fifo_elem_t *uct_veshm_fifo_peek(uint8_t *area, uint64_t
                                                          uint32_t mask) {
     uct_veshm_fifo_elem_t *e = uct_veshm_fifo_elem(area, index, mask);
     return (__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) == index + 1) ? e : NULL;
+}
+
+/* Sender: whether the interface that handed out token still owns the FIFO. */
+static inline int uct_veshm_fifo_is_open(uint8_t *area, uint64_t token) {
+    return __atomic_load_n(&uct_veshm_fifo_ctl(area)->token, __ATOMIC_ACQUIRE) == token;
 }
 
 /* Receiver: every element before index is given back. */

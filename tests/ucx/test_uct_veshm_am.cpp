@@ -534,6 +534,21 @@ TEST_F(UctVeshmAmFailure, KilledPeerIsReportedByEpCheck) {
     wait_report();
 }
 
+// The peer process lives on but closes its interface (a UCP worker
+// destroyed): its FIFO is gone, and the endpoint is reported like a dead
+// peer's (UCX's test_uct_peer_failure_keepalive.killed does this in one
+// process).
+TEST_F(UctVeshmAmFailure, ClosedPeerInterfaceIsReportedByEpCheck) {
+    ASSERT_NO_FATAL_FAILURE(connect_peer());
+    ASSERT_EQ(uct_ep_check(ep, 0, nullptr), UCS_OK);
+    for (int i = 0; i < 100; ++i)
+        uct_worker_progress(ctx.worker);
+    EXPECT_EQ(seen.calls, 0) << "a live peer was reported";
+    ASSERT_EQ(peer.call(PEER_CLOSE_IFACE, 0, 0).status, UCS_OK);
+    ASSERT_EQ(uct_ep_check(ep, 0, nullptr), UCS_OK);
+    wait_report();
+}
+
 // uct_ep_invalidate (UCX's suite injects peer failure with it): the
 // endpoint fails as if its peer had died, reported once.
 TEST_F(UctVeshmAmFailure, InvalidatedEndpointIsReported) {

@@ -44,7 +44,7 @@ uint64_t uct_test_pattern_hash(uint64_t start, size_t len, uint32_t seed);
 
 /* PEER_AM_COLLECT: take a messages of AM id b, reply with the hash of
  * their data (in arrival order) and their number. */
-enum { PEER_ALLOC = 1, PEER_FILL, PEER_HASH, PEER_EXIT, PEER_AM_COLLECT };
+enum { PEER_ALLOC = 1, PEER_FILL, PEER_HASH, PEER_EXIT, PEER_AM_COLLECT, PEER_CLOSE_IFACE };
 /* ALLOC kinds: md alloc, md alloc at a fixed address, VE memory registered
  * twice with the first registration released, ordinary host memory. */
 enum { ALLOC_MD = 0, ALLOC_MD_FIXED, ALLOC_VE_REG_TWICE, ALLOC_HOST };

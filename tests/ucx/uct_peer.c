@@ -126,6 +126,11 @@ int main(int argc, char **argv) {
             rep.length = c.count;
             break;
         }
+        case PEER_CLOSE_IFACE: /* the process (and its VE process) stays */
+            if (ctx.iface != NULL)
+                uct_iface_close(ctx.iface);
+            ctx.iface = NULL;
+            break;
         case PEER_EXIT:
             if (have_md_mem)
                 uct_mem_free(&md_mem);
