@@ -71,6 +71,14 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
      "the few bytes put_short carries; 'n' sends put_short as DMA too.",
      ucs_offsetof(uct_veshm_iface_config_t, short_pio), UCS_CONFIG_TYPE_BOOL},
 
+    {"PIO_MAX", "4m",
+     "Puts and gets (bcopy, zcopy) up to this size that can start at once are CPU\n"
+     "stores and loads through the host's view of the peer's area, made by the\n"
+     "calling thread: one copy, no bounce buffer, nothing that waits for the DMA\n"
+     "engine thread to be scheduled. Larger ones, and those that must wait for a\n"
+     "fence, are VE DMA. 0: everything but put_short and unaligned edges as VE DMA.",
+     ucs_offsetof(uct_veshm_iface_config_t, pio_max), UCS_CONFIG_TYPE_MEMUNITS},
+
     {NULL}};
 
 static unsigned uct_veshm_iface_progress(uct_iface_h tl_iface) {
@@ -252,6 +260,7 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_iface_t, uct_md_h md, uct_worker_h worker,
         ucs_align_up(ucs_max(config->bounce_size, 2 * (ec.seg_size + ec.max_bcopy)), ec.granule);
     ec.descriptors = info.dma_descriptors;
     ec.short_pio = config->short_pio;
+    ec.pio_max = config->pio_max;
     ucs_list_head_init(&self->eps);
     ucs_status_t status = uct_veshm_engine_init(&self->engine, uct_veshm_proc.handle, &ec);
     if (status != UCS_OK)

@@ -14,9 +14,11 @@
 #include <ucs/debug/log.h>
 #include <ucs/sys/math.h>
 #include <uct/base/uct_iface.h>
+#include <uct/base/uct_iov.inl>
 
 #include "ve_offload.h"
 #include "veo_veshm.h"
+#include "veshm_pio.h"
 #include "veshm_platform.h"
 #include "veshm_proc.h"
 
@@ -410,6 +412,18 @@ ssize_t uct_veshm_op_put_bcopy(uct_veshm_engine_t *eng, uct_pack_callback_t pack
     size_t max = eng->config.max_bcopy;
     if (!uct_veshm_engine_can_start_with(eng, 0))
         return UCS_ERR_NO_RESOURCE;
+    if (max <= eng->config.pio_max) {
+        /* Packed straight into the peer's memory when the attachment holds
+         * the largest the packer may write: no fence waits (checked above),
+         * and nothing overtakes an operation it must not. */
+        uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, max, 1);
+        if (host != NULL) {
+            size_t length = pack_cb(host, arg);
+            ucs_assert(length <= max);
+            uct_veshm_pio_count(0, length);
+            return (ssize_t)length;
+        }
+    }
     uint8_t *b = uct_veshm_engine_bounce(eng, max, (unsigned)(remote_addr & 3));
     if (b == NULL)
         return UCS_ERR_NO_RESOURCE;
@@ -425,6 +439,14 @@ ucs_status_t uct_veshm_op_get_bcopy(uct_veshm_engine_t *eng, uct_unpack_callback
                                     uct_veshm_rkey_t *rkey, uct_completion_t *comp) {
     if (!uct_veshm_engine_can_start_with(eng, 0))
         return UCS_ERR_NO_RESOURCE;
+    if (length <= eng->config.pio_max) {
+        const uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, length, 0);
+        if (host != NULL) {
+            unpack_cb(arg, host, length);
+            uct_veshm_pio_count(1, length);
+            return UCS_OK;
+        }
+    }
     uint8_t *b = uct_veshm_engine_bounce(eng, ucs_max(length, 1), (unsigned)(remote_addr & 3));
     if (b == NULL)
         return UCS_ERR_NO_RESOURCE;
@@ -447,6 +469,11 @@ ucs_status_t uct_veshm_op_zcopy(uct_veshm_engine_t *eng, int is_get, const uct_i
     /* Queued in order behind the pending requests, not ahead of them. */
     if (uct_veshm_engine_behind_pending(eng))
         return UCS_ERR_NO_RESOURCE;
+    /* Done here through the host view when nothing must finish first. */
+    if (uct_iov_total_length(iov, iovcnt) <= eng->config.pio_max &&
+        uct_veshm_engine_can_start_with(eng, 0) &&
+        uct_veshm_pio_iov(rkey, is_get, iov, iovcnt, remote_addr) == UCS_OK)
+        return UCS_OK;
     uct_veshm_op_t *op = uct_veshm_op_get(eng, rkey, remote_addr, comp, is_get);
     if (op == NULL)
         return UCS_ERR_NO_MEMORY;

@@ -1,0 +1,33 @@
+/* Puts and gets as CPU stores and loads through the host's view of the peer's
+ * attached area (the PCI window VE_REGISTER_PCI opened), made by the calling
+ * thread: one copy, no bounce buffer, no DMA descriptor, nothing that waits
+ * for another thread to be scheduled. Only attachments with a host view are
+ * reached this way, puts only where the attachment is writable: the same
+ * areas and rights as VE DMA through the attachment's VEHVA. */
+#ifndef UCT_VESHM_PIO_H
+#define UCT_VESHM_PIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uct/api/uct.h>
+
+#include "veshm_md.h"
+
+/* Host view of [addr, addr + len) of the peer's region if one attachment holds
+ * it whole and (for a put) may be written; NULL otherwise. */
+uint8_t *uct_veshm_pio_span(const uct_veshm_rkey_t *rkey, uint64_t addr, size_t len, int is_put);
+
+/* Copies iov to (put) or from (get) the peer's memory at addr through the
+ * host view if every byte of it can be; UCS_OK when done, UCS_ERR_UNREACHABLE
+ * (nothing copied) when some part has no host view or may not be written. */
+ucs_status_t uct_veshm_pio_iov(const uct_veshm_rkey_t *rkey, int is_get, const uct_iov_t *iov,
+                               size_t iovcnt, uint64_t addr);
+
+/* Counts bytes moved through the host view (for tests and proofs). */
+void uct_veshm_pio_count(int is_get, size_t bytes);
+
+/* Bytes this process put and got through the host view (all interfaces). */
+void uct_veshm_pio_stats(uint64_t *put_bytes, uint64_t *get_bytes);
+
+#endif
