@@ -187,12 +187,12 @@ static void *uct_veshm_atomic_ptr(uct_veshm_ep_t *ep, uint64_t remote_addr, uct_
         return NULL;
     }
     uint64_t rel = i->region_hmem + (remote_addr - i->region_addr) - i->area_hmem;
-    uct_veshm_attach_t *e = k->areas[rel / i->granule];
+    uct_veshm_attach_t *e = k->areas[rel >> ucs_ilog2(i->granule)];
     if (e->host == NULL || !e->writable) {
         *status = UCS_ERR_INVALID_ADDR;
         return NULL;
     }
-    return e->host + rel % i->granule;
+    return e->host + (rel & (i->granule - 1));
 }
 
 #define UCT_VESHM_FETCH_OP(_bits)                                                                  \

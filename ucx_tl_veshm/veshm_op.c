@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ucs/arch/bitops.h>
 #include <ucs/arch/cpu.h>
 #include <ucs/debug/log.h>
 #include <ucs/sys/math.h>
@@ -95,7 +96,9 @@ ucs_status_t uct_veshm_remote_at(const uct_veshm_rkey_t *rkey, uint64_t addr, si
     if (addr < k->region_addr || addr - k->region_addr >= k->region_len)
         return UCS_ERR_INVALID_PARAM;
     uint64_t rel = k->region_hmem + (addr - k->region_addr) - k->area_hmem;
-    uint64_t idx = rel / k->granule, off = rel % k->granule;
+    /* The granule is a power of two (veshm_rkey_format.c checks): no division
+     * on the path of every small put and get. */
+    uint64_t idx = rel >> ucs_ilog2(k->granule), off = rel & (k->granule - 1);
     size_t avail = ucs_min(k->region_len - (addr - k->region_addr), k->granule - off);
     ucs_assert(idx < k->area_count);
     *len = ucs_min(*len, avail);
@@ -387,19 +390,15 @@ static ucs_status_t uct_veshm_op_put_from_bounce(uct_veshm_engine_t *eng, uint8_
 
 ucs_status_t uct_veshm_op_put_short(uct_veshm_engine_t *eng, const void *buffer, unsigned length,
                                     uint64_t remote_addr, uct_veshm_rkey_t *rkey) {
-    if (!uct_veshm_engine_can_start_with(eng, 0))
-        return UCS_ERR_NO_RESOURCE;
-    if (eng->config.short_pio) {
-        size_t n = length;
-        uint64_t vehva;
-        uint8_t *host;
-        int writable;
-        if (uct_veshm_remote_at(rkey, remote_addr, &n, &vehva, &host, &writable) == UCS_OK &&
-            n == length && host != NULL && writable) {
+    if (eng->config.short_pio && uct_veshm_engine_may_copy_now(eng)) {
+        uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, length, 1);
+        if (host != NULL) {
             memcpy(host, buffer, length);
             return UCS_OK;
         }
     }
+    if (!uct_veshm_engine_can_start_with(eng, 0))
+        return UCS_ERR_NO_RESOURCE;
     uint8_t *b = uct_veshm_engine_bounce(eng, length, (unsigned)(remote_addr & 3));
     if (b == NULL)
         return UCS_ERR_NO_RESOURCE;
@@ -410,12 +409,10 @@ ucs_status_t uct_veshm_op_put_short(uct_veshm_engine_t *eng, const void *buffer,
 ssize_t uct_veshm_op_put_bcopy(uct_veshm_engine_t *eng, uct_pack_callback_t pack_cb, void *arg,
                                uint64_t remote_addr, uct_veshm_rkey_t *rkey) {
     size_t max = eng->config.max_bcopy;
-    if (!uct_veshm_engine_can_start_with(eng, 0))
-        return UCS_ERR_NO_RESOURCE;
-    if (max <= eng->config.pio_max) {
+    if (max <= eng->config.pio_max && uct_veshm_engine_may_copy_now(eng)) {
         /* Packed straight into the peer's memory when the attachment holds
-         * the largest the packer may write: no fence waits (checked above),
-         * and nothing overtakes an operation it must not. */
+         * the largest the packer may write: no fence waits, and nothing
+         * overtakes an operation it must not. */
         uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, max, 1);
         if (host != NULL) {
             size_t length = pack_cb(host, arg);
@@ -424,6 +421,8 @@ ssize_t uct_veshm_op_put_bcopy(uct_veshm_engine_t *eng, uct_pack_callback_t pack
             return (ssize_t)length;
         }
     }
+    if (!uct_veshm_engine_can_start_with(eng, 0))
+        return UCS_ERR_NO_RESOURCE;
     uint8_t *b = uct_veshm_engine_bounce(eng, max, (unsigned)(remote_addr & 3));
     if (b == NULL)
         return UCS_ERR_NO_RESOURCE;
@@ -437,9 +436,7 @@ ssize_t uct_veshm_op_put_bcopy(uct_veshm_engine_t *eng, uct_pack_callback_t pack
 ucs_status_t uct_veshm_op_get_bcopy(uct_veshm_engine_t *eng, uct_unpack_callback_t unpack_cb,
                                     void *arg, size_t length, uint64_t remote_addr,
                                     uct_veshm_rkey_t *rkey, uct_completion_t *comp) {
-    if (!uct_veshm_engine_can_start_with(eng, 0))
-        return UCS_ERR_NO_RESOURCE;
-    if (length <= eng->config.pio_max) {
+    if (length <= eng->config.pio_max && uct_veshm_engine_may_copy_now(eng)) {
         const uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, length, 0);
         if (host != NULL) {
             unpack_cb(arg, host, length);
@@ -447,6 +444,8 @@ ucs_status_t uct_veshm_op_get_bcopy(uct_veshm_engine_t *eng, uct_unpack_callback
             return UCS_OK;
         }
     }
+    if (!uct_veshm_engine_can_start_with(eng, 0))
+        return UCS_ERR_NO_RESOURCE;
     uint8_t *b = uct_veshm_engine_bounce(eng, ucs_max(length, 1), (unsigned)(remote_addr & 3));
     if (b == NULL)
         return UCS_ERR_NO_RESOURCE;
@@ -471,7 +470,7 @@ ucs_status_t uct_veshm_op_zcopy(uct_veshm_engine_t *eng, int is_get, const uct_i
         return UCS_ERR_NO_RESOURCE;
     /* Done here through the host view when nothing must finish first. */
     if (uct_iov_total_length(iov, iovcnt) <= eng->config.pio_max &&
-        uct_veshm_engine_can_start_with(eng, 0) &&
+        uct_veshm_engine_may_copy_now(eng) &&
         uct_veshm_pio_iov(rkey, is_get, iov, iovcnt, remote_addr) == UCS_OK)
         return UCS_OK;
     uct_veshm_op_t *op = uct_veshm_op_get(eng, rkey, remote_addr, comp, is_get);

@@ -10,13 +10,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ucs/arch/bitops.h>
 #include <uct/api/uct.h>
 
 #include "veshm_md.h"
 
 /* Host view of [addr, addr + len) of the peer's region if one attachment holds
- * it whole and (for a put) may be written; NULL otherwise. */
-uint8_t *uct_veshm_pio_span(const uct_veshm_rkey_t *rkey, uint64_t addr, size_t len, int is_put);
+ * it whole and (for a put) may be written; NULL otherwise. Inline, without
+ * division (the granule is a power of two, veshm_rkey_format.c): it is most
+ * of what a small put or get costs here. */
+static inline uint8_t *uct_veshm_pio_span(const uct_veshm_rkey_t *rkey, uint64_t addr, size_t len,
+                                          int is_put) {
+    const veshm_rkey_info_t *k = &rkey->info;
+    uint64_t off = addr - k->region_addr;
+    if (off >= k->region_len || len > k->region_len - off)
+        return NULL;
+    uint64_t rel = k->region_hmem - k->area_hmem + off;
+    uint64_t in = rel & (k->granule - 1);
+    if (len > k->granule - in)
+        return NULL;
+    const uct_veshm_attach_t *e = rkey->areas[rel >> ucs_ilog2(k->granule)];
+    if (e->host == NULL || (is_put && !e->writable))
+        return NULL;
+    return e->host + in;
+}
 
 /* Copies iov to (put) or from (get) the peer's memory at addr through the
  * host view if every byte of it can be; UCS_OK when done, UCS_ERR_UNREACHABLE
