@@ -44,7 +44,7 @@ static inline int uct_veshm_engine_behind_pending(const uct_veshm_engine_t *eng)
 
 /* A new operation may be done right now by the caller (through the host
  * view): nothing pending or queued before it, no fence waiting. */
-static inline int uct_veshm_engine_may_copy_now(const uct_veshm_engine_t *eng) {
+static UCS_F_ALWAYS_INLINE int uct_veshm_engine_may_copy_now(const uct_veshm_engine_t *eng) {
     return !uct_veshm_engine_behind_pending(eng) && ucs_queue_is_empty(&eng->post_queue) &&
            !(eng->fence_pending && uct_veshm_engine_in_flight(eng));
 }

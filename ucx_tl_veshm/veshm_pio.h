@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <ucs/arch/bitops.h>
+#include <ucs/sys/compiler_def.h>
 #include <uct/api/uct.h>
 
 #include "veshm_md.h"
@@ -19,8 +20,8 @@
  * it whole and (for a put) may be written; NULL otherwise. Inline, without
  * division (the granule is a power of two, veshm_rkey_format.c): it is most
  * of what a small put or get costs here. */
-static inline uint8_t *uct_veshm_pio_span(const uct_veshm_rkey_t *rkey, uint64_t addr, size_t len,
-                                          int is_put) {
+static UCS_F_ALWAYS_INLINE uint8_t *uct_veshm_pio_span(const uct_veshm_rkey_t *rkey, uint64_t addr,
+                                                       size_t len, int is_put) {
     const veshm_rkey_info_t *k = &rkey->info;
     uint64_t off = addr - k->region_addr;
     if (off >= k->region_len || len > k->region_len - off)
