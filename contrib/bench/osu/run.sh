@@ -2,7 +2,7 @@
 # The OSU micro-benchmarks (one-sided MPI, OpenSHMEM, a few collectives) in
 # veshm mode against the default path, interleaved in one run, with ratios:
 #   OSU_SRC=/path/to/osu-micro-benchmarks contrib/bench/osu/run.sh \
-#     [--quick] [--busy] [--reps N] [--only REGEX] [--csv FILE] [--out DIR]
+#     [--quick] [--busy] [--with-ucx] [--reps N] [--only REGEX] [--csv FILE] [--out DIR]
 # OSU_SRC: an extracted OSU micro-benchmarks source tree (5.x) the user
 #   provides; it is built (mpicc, oshcc) outside the repository, in
 #   ${VESHM_OSU_CACHE:-~/.cache/veshm/osu-build}, never copied into it.
@@ -11,11 +11,15 @@
 #   veshm    veshm-mpi-env.sh mode veshm (window memory of MPI_Win_allocate
 #            and the symmetric heap are VE memory, one-sided traffic over the
 #            veshm transport); VESHM_OSU_VESHM_ARGS adds mpirun arguments to
-#            it (e.g. "--mca pml ob1 --mca mpi_yield_when_idle 0").
+#            it and to mode ucx (e.g. "--mca pml ob1 --mca mpi_yield_when_idle 0").
 #   default  MPI: Open MPI as Debian configures it (veshm-mpi-env.sh default:
 #            pml ob1, osc rdma, btl vader). OpenSHMEM: Open MPI's OpenSHMEM
 #            over UCX's shared-memory transports (mode ucx; Debian's own
 #            defaults do not run oshrun, see veshm-mpi-env.sh).
+# --with-ucx: the one-sided MPI and collective benchmarks also in mode ucx
+#           (the same Open MPI components as veshm mode, over UCX's posix,
+#           sysv and cma instead of veshm): its column and veshm / ucx tell
+#           the transport's share apart from Open MPI's osc/ucx.
 # --reps N: repetitions (default 3, --quick 1); the tables show medians.
 # --busy:   one spinning process per core beside the ranks, at normal
 #           priority, for the whole run (a node whose cores all compute).
@@ -30,16 +34,17 @@
 # faster), veshm / default for latency (< 1: veshm faster).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-csv="" quick=0 busy=0 reps="" only="" out=$root/bench-report/osu
+csv="" quick=0 busy=0 with_ucx=0 reps="" only="" out=$root/bench-report/osu
 while [ $# -gt 0 ]; do
   case "$1" in
   --quick) quick=1 ;;
   --busy) busy=1 ;;
+  --with-ucx) with_ucx=1 ;;
   --reps) reps=$2; shift ;;
   --only) only=$2; shift ;;
   --csv) csv=$2; shift ;;
   --out) out=$2; shift ;;
-  *) echo "usage: OSU_SRC=DIR $0 [--quick] [--busy] [--reps N] [--only REGEX] [--csv FILE] [--out DIR]" >&2; exit 2 ;;
+  *) echo "usage: OSU_SRC=DIR $0 [--quick] [--busy] [--with-ucx] [--reps N] [--only REGEX] [--csv FILE] [--out DIR]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -139,10 +144,13 @@ for ((rep = 1; rep <= reps; rep++)); do
   for entry in "${benches[@]}"; do
     IFS='|' read -r label kind launcher cmd <<<"$entry"
     if [ -n "$only" ] && ! grep -qE "$only" <<<"$label"; then continue; fi
-    for mode in veshm default; do
+    modes=(veshm default)
+    [ $with_ucx -eq 1 ] && [ "$launcher" = mpirun ] && modes+=(ucx)
+    for mode in "${modes[@]}"; do
       env_mode=$mode extra=()
-      if [ $mode = default ] && [ "$launcher" = oshrun ]; then env_mode=ucx; fi
-      if [ $mode = veshm ] && [ -n "${VESHM_OSU_VESHM_ARGS:-}" ]; then
+      if [ "$mode" = default ] && [ "$launcher" = oshrun ]; then env_mode=ucx; fi
+      # Mode ucx stands for veshm mode without the transport: the same extras.
+      if [ "$mode" != default ] && [ -n "${VESHM_OSU_VESHM_ARGS:-}" ]; then
         read -r -a extra <<<"$VESHM_OSU_VESHM_ARGS"
       fi
       echo "osu: [$rep/$reps] $label ($mode)" >&2
@@ -179,8 +187,11 @@ awk -F'\t' '
   END {
     for (i = 1; i <= o; i++) {
       split(order[i], p, SUBSEP); a = med("veshm", order[i]); b = med("default", order[i])
+      c = med("ucx", order[i])
       r = (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b)
-      printf "%s\t%s\t%s\t%s\t%s\t%s\n", p[1], kind[p[1]], p[2], a == "" ? "-" : a, b == "" ? "-" : b, r
+      rc = (a == "" || c == "" || c == 0) ? "-" : sprintf("%.2f", a / c)
+      printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p[1], kind[p[1]], p[2], a == "" ? "-" : a, b == "" ? "-" : b, r,
+        c == "" ? "-" : c, rc
     }
   }' <(for e in "${benches[@]}"; do IFS='|' read -r l k _ <<<"$e"; printf '%s\t%s\n' "$l" "$k"; done) "$results" >"$medians"
 
@@ -190,12 +201,19 @@ echo "OSU micro-benchmarks $(basename "$OSU_SRC"), 2 ranks/PEs; $(date -u +%Y-%m
 echo "veshm: veshm-mpi-env.sh veshm ${VESHM_OSU_VESHM_ARGS:+(+ $VESHM_OSU_VESHM_ARGS)}; default: mode default (MPI), ucx (OpenSHMEM)"
 echo "ratio = veshm / default: bandwidth and rate > 1, latency < 1 mean veshm is faster"
 echo
-echo "| benchmark | size | unit | veshm | default | veshm/default |"
-echo "|---|---:|---|---:|---:|---:|"
-awk -F'\t' '
+if [ $with_ucx -eq 1 ]; then
+  echo "| benchmark | size | unit | veshm | default | veshm/default | ucx | veshm/ucx |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|"
+else
+  echo "| benchmark | size | unit | veshm | default | veshm/default |"
+  echo "|---|---:|---|---:|---:|---:|"
+fi
+awk -F'\t' -v u3=$with_ucx '
   function hs(b) { return b !~ /^[0-9]+$/ ? b : b >= 1048576 ? b / 1048576 " MiB" : b >= 1024 ? b / 1024 " KiB" : b " B" }
   { u = $2 == "latency" ? "us" : $2 == "rate" ? "msg/s" : "MB/s"
-    printf "| %s | %s | %s | %s | %s | %s |\n", $1, hs($3), u, $4, $5, $6 }' "$medians"
+    printf "| %s | %s | %s | %s | %s | %s |", $1, hs($3), u, $4, $5, $6
+    if (u3) printf " %s | %s |", $7, $8
+    printf "\n" }' "$medians"
 
 if [ -n "$csv" ]; then
   # put_mr message rates become GB/s (rate x size), MB/s GB/s; atomics keep
