@@ -24,6 +24,10 @@ static UCS_F_ALWAYS_INLINE uint8_t *uct_veshm_pio_span(const uct_veshm_rkey_t *r
                                                        size_t len, int is_put) {
     const veshm_rkey_info_t *k = &rkey->info;
     uint64_t off = addr - k->region_addr;
+    /* Within the run of host views from the region's start: the usual case. */
+    if (ucs_likely(off < rkey->pio_len && len <= rkey->pio_len - off &&
+                   (!is_put || rkey->pio_writable)))
+        return rkey->pio_base + off;
     if (off >= k->region_len || len > k->region_len - off)
         return NULL;
     uint64_t rel = k->region_hmem - k->area_hmem + off;
