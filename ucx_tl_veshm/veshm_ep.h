@@ -14,8 +14,9 @@ typedef struct uct_veshm_ep {
     int peer_fd;          /* pidfd of the peer, -1 if unavailable */
     int failed;           /* the peer is gone */
     unsigned ops_since_check;
-    ucs_time_t next_flush_check; /* next liveness check by flush */
-    ucs_time_t next_check;       /* next liveness check by data operations */
+    ucs_time_t next_flush_check;  /* next liveness check by flush */
+    unsigned flushes_since_check; /* flushes since flush last read the clock */
+    ucs_time_t next_check;        /* next liveness check by data operations */
     uct_keepalive_info_t keepalive;
     uct_veshm_am_tx_t am_tx; /* the peer's receive FIFO */
 } uct_veshm_ep_t;

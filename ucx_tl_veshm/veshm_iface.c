@@ -86,6 +86,14 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
      "(unexpected ones); when they are taken, kept messages are copied to host memory.",
      ucs_offsetof(uct_veshm_iface_config_t, am.spares), UCS_CONFIG_TYPE_UINT},
 
+    {"PIO_MAX", "4m",
+     "Puts and gets (bcopy, zcopy) up to this size that can start at once are CPU\n"
+     "stores and loads through the host's view of the peer's area, made by the\n"
+     "calling thread: one copy, no bounce buffer, nothing that waits for the DMA\n"
+     "engine thread to be scheduled. Larger ones, and those that must wait for a\n"
+     "fence, are VE DMA. 0: everything but put_short and unaligned edges as VE DMA.",
+     ucs_offsetof(uct_veshm_iface_config_t, pio_max), UCS_CONFIG_TYPE_MEMUNITS},
+
     {NULL}};
 
 /* The built-in keepalive (UCT_IFACE_FLAG_EP_KEEPALIVE): every PEER_CHECK
@@ -172,14 +180,19 @@ static ucs_status_t uct_veshm_iface_query(uct_iface_h tl_iface, uct_iface_attr_t
     uct_base_iface_query(&iface->super, attr);
     attr->cap.put.max_short = iface->config.max_short;
     attr->cap.put.max_bcopy = iface->config.max_bcopy;
-    attr->cap.put.min_zcopy = 0;
+    /* Below max_bcopy, zcopy only adds UCP's registration of the local buffer
+     * to the same one copy (bcopy packs straight into the peer, veshm_pio.h).
+     * UCP's own threshold does not see that: it takes the registration cost
+     * of whichever transport is its first RMA lane (posix or cma: none), and
+     * then registers every get from 1 byte on. */
+    attr->cap.put.min_zcopy = iface->config.max_bcopy + 1;
     attr->cap.put.max_zcopy = SIZE_MAX;
     attr->cap.put.opt_zcopy_align = 4;
     attr->cap.put.align_mtu = 4;
     attr->cap.put.max_iov = UCT_VESHM_MAX_IOV;
     attr->cap.get.max_short = 0;
     attr->cap.get.max_bcopy = iface->config.max_bcopy;
-    attr->cap.get.min_zcopy = 0;
+    attr->cap.get.min_zcopy = iface->config.max_bcopy + 1;
     attr->cap.get.max_zcopy = SIZE_MAX;
     attr->cap.get.opt_zcopy_align = 4;
     attr->cap.get.align_mtu = 4;
@@ -302,6 +315,7 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_iface_t, uct_md_h md, uct_worker_h worker,
         ucs_align_up(ucs_max(config->bounce_size, 2 * (ec.seg_size + ec.max_bcopy)), ec.granule);
     ec.descriptors = info.dma_descriptors;
     ec.short_pio = config->short_pio;
+    ec.pio_max = config->pio_max;
     ucs_list_head_init(&self->eps);
     ucs_status_t status = uct_veshm_engine_init(&self->engine, uct_veshm_proc.handle, &ec);
     if (status != UCS_OK)

@@ -22,6 +22,7 @@ typedef struct uct_veshm_iface_config {
     double latency;    /* 0: measure */
     double peer_check; /* seconds between liveness checks of peers */
     int short_pio;     /* put_short as a store through the PCI window */
+    size_t pio_max;    /* bcopy/zcopy up to this size through the PCI window */
     uct_veshm_am_config_t am;
 } uct_veshm_iface_config_t;
 

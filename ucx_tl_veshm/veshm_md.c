@@ -331,6 +331,32 @@ static ucs_status_t uct_veshm_mkey_pack(uct_md_h md, uct_mem_h uct_memh,
     return UCS_OK;
 }
 
+/* Sets rkey's pio_base/pio_len/pio_writable: how far from the region's
+ * start the attachments' host views follow each other. */
+static void uct_veshm_rkey_host_run(uct_veshm_rkey_t *rkey) {
+    const veshm_rkey_info_t *k = &rkey->info;
+    uint64_t rel = k->region_hmem - k->area_hmem, g = k->granule;
+    unsigned first = (unsigned)(rel / g);
+    rkey->pio_base = NULL;
+    rkey->pio_len = 0;
+    rkey->pio_writable = 0;
+    /* An area not attached yet (DMAATB full at unpack) ends the run. */
+    if (first >= k->area_count || rkey->areas[first] == NULL || rkey->areas[first]->host == NULL)
+        return;
+    uint8_t *start = rkey->areas[first]->host;
+    uint64_t len = g - rel % g;
+    int writable = rkey->areas[first]->writable;
+    for (unsigned i = first + 1; i < k->area_count && len < k->region_len; ++i) {
+        if (rkey->areas[i] == NULL || rkey->areas[i]->host != start + (uint64_t)(i - first) * g)
+            break;
+        writable = writable && rkey->areas[i]->writable;
+        len += g;
+    }
+    rkey->pio_base = start + rel % g;
+    rkey->pio_len = ucs_min(len, k->region_len);
+    rkey->pio_writable = writable;
+}
+
 static ucs_status_t uct_veshm_rkey_unpack(uct_component_t *component, const void *rkey_buffer,
                                           uct_rkey_t *rkey_p, void **handle_p) {
     veshm_rkey_info_t info;
@@ -393,6 +419,7 @@ static ucs_status_t uct_veshm_rkey_unpack(uct_component_t *component, const void
         free(rkey);
         return status;
     }
+    uct_veshm_rkey_host_run(rkey);
     *rkey_p = (uintptr_t)rkey;
     *handle_p = NULL;
     return UCS_OK;

@@ -52,6 +52,13 @@ typedef struct uct_veshm_memh {
 typedef struct uct_veshm_rkey {
     veshm_rkey_info_t info;
     uct_veshm_attach_t **areas; /* info.area_count attachments, NULL until first use */
+    /* The region from its start as one run of host views (the attachments'
+     * mappings follow each other): pio_len bytes at pio_base, writable if
+     * every attachment is; 0 bytes if the first has no host view. The host-
+     * view path of small puts and gets looks here first (veshm_pio.h). */
+    uint8_t *pio_base;
+    uint64_t pio_len;
+    int pio_writable;
 } uct_veshm_rkey_t;
 
 /* Attachment of area i of a remote key, attached on first use; NULL (logged,

@@ -10,13 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ucs/arch/bitops.h>
 #include <ucs/arch/cpu.h>
 #include <ucs/debug/log.h>
 #include <ucs/sys/math.h>
 #include <uct/base/uct_iface.h>
+#include <uct/base/uct_iov.inl>
 
 #include "ve_offload.h"
 #include "veo_veshm.h"
+#include "veshm_pio.h"
 #include "veshm_platform.h"
 #include "veshm_proc.h"
 
@@ -93,7 +96,9 @@ ucs_status_t uct_veshm_remote_at(uct_veshm_rkey_t *rkey, uint64_t addr, size_t *
     if (addr < k->region_addr || addr - k->region_addr >= k->region_len)
         return UCS_ERR_INVALID_PARAM;
     uint64_t rel = k->region_hmem + (addr - k->region_addr) - k->area_hmem;
-    uint64_t idx = rel / k->granule, off = rel % k->granule;
+    /* The granule is a power of two (veshm_rkey_format.c checks): no division
+     * on the path of every small put and get. */
+    uint64_t idx = rel >> ucs_ilog2(k->granule), off = rel & (k->granule - 1);
     size_t avail = ucs_min(k->region_len - (addr - k->region_addr), k->granule - off);
     ucs_assert(idx < k->area_count);
     *len = ucs_min(*len, avail);
@@ -388,19 +393,15 @@ static ucs_status_t uct_veshm_op_put_from_bounce(uct_veshm_engine_t *eng, uint8_
 
 ucs_status_t uct_veshm_op_put_short(uct_veshm_engine_t *eng, const void *buffer, unsigned length,
                                     uint64_t remote_addr, uct_veshm_rkey_t *rkey) {
-    if (!uct_veshm_engine_can_start_with(eng, 0))
-        return UCS_ERR_NO_RESOURCE;
-    if (eng->config.short_pio) {
-        size_t n = length;
-        uint64_t vehva;
-        uint8_t *host;
-        int writable;
-        if (uct_veshm_remote_at(rkey, remote_addr, &n, &vehva, &host, &writable) == UCS_OK &&
-            n == length && host != NULL && writable) {
+    if (eng->config.short_pio && uct_veshm_engine_may_copy_now(eng)) {
+        uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, length, 1);
+        if (host != NULL) {
             memcpy(host, buffer, length);
             return UCS_OK;
         }
     }
+    if (!uct_veshm_engine_can_start_with(eng, 0))
+        return UCS_ERR_NO_RESOURCE;
     uint8_t *b = uct_veshm_engine_bounce(eng, length, (unsigned)(remote_addr & 3));
     if (b == NULL)
         return UCS_ERR_NO_RESOURCE;
@@ -411,6 +412,18 @@ ucs_status_t uct_veshm_op_put_short(uct_veshm_engine_t *eng, const void *buffer,
 ssize_t uct_veshm_op_put_bcopy(uct_veshm_engine_t *eng, uct_pack_callback_t pack_cb, void *arg,
                                uint64_t remote_addr, uct_veshm_rkey_t *rkey) {
     size_t max = eng->config.max_bcopy;
+    if (max <= eng->config.pio_max && uct_veshm_engine_may_copy_now(eng)) {
+        /* Packed straight into the peer's memory when the attachment holds
+         * the largest the packer may write: no fence waits, and nothing
+         * overtakes an operation it must not. */
+        uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, max, 1);
+        if (host != NULL) {
+            size_t length = pack_cb(host, arg);
+            ucs_assert(length <= max);
+            uct_veshm_pio_count(0, length);
+            return (ssize_t)length;
+        }
+    }
     if (!uct_veshm_engine_can_start_with(eng, 0))
         return UCS_ERR_NO_RESOURCE;
     uint8_t *b = uct_veshm_engine_bounce(eng, max, (unsigned)(remote_addr & 3));
@@ -426,6 +439,14 @@ ssize_t uct_veshm_op_put_bcopy(uct_veshm_engine_t *eng, uct_pack_callback_t pack
 ucs_status_t uct_veshm_op_get_bcopy(uct_veshm_engine_t *eng, uct_unpack_callback_t unpack_cb,
                                     void *arg, size_t length, uint64_t remote_addr,
                                     uct_veshm_rkey_t *rkey, uct_completion_t *comp) {
+    if (length <= eng->config.pio_max && uct_veshm_engine_may_copy_now(eng)) {
+        const uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, length, 0);
+        if (host != NULL) {
+            unpack_cb(arg, host, length);
+            uct_veshm_pio_count(1, length);
+            return UCS_OK;
+        }
+    }
     if (!uct_veshm_engine_can_start_with(eng, 0))
         return UCS_ERR_NO_RESOURCE;
     uint8_t *b = uct_veshm_engine_bounce(eng, ucs_max(length, 1), (unsigned)(remote_addr & 3));
@@ -450,6 +471,11 @@ ucs_status_t uct_veshm_op_zcopy(uct_veshm_engine_t *eng, int is_get, const uct_i
     /* Queued in order behind the pending requests, not ahead of them. */
     if (uct_veshm_engine_behind_pending(eng))
         return UCS_ERR_NO_RESOURCE;
+    /* Done here through the host view when nothing must finish first. */
+    if (uct_iov_total_length(iov, iovcnt) <= eng->config.pio_max &&
+        uct_veshm_engine_may_copy_now(eng) &&
+        uct_veshm_pio_iov(rkey, is_get, iov, iovcnt, remote_addr) == UCS_OK)
+        return UCS_OK;
     uct_veshm_op_t *op = uct_veshm_op_get(eng, rkey, remote_addr, comp, is_get);
     if (op == NULL)
         return UCS_ERR_NO_MEMORY;
@@ -490,6 +516,14 @@ static unsigned uct_veshm_engine_dispatch(uct_veshm_engine_t *eng) {
 }
 
 unsigned uct_veshm_engine_progress(uct_veshm_engine_t *eng) {
+    /* The usual case: every operation was finished in its call. UCP calls
+     * this from every wait loop of the process (a barrier's too). */
+    if (ucs_likely(!uct_veshm_engine_in_flight(eng) && ucs_queue_is_empty(&eng->post_queue) &&
+                   ucs_queue_is_empty(&eng->done) && ucs_queue_is_empty(&eng->pending) &&
+                   ucs_queue_is_empty(&eng->flushes))) {
+        eng->fence_pending = 0; /* nothing moving: the fence is satisfied */
+        return 0;
+    }
     unsigned events = 0;
     while (!ucs_queue_is_empty(&eng->done)) {
         uct_veshm_op_t *op = ucs_queue_pull_elem_non_empty(&eng->done, uct_veshm_op_t, queue);

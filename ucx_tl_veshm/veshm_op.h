@@ -65,6 +65,7 @@ typedef struct uct_veshm_engine_config {
     uint64_t granule;     /* VE memory allocation alignment */
     unsigned descriptors; /* DMA ring of the VE process */
     int short_pio;        /* put_short as a store through the host view */
+    size_t pio_max;       /* bcopy and zcopy up to this size through the host view */
 } uct_veshm_engine_config_t;
 
 typedef struct uct_veshm_engine {

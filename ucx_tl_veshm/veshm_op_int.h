@@ -42,6 +42,13 @@ static inline int uct_veshm_engine_behind_pending(const uct_veshm_engine_t *eng)
     return !eng->dispatching && !ucs_queue_is_empty(&eng->pending);
 }
 
+/* A new operation may be done right now by the caller (through the host
+ * view): nothing pending or queued before it, no fence waiting. */
+static UCS_F_ALWAYS_INLINE int uct_veshm_engine_may_copy_now(const uct_veshm_engine_t *eng) {
+    return !uct_veshm_engine_behind_pending(eng) && ucs_queue_is_empty(&eng->post_queue) &&
+           !(eng->fence_pending && uct_veshm_engine_in_flight(eng));
+}
+
 /* Operations started from now on wait for the data moving now. */
 static inline void uct_veshm_engine_fence_moving(uct_veshm_engine_t *eng) {
     if (uct_veshm_engine_moving(eng))

@@ -3,6 +3,8 @@
 # tables and PNG plots (bandwidth and latency against message size, each next
 # to its reference).
 #   contrib/bench/report.sh [--quick] [--out DIR]
+# The OSU micro-benchmarks (contrib/bench/osu) run when OSU_SRC names their
+# source tree, and are skipped with a message otherwise.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$root/bench-report
@@ -41,11 +43,21 @@ for run in "$root"/contrib/bench/*/run.sh; do
   name=$(basename "$(dirname "$run")")
   echo "report: running $name" >&2
   log=$out/$name.txt
-  if ! bash "$run" "${quick[@]}" --csv "$csv" > "$log" 2>&1; then
+  extra=()
+  # The OSU benchmarks (OSU_SRC, else skipped with a message) plot each of
+  # their benchmarks themselves, with the ratio.
+  [ "$name" = osu ] && extra=(--out "$out/osu")
+  if ! bash "$run" "${quick[@]}" "${extra[@]}" --csv "$csv" > "$log" 2>&1; then
     { echo; echo "## $name"; echo; echo "**failed** (see $name.txt)"; } >> "$md"
     continue
   fi
   { echo; echo "## $name"; echo; echo '```'; cat "$log"; echo '```'; } >> "$md"
+  if [ "$name" = osu ]; then
+    for png in "$out"/osu/*.png; do
+      [ -f "$png" ] && { echo; echo "![osu $(basename "$png" .png)](osu/$(basename "$png"))"; } >> "$md"
+    done
+    continue
+  fi
   for kind in bandwidth latency; do
     series=$(awk -F, -v b="$name" -v k="$kind" '$1==b && $7==k {print $2}' "$csv" | awk '!seen[$0]++')
     [ -n "$series" ] || continue

@@ -69,8 +69,8 @@ if [ -n "${VESHM_DMA_COUNTER:-}" ]; then
   echo "perftest.sh: client VE DMA: $put bytes put, $get bytes got, in $iters iterations of $size bytes"
   need=$((iters * (size > 6 ? size - 6 : 0)))
   case "$dma" in
-  put) [ "$put" -ge "$need" ] || fail "put DMA $put < $need bytes: the puts were not VE DMA" ;;
-  get) [ "$get" -ge "$need" ] || fail "get DMA $get < $need bytes: the gets were not VE DMA" ;;
+  put) [ "$put" -ge "$need" ] || fail "put $put < $need bytes: veshm did not carry the puts (VE DMA or host view)" ;;
+  get) [ "$get" -ge "$need" ] || fail "get $get < $need bytes: veshm did not carry the gets (VE DMA or host view)" ;;
   none) if [ "$put" -ne 0 ] || [ "$get" -ne 0 ]; then fail "VE DMA where none was expected"; fi ;;
   any) ;;
   esac

@@ -36,6 +36,7 @@ using VeoProcHandle = struct veo_proc_handle;
 extern char **environ;
 extern "C" void uct_veshm_rkey_cache_stats(uint64_t *hits, uint64_t *misses);
 extern "C" void uct_veshm_dma_stats(uint64_t *posts, uint64_t *bytes);
+extern "C" void uct_veshm_pio_stats(uint64_t *put_bytes, uint64_t *get_bytes);
 
 namespace {
 
@@ -400,10 +401,13 @@ struct SizeCase {
 // Put and get of many sizes at odd offsets, local memory VE or host, with
 // local and remote offsets congruent modulo 4 (direct DMA) or not (staged).
 // put_short is a store (no DMA) by default, VE DMA with UCX_VESHM_SHORT_PIO=n
-// (short_dma): the transport's DMA counter tells which it was.
+// (short_dma); bcopy and zcopy up to UCX_VESHM_PIO_MAX are stores and loads
+// through the host view, VE DMA with UCX_VESHM_PIO_MAX=0 (short_dma too): the
+// transport's DMA and host-view counters tell which it was.
 class UctVeshmData : public UctVeshm {
   protected:
     bool short_dma = false;
+    static constexpr size_t kPioMax = 4 << 20; // UCX_VESHM_PIO_MAX's default
 
   public:
     void run(bool ve_local, const std::vector<size_t> &sizes, size_t loff, size_t roff) {
@@ -426,16 +430,22 @@ class UctVeshmData : public UctVeshm {
                 uct_test_fill(local, len, 0, seed);
                 // Guard bytes around the target must survive.
                 ASSERT_EQ(peer.call(PEER_FILL, 0, roff - 3, len + 6, 1000 + seed).status, UCS_OK);
-                uint64_t posts0, posts1;
+                uint64_t posts0, posts1, pio0, pio1;
                 uct_veshm_dma_stats(&posts0, nullptr);
+                uct_veshm_pio_stats(&pio0, nullptr);
                 ASSERT_EQ(put(m, local, lb.memh, len, raddr + roff), UCS_OK);
                 ASSERT_EQ(flush(), UCS_OK);
                 uct_veshm_dma_stats(&posts1, nullptr);
+                uct_veshm_pio_stats(&pio1, nullptr);
                 // Whole aligned words move by DMA: from 7 bytes on there is one.
                 if (m == SHORT && !short_dma) {
                     EXPECT_EQ(posts1, posts0) << "put_short posted DMA instead of a store";
+                } else if (m != SHORT && !short_dma && len <= kPioMax) {
+                    EXPECT_EQ(posts1, posts0) << "put posted DMA instead of stores";
+                    EXPECT_EQ(pio1 - pio0, len) << "put not stored through the host view";
                 } else if (len >= 7) {
                     EXPECT_GT(posts1, posts0) << "put moved no data by VE DMA";
+                    EXPECT_EQ(pio1, pio0) << "put stored through the host view";
                 }
                 ASSERT_EQ(remote_hash(roff, len), uct_test_hash(local, len));
                 ASSERT_EQ(remote_hash(roff - 3, 3),
@@ -451,7 +461,19 @@ class UctVeshmData : public UctVeshm {
                 SCOPED_TRACE("get len " + std::to_string(len) + " method " + std::to_string(m));
                 ASSERT_EQ(peer.call(PEER_FILL, 0, roff, len, seed).status, UCS_OK);
                 memset(local - std::min(loff, (size_t)3), 0xee, len + 6);
+                uint64_t gposts0, gposts1, gpio0, gpio1;
+                uct_veshm_dma_stats(&gposts0, nullptr);
+                uct_veshm_pio_stats(nullptr, &gpio0);
                 ASSERT_EQ(get(m, local, lb.memh, len, raddr + roff), UCS_OK);
+                uct_veshm_dma_stats(&gposts1, nullptr);
+                uct_veshm_pio_stats(nullptr, &gpio1);
+                if (!short_dma && len <= kPioMax) {
+                    EXPECT_EQ(gposts1, gposts0) << "get posted DMA instead of loads";
+                    EXPECT_EQ(gpio1 - gpio0, len) << "get not loaded through the host view";
+                } else if (len >= 7) {
+                    EXPECT_GT(gposts1, gposts0) << "get moved no data by VE DMA";
+                    EXPECT_EQ(gpio1, gpio0) << "get loaded through the host view";
+                }
                 ASSERT_EQ(uct_test_hash(local, len), uct_test_pattern_hash(roff, len, seed));
                 ASSERT_EQ(local[len], 0xee) << "get wrote past its end";
                 if (loff > 0) {
@@ -483,16 +505,19 @@ TEST_F(UctVeshmData, LargeHostLocal) {
     run(false, {kMiB + 1, 20 * kMiB + 5}, 1, 11);
 }
 
-// put_short as VE DMA (UCX_VESHM_SHORT_PIO=n) instead of a store.
+// Everything as VE DMA (UCX_VESHM_SHORT_PIO=n, UCX_VESHM_PIO_MAX=0) instead
+// of stores and loads through the host view.
 class UctVeshmDmaShort : public UctVeshmData {
     void SetUp() override {
         setenv("UCX_VESHM_SHORT_PIO", "n", 1);
+        setenv("UCX_VESHM_PIO_MAX", "0", 1);
         short_dma = true;
         UctVeshmData::SetUp();
     }
     void TearDown() override {
         UctVeshmData::TearDown();
         unsetenv("UCX_VESHM_SHORT_PIO");
+        unsetenv("UCX_VESHM_PIO_MAX");
     }
 };
 TEST_F(UctVeshmDmaShort, SmallVeLocal) {

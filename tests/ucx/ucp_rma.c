@@ -121,15 +121,20 @@ static int is_ve_memory(const void *p) {
     return f(p) != NULL;
 }
 
+/* Bytes the veshm transport moved: VE DMA, and stores and loads through the
+ * host view of the peer's area (its puts and gets up to UCX_VESHM_PIO_MAX). */
 static uint64_t dma_bytes(void) {
     void *sym = dlsym(RTLD_DEFAULT, "uct_veshm_dma_stats");
+    void *pio = dlsym(RTLD_DEFAULT, "uct_veshm_pio_stats");
     void (*f)(uint64_t *, uint64_t *);
-    uint64_t posts = 0, bytes = 0;
-    if (sym == NULL)
+    uint64_t posts = 0, bytes = 0, put = 0, get = 0;
+    if (sym == NULL || pio == NULL)
         return 0;
     memcpy(&f, &sym, sizeof(sym));
     f(&posts, &bytes);
-    return bytes;
+    memcpy(&f, &pio, sizeof(pio));
+    f(&put, &get);
+    return bytes + put + get;
 }
 
 static void setup(ucp_context_h *ctx, ucp_worker_h *w) {

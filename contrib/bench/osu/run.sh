@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# The OSU micro-benchmarks (one-sided MPI, OpenSHMEM, a few collectives) in
+# veshm mode against the default path, interleaved in one run, with ratios:
+#   OSU_SRC=/path/to/osu-micro-benchmarks contrib/bench/osu/run.sh \
+#     [--quick] [--busy] [--with-ucx] [--reps N] [--only REGEX] [--csv FILE] [--out DIR]
+# OSU_SRC: an extracted OSU micro-benchmarks source tree (5.x) the user
+#   provides; it is built (mpicc, oshcc) outside the repository, in
+#   ${VESHM_OSU_CACHE:-~/.cache/veshm/osu-build}, never copied into it.
+#   Without OSU_SRC the script says so and exits 0 (report.sh skips it).
+# Modes, each benchmark run in both, one after the other, N times:
+#   veshm    veshm-mpi-env.sh mode veshm (window memory of MPI_Win_allocate
+#            and the symmetric heap are VE memory, one-sided traffic over the
+#            veshm transport); VESHM_OSU_VESHM_ARGS adds mpirun arguments to
+#            it and to mode ucx (e.g. "--mca pml ob1 --mca mpi_yield_when_idle 0").
+#   default  MPI: Open MPI as Debian configures it (veshm-mpi-env.sh default:
+#            pml ob1, osc rdma, btl vader). OpenSHMEM: Open MPI's OpenSHMEM
+#            over UCX's shared-memory transports (mode ucx; Debian's own
+#            defaults do not run oshrun, see veshm-mpi-env.sh).
+# --with-ucx: the one-sided MPI and collective benchmarks also in mode ucx
+#           (the same Open MPI components as veshm mode, over UCX's posix,
+#           sysv and cma instead of veshm): its column and veshm / ucx tell
+#           the transport's share apart from Open MPI's osc/ucx.
+# --reps N: repetitions (default 3, --quick 1); the tables show medians.
+# --busy:   one spinning process per core beside the ranks, at normal
+#           priority, for the whole run (a node whose cores all compute).
+# --quick:  fewer variants (MPI_Win_create and lock sync only for put/get
+#           latency and bandwidth) and fewer iterations.
+# --only:   run only the benchmarks whose label matches REGEX (grep -E).
+# --out:    where the per-benchmark PNG plots go (default bench-report/osu).
+# --csv:    one line per measurement in the convention of
+#           contrib/bench/README.md, veshm as value, the default path as
+#           reference (bandwidth GB/s, latency us).
+# Ratios: veshm / default for bandwidth and message rate (> 1: veshm
+# faster), veshm / default for latency (< 1: veshm faster).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+csv="" quick=0 busy=0 with_ucx=0 reps="" only="" out=$root/bench-report/osu
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --quick) quick=1 ;;
+  --busy) busy=1 ;;
+  --with-ucx) with_ucx=1 ;;
+  --reps) reps=$2; shift ;;
+  --only) only=$2; shift ;;
+  --csv) csv=$2; shift ;;
+  --out) out=$2; shift ;;
+  *) echo "usage: OSU_SRC=DIR $0 [--quick] [--busy] [--with-ucx] [--reps N] [--only REGEX] [--csv FILE] [--out DIR]" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ -z "${OSU_SRC:-}" ]; then
+  echo "osu: OSU_SRC is not set (an extracted OSU micro-benchmarks source tree): skipped"
+  exit 0
+fi
+[ -x "$OSU_SRC/configure" ] || { echo "osu: $OSU_SRC/configure not found" >&2; exit 1; }
+OSU_SRC=$(cd "$OSU_SRC" && pwd)
+[ -n "$reps" ] || reps=$((quick ? 1 : 3))
+build=${VESHM_BUILD_DIR:-$root/build}
+[ -f "$build/ucx_tl_veshm/libuct_veshm.so" ] || { echo "osu: $build/ucx_tl_veshm/libuct_veshm.so not built" >&2; exit 1; }
+export VESHM_BUILD_DIR=$build
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpirun_cmd=$root/contrib/mpi/veshm-mpirun
+
+# ---- build (once per source tree, outside the repository) ----
+cache=${VESHM_OSU_CACHE:-$HOME/.cache/veshm/osu-build}/$(printf '%s' "$OSU_SRC" | md5sum | cut -c1-12)
+build_part() { # $1: mpi or shmem, $2: compiler, $3...: configure options
+  local dir=$cache/$1 cc=$2
+  shift 2
+  [ -f "$dir/.built" ] && return 0
+  echo "osu: building the $dir part with $cc (log $dir.log)" >&2
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  if ! (cd "$dir" && "$OSU_SRC/configure" CC="$cc" CXX=mpicxx "$@" && make -j2) >"$dir.log" 2>&1; then
+    echo "osu: building with $cc failed, see $dir.log" >&2
+    return 1
+  fi
+  touch "$dir/.built"
+}
+build_part mpi mpicc
+build_part shmem oshcc --enable-openshmem
+osc=$cache/mpi/mpi/one-sided coll=$cache/mpi/mpi/collective shm=$cache/shmem/openshmem
+
+# ---- the benchmark list: label|kind|launcher|binary and arguments ----
+# kind: latency (us) or bandwidth (MB/s) or rate (messages/s); a label is
+# unique and names its variant.
+benches=()
+iters=()
+[ $quick -eq 1 ] && iters=(-i 200 -x 20)
+for b in put_latency get_latency put_bw get_bw put_bibw acc_latency fop_latency cas_latency get_acc_latency; do
+  kind=latency
+  case $b in *_bw | *_bibw) kind=bandwidth ;; esac
+  for w in allocate create; do
+    for s in flush lock; do
+      if [ $quick -eq 1 ] && { [ $w = create ] || [ $s = lock ]; }; then
+        case $b in put_latency | get_latency | put_bw | get_bw) ;; *) continue ;; esac
+        [ $w = create ] && [ $s = lock ] && continue
+      fi
+      # put_bibw knows only fence and pscw; flush stands for fence there.
+      sync=$s
+      if [ $b = put_bibw ]; then
+        [ $s = lock ] && continue
+        sync=fence
+      fi
+      benches+=("osu_$b -w $w -s $sync|$kind|mpirun|$osc/osu_$b ${iters[*]} -w $w -s $sync")
+    done
+  done
+done
+for b in put get; do
+  benches+=("osu_oshm_$b heap|latency|oshrun|$shm/osu_oshm_$b heap")
+done
+benches+=("osu_oshm_put_mr heap|rate|oshrun|$shm/osu_oshm_put_mr heap")
+benches+=("osu_oshm_atomics heap|latency|oshrun|$shm/osu_oshm_atomics heap")
+benches+=("osu_oshm_barrier|latency|oshrun|$shm/osu_oshm_barrier")
+citers=()
+[ $quick -eq 1 ] && citers=(-i 200)
+for b in barrier bcast reduce allreduce; do
+  sizes=(-m 1:65536)
+  [ $b = barrier ] && sizes=()
+  benches+=("osu_$b|latency|mpirun|$coll/osu_$b ${sizes[*]} ${citers[*]}")
+done
+
+# ---- busy cores ----
+spinners=()
+stop_spinners() {
+  for p in "${spinners[@]}"; do kill "$p" 2>/dev/null || true; done
+  spinners=()
+}
+tmp=$(mktemp -d)
+trap 'stop_spinners; rm -rf "$tmp"' EXIT
+if [ $busy -eq 1 ]; then
+  for ((c = 0; c < $(nproc); c++)); do
+    bash -c 'while :; do :; done' &
+    spinners+=($!)
+  done
+fi
+
+# ---- runs, interleaved ----
+# One record per data line: label mode rep key value, key = message size (or
+# the operation's name for osu_oshm_atomics, 0 for barriers).
+results=$tmp/results
+: >"$results"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for ((rep = 1; rep <= reps; rep++)); do
+  for entry in "${benches[@]}"; do
+    IFS='|' read -r label kind launcher cmd <<<"$entry"
+    if [ -n "$only" ] && ! grep -qE "$only" <<<"$label"; then continue; fi
+    modes=(veshm default)
+    [ $with_ucx -eq 1 ] && [ "$launcher" = mpirun ] && modes+=(ucx)
+    for mode in "${modes[@]}"; do
+      env_mode=$mode extra=()
+      if [ "$mode" = default ] && [ "$launcher" = oshrun ]; then env_mode=ucx; fi
+      # Mode ucx stands for veshm mode without the transport: the same extras.
+      if [ "$mode" != default ] && [ -n "${VESHM_OSU_VESHM_ARGS:-}" ]; then
+        read -r -a extra <<<"$VESHM_OSU_VESHM_ARGS"
+      fi
+      echo "osu: [$rep/$reps] $label ($mode)" >&2
+      # shellcheck disable=SC2086
+      if ! timeout 600 "$mpirun_cmd" "$env_mode" $launcher "${extra[@]}" -np 2 --bind-to core \
+        --oversubscribe $cmd >"$tmp/out" 2>"$tmp/err"; then
+        # What it printed before it failed still counts (osu_oshm_atomics of
+        # OSU 5.3 aborts after its first operations with Open MPI 4.1).
+        echo "osu: $label ($mode) failed, its lines so far are kept:" >&2
+        tail -3 "$tmp/err" >&2
+      fi
+      awk -v l="$label" -v m="$mode" -v r="$rep" '
+        /^#/ || NF == 0 { next }
+        $1 ~ /^[0-9]+$/ && NF >= 2 { print l "\t" m "\t" r "\t" $1 "\t" $2; next }
+        $1 ~ /^[0-9.]+$/ && NF == 1 { print l "\t" m "\t" r "\t0\t" $1; next }
+        $1 ~ /^shmem_/ && NF >= 3 { print l "\t" m "\t" r "\t" $1 "\t" $3 }
+      ' "$tmp/out" >>"$results"
+    done
+  done
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+stop_spinners
+
+# ---- medians, table, CSV, plots ----
+medians=$tmp/medians # label kind key veshm default ratio
+awk -F'\t' '
+  FNR == NR { kind[$1] = $2; next }
+  { k = $1 SUBSEP $4; v[$2, k, ++n[$2, k]] = $5; if (!(k in seen)) { seen[k] = 1; order[++o] = k } }
+  function med(m, k,   c, i, j, t, a) {
+    c = n[m, k]; if (c == 0) return ""
+    for (i = 1; i <= c; i++) a[i] = v[m, k, i] + 0
+    for (i = 2; i <= c; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    return c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
+  }
+  END {
+    for (i = 1; i <= o; i++) {
+      split(order[i], p, SUBSEP); a = med("veshm", order[i]); b = med("default", order[i])
+      c = med("ucx", order[i])
+      r = (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b)
+      rc = (a == "" || c == "" || c == 0) ? "-" : sprintf("%.2f", a / c)
+      printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p[1], kind[p[1]], p[2], a == "" ? "-" : a, b == "" ? "-" : b, r,
+        c == "" ? "-" : c, rc
+    }
+  }' <(for e in "${benches[@]}"; do IFS='|' read -r l k _ <<<"$e"; printf '%s\t%s\n' "$l" "$k"; done) "$results" >"$medians"
+
+echo "OSU micro-benchmarks $(basename "$OSU_SRC"), 2 ranks/PEs; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores;" \
+  "$([ $busy -eq 1 ] && echo "busy: $(nproc) spinning processes" || echo "no added load");" \
+  "load average $load_before before, $load_after after; medians of $reps"
+echo "veshm: veshm-mpi-env.sh veshm ${VESHM_OSU_VESHM_ARGS:+(+ $VESHM_OSU_VESHM_ARGS)}; default: mode default (MPI), ucx (OpenSHMEM)"
+echo "ratio = veshm / default: bandwidth and rate > 1, latency < 1 mean veshm is faster"
+echo
+if [ $with_ucx -eq 1 ]; then
+  echo "| benchmark | size | unit | veshm | default | veshm/default | ucx | veshm/ucx |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|"
+else
+  echo "| benchmark | size | unit | veshm | default | veshm/default |"
+  echo "|---|---:|---|---:|---:|---:|"
+fi
+awk -F'\t' -v u3=$with_ucx '
+  function hs(b) { return b !~ /^[0-9]+$/ ? b : b >= 1048576 ? b / 1048576 " MiB" : b >= 1024 ? b / 1024 " KiB" : b " B" }
+  { u = $2 == "latency" ? "us" : $2 == "rate" ? "msg/s" : "MB/s"
+    printf "| %s | %s | %s | %s | %s | %s |", $1, hs($3), u, $4, $5, $6
+    if (u3) printf " %s | %s |", $7, $8
+    printf "\n" }' "$medians"
+
+if [ -n "$csv" ]; then
+  # put_mr message rates become GB/s (rate x size), MB/s GB/s; atomics keep
+  # their size (8 B) with the operation in the series name.
+  awk -F'\t' -v out="$csv" '
+    $4 == "-" || $5 == "-" { next }
+    { s = $3; series = $1 " veshm"; a = $4; b = $5; unit = "us"; kind = "latency"
+      if (s !~ /^[0-9]+$/) { series = $1 " " s " veshm"; s = 8 }
+      if ($2 == "bandwidth") { a /= 1000; b /= 1000; unit = "GB/s"; kind = "bandwidth" }
+      if ($2 == "rate") { a = a * s / 1e9; b = b * s / 1e9; unit = "GB/s"; kind = "bandwidth" }
+      printf "osu,%s,%s,%.6g,%.6g,%s,%s\n", series, s, a, b, unit, kind >> out }' "$medians"
+fi
+
+# One PNG per benchmark measured at several sizes: both modes and the ratio.
+if command -v gnuplot >/dev/null; then
+  mkdir -p "$out"
+  cut -f1 "$medians" | awk '!seen[$0]++' | while IFS= read -r label; do
+    awk -F'\t' -v l="$label" '$1 == l && $3 ~ /^[0-9]+$/ && $3 > 0 && $6 != "-" { print $3, $4, $5, $6 }' \
+      "$medians" >"$tmp/plot.dat"
+    [ "$(wc -l <"$tmp/plot.dat")" -gt 1 ] || continue
+    kind=$(awk -F'\t' -v l="$label" '$1 == l { print $2; exit }' "$medians")
+    unit=us
+    [ "$kind" = bandwidth ] && unit=MB/s
+    [ "$kind" = rate ] && unit=msg/s
+    name=$(tr -c 'A-Za-z0-9_\n' '_' <<<"$label" | sed 's/__*/_/g; s/_$//')
+    [ $busy -eq 1 ] && name=$name-busy
+    gnuplot <<GP
+set terminal pngcairo size 1000,650 noenhanced
+set output '$out/$name.png'
+set logscale x 2
+set logscale y
+set format x '%.0b%BB'
+set xlabel 'message size (bytes)'
+set ylabel '$kind ($unit)'
+set y2label 'veshm / default'
+set y2tics
+set ytics nomirror
+set key below
+set grid
+set title '$label$([ $busy -eq 1 ] && echo ', busy cores'): veshm vs default, medians of $reps'
+plot '$tmp/plot.dat' using 1:2 with linespoints title 'veshm', \
+  '' using 1:3 with linespoints title 'default', \
+  '' using 1:4 axes x1y2 with lines dashtype 2 lc rgb 'black' title 'ratio veshm/default (right axis)'
+GP
+  done
+  echo
+  echo "plots: $out"
+fi

@@ -1,0 +1,72 @@
+/* Puts and gets through the host view: see veshm_pio.h. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "veshm_pio.h"
+
+#include <string.h>
+
+#include <ucs/sys/math.h>
+#include <uct/base/uct_iface.h>
+#include <uct/base/uct_iov.inl>
+
+#include "veshm_op.h"
+
+static uint64_t uct_veshm_pio_put_bytes, uct_veshm_pio_get_bytes;
+
+__attribute__((visibility("default"))) void uct_veshm_pio_stats(uint64_t *put_bytes,
+                                                                uint64_t *get_bytes) {
+    if (put_bytes)
+        *put_bytes = __atomic_load_n(&uct_veshm_pio_put_bytes, __ATOMIC_RELAXED);
+    if (get_bytes)
+        *get_bytes = __atomic_load_n(&uct_veshm_pio_get_bytes, __ATOMIC_RELAXED);
+}
+
+void uct_veshm_pio_count(int is_get, size_t bytes) {
+    /* A load and a store, not a locked add: the lock costs as much as a small
+     * get itself. Interfaces progressed by several threads at once may lose
+     * counts; the tests and proofs read it single-threaded. */
+    uint64_t *c = is_get ? &uct_veshm_pio_get_bytes : &uct_veshm_pio_put_bytes;
+    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + bytes, __ATOMIC_RELAXED);
+}
+
+/* Walks iov against the peer's memory from addr in pieces one attachment
+ * holds; copy 0 only checks that every piece has a host view. */
+static ucs_status_t uct_veshm_pio_walk(const uct_veshm_rkey_t *rkey, int is_get,
+                                       const uct_iov_t *iov, size_t iovcnt, uint64_t addr,
+                                       int copy) {
+    for (size_t i = 0; i < iovcnt; ++i) {
+        size_t total = iov[i].length * ucs_max(iov[i].count, 1u);
+        uint8_t *local = iov[i].buffer;
+        while (total > 0) {
+            size_t n = total;
+            uint64_t vehva;
+            uint8_t *host;
+            int writable;
+            if (uct_veshm_remote_at(rkey, addr, &n, &vehva, &host, &writable) != UCS_OK ||
+                host == NULL || (!is_get && !writable) || n == 0)
+                return UCS_ERR_UNREACHABLE;
+            if (copy) {
+                if (is_get)
+                    memcpy(local, host, n);
+                else
+                    memcpy(host, local, n);
+            }
+            local += n;
+            addr += n;
+            total -= n;
+        }
+    }
+    return UCS_OK;
+}
+
+ucs_status_t uct_veshm_pio_iov(const uct_veshm_rkey_t *rkey, int is_get, const uct_iov_t *iov,
+                               size_t iovcnt, uint64_t addr) {
+    ucs_status_t status = uct_veshm_pio_walk(rkey, is_get, iov, iovcnt, addr, 0);
+    if (status != UCS_OK)
+        return status;
+    uct_veshm_pio_walk(rkey, is_get, iov, iovcnt, addr, 1);
+    uct_veshm_pio_count(is_get, uct_iov_total_length(iov, iovcnt));
+    return UCS_OK;
+}

@@ -1,0 +1,57 @@
+/* Puts and gets as CPU stores and loads through the host's view of the peer's
+ * attached area (the PCI window VE_REGISTER_PCI opened), made by the calling
+ * thread: one copy, no bounce buffer, no DMA descriptor, nothing that waits
+ * for another thread to be scheduled. Only attachments with a host view are
+ * reached this way, puts only where the attachment is writable: the same
+ * areas and rights as VE DMA through the attachment's VEHVA. */
+#ifndef UCT_VESHM_PIO_H
+#define UCT_VESHM_PIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ucs/arch/bitops.h>
+#include <ucs/sys/compiler_def.h>
+#include <uct/api/uct.h>
+
+#include "veshm_md.h"
+
+/* Host view of [addr, addr + len) of the peer's region if one attachment holds
+ * it whole and (for a put) may be written; NULL otherwise. Inline, without
+ * division (the granule is a power of two, veshm_rkey_format.c): it is most
+ * of what a small put or get costs here. */
+static UCS_F_ALWAYS_INLINE uint8_t *uct_veshm_pio_span(const uct_veshm_rkey_t *rkey, uint64_t addr,
+                                                       size_t len, int is_put) {
+    const veshm_rkey_info_t *k = &rkey->info;
+    uint64_t off = addr - k->region_addr;
+    /* Within the run of host views from the region's start: the usual case. */
+    if (ucs_likely(off < rkey->pio_len && len <= rkey->pio_len - off &&
+                   (!is_put || rkey->pio_writable)))
+        return rkey->pio_base + off;
+    if (off >= k->region_len || len > k->region_len - off)
+        return NULL;
+    uint64_t rel = k->region_hmem - k->area_hmem + off;
+    uint64_t in = rel & (k->granule - 1);
+    if (len > k->granule - in)
+        return NULL;
+    /* NULL: not attached yet (DMAATB full at unpack); the DMA path attaches. */
+    const uct_veshm_attach_t *e =
+        __atomic_load_n(&rkey->areas[rel >> ucs_ilog2(k->granule)], __ATOMIC_ACQUIRE);
+    if (e == NULL || e->host == NULL || (is_put && !e->writable))
+        return NULL;
+    return e->host + in;
+}
+
+/* Copies iov to (put) or from (get) the peer's memory at addr through the
+ * host view if every byte of it can be; UCS_OK when done, UCS_ERR_UNREACHABLE
+ * (nothing copied) when some part has no host view or may not be written. */
+ucs_status_t uct_veshm_pio_iov(const uct_veshm_rkey_t *rkey, int is_get, const uct_iov_t *iov,
+                               size_t iovcnt, uint64_t addr);
+
+/* Counts bytes moved through the host view (for tests and proofs). */
+void uct_veshm_pio_count(int is_get, size_t bytes);
+
+/* Bytes this process put and got through the host view (all interfaces). */
+void uct_veshm_pio_stats(uint64_t *put_bytes, uint64_t *get_bytes);
+
+#endif
