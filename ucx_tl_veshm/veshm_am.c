@@ -151,6 +151,11 @@ ucs_status_t uct_veshm_am_rx_init(uct_veshm_am_rx_t *rx, const uct_iface_params_
     }
     uct_veshm_proc_lock();
     status = uct_veshm_area_open((uint64_t)rx->hmem);
+    /* The FIFO lives in our VE process: it must outlive every memory domain
+     * (a program may close its own UCP context before the one whose worker
+     * owns this interface). */
+    if (status == UCS_OK)
+        uct_veshm_proc_ref_locked();
     uct_veshm_proc_unlock();
     if (status != UCS_OK)
         goto err_free;
@@ -180,12 +185,16 @@ err_spare:
 void uct_veshm_am_rx_cleanup(uct_veshm_am_rx_t *rx) {
     if (rx->hmem == NULL)
         return;
-    /* Before the area goes: senders still attached see the interface gone. */
-    __atomic_store_n(&uct_veshm_fifo_ctl(rx->area)->token, 0, __ATOMIC_RELEASE);
+    /* Before the area goes: senders still attached see the interface gone.
+     * Only while the VE process lives: the program may have destroyed one it
+     * created and the transport used (its memory is unmapped then). */
+    if (uct_veshm_platform_hmem_to_vh(rx->hmem) == rx->area)
+        __atomic_store_n(&uct_veshm_fifo_ctl(rx->area)->token, 0, __ATOMIC_RELEASE);
     uct_veshm_proc_lock();
     uct_veshm_area_close((uint64_t)rx->hmem);
-    uct_veshm_proc_unlock();
     veo_free_hmem(rx->hmem);
+    uct_veshm_proc_put_locked();
+    uct_veshm_proc_unlock();
     free(rx->spare);
     while (rx->host_nfree > 0)
         free(rx->host_free[--rx->host_nfree]);

@@ -33,9 +33,8 @@ void uct_veshm_pio_count(int is_get, size_t bytes) {
 
 /* Walks iov against the peer's memory from addr in pieces one attachment
  * holds; copy 0 only checks that every piece has a host view. */
-static ucs_status_t uct_veshm_pio_walk(const uct_veshm_rkey_t *rkey, int is_get,
-                                       const uct_iov_t *iov, size_t iovcnt, uint64_t addr,
-                                       int copy) {
+static ucs_status_t uct_veshm_pio_walk(uct_veshm_rkey_t *rkey, int is_get, const uct_iov_t *iov,
+                                       size_t iovcnt, uint64_t addr, int copy) {
     for (size_t i = 0; i < iovcnt; ++i) {
         size_t total = iov[i].length * ucs_max(iov[i].count, 1u);
         uint8_t *local = iov[i].buffer;
@@ -61,7 +60,7 @@ static ucs_status_t uct_veshm_pio_walk(const uct_veshm_rkey_t *rkey, int is_get,
     return UCS_OK;
 }
 
-ucs_status_t uct_veshm_pio_iov(const uct_veshm_rkey_t *rkey, int is_get, const uct_iov_t *iov,
+ucs_status_t uct_veshm_pio_iov(uct_veshm_rkey_t *rkey, int is_get, const uct_iov_t *iov,
                                size_t iovcnt, uint64_t addr) {
     ucs_status_t status = uct_veshm_pio_walk(rkey, is_get, iov, iovcnt, addr, 0);
     if (status != UCS_OK)

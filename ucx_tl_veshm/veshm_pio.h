@@ -45,7 +45,7 @@ static UCS_F_ALWAYS_INLINE uint8_t *uct_veshm_pio_span(const uct_veshm_rkey_t *r
 /* Copies iov to (put) or from (get) the peer's memory at addr through the
  * host view if every byte of it can be; UCS_OK when done, UCS_ERR_UNREACHABLE
  * (nothing copied) when some part has no host view or may not be written. */
-ucs_status_t uct_veshm_pio_iov(const uct_veshm_rkey_t *rkey, int is_get, const uct_iov_t *iov,
+ucs_status_t uct_veshm_pio_iov(uct_veshm_rkey_t *rkey, int is_get, const uct_iov_t *iov,
                                size_t iovcnt, uint64_t addr);
 
 /* Counts bytes moved through the host view (for tests and proofs). */
