@@ -142,6 +142,19 @@ else
   unset OMPI_MCA_mca_base_env_list
 fi
 
+# The absolute path of the first of its arguments that is a file (empty
+# arguments skipped); fails if none is.
+_veshm_first_file() {
+  local f
+  for f in "$@"; do
+    if [ -n "$f" ] && [ -f "$f" ]; then
+      echo "$(cd "$(dirname "$f")" && pwd)/$(basename "$f")"
+      return 0
+    fi
+  done
+  return 1
+}
+
 case "$_veshm_mpi_mode" in
 veshm | ucx)
   export OMPI_MCA_osc=sm,ucx,rdma
@@ -162,20 +175,14 @@ esac
 if [ "$_veshm_mpi_mode" = veshm ] || [ "$_veshm_mpi_mode" = mpich ]; then
   # An explicit module or build tree first, then this installation's module,
   # then build/ of the source tree, then the usual UCX module directories.
-  VESHM_UCX_MODULE=""
-  for _m in "$_veshm_module" "${VESHM_BUILD_DIR:+$VESHM_BUILD_DIR/ucx_tl_veshm/libuct_veshm.so}" \
+  VESHM_UCX_MODULE=$(_veshm_first_file "$_veshm_module" \
+    "${VESHM_BUILD_DIR:+$VESHM_BUILD_DIR/ucx_tl_veshm/libuct_veshm.so}" \
     "${_veshm_module_rel:+$_veshm_mpi_dir/$_veshm_module_rel}" \
     "$_veshm_root/build/ucx_tl_veshm/libuct_veshm.so" \
-    /usr/lib/x86_64-linux-gnu/ucx/libuct_veshm.so /usr/local/lib/ucx/libuct_veshm.so; do
-    if [ -n "$_m" ] && [ -f "$_m" ]; then
-      VESHM_UCX_MODULE=$(cd "$(dirname "$_m")" && pwd)/$(basename "$_m")
-      break
-    fi
-  done
-  if [ -z "$VESHM_UCX_MODULE" ]; then
+    /usr/lib/x86_64-linux-gnu/ucx/libuct_veshm.so /usr/local/lib/ucx/libuct_veshm.so) || {
     echo "veshm-mpi-env.sh: libuct_veshm.so not found (build it, or set VESHM_BUILD_DIR)" >&2
     return 1 2>/dev/null || exit 1
-  fi
+  }
   export VESHM_UCX_MODULE
   _veshm_net=${VESHM_NET_TLS-tcp}
   export UCX_TLS=${VESHM_MPI_TLS:-veshm,sm,self}${_veshm_net:+,$_veshm_net}
@@ -186,20 +193,14 @@ if [ "$_veshm_mpi_mode" = mpich ]; then
   export VESHM_RANK=$_veshm_rank
 elif [ "$_veshm_mpi_mode" = veshm ] || [ "$_veshm_mpi_mode" = ucx ]; then
   # The osc routing library, searched like the module.
-  VESHM_OSC_ROUTE_LIB=""
-  for _m in "$_veshm_route" "${VESHM_BUILD_DIR:+$VESHM_BUILD_DIR/mpi_osc_route/libveshm_osc_route.so}" \
+  VESHM_OSC_ROUTE_LIB=$(_veshm_first_file "$_veshm_route" \
+    "${VESHM_BUILD_DIR:+$VESHM_BUILD_DIR/mpi_osc_route/libveshm_osc_route.so}" \
     "${_veshm_route_rel:+$_veshm_mpi_dir/$_veshm_route_rel}" \
     "$_veshm_root/build/mpi_osc_route/libveshm_osc_route.so" \
-    /usr/libexec/veo/libveshm_osc_route.so /usr/local/libexec/veo/libveshm_osc_route.so; do
-    if [ -n "$_m" ] && [ -f "$_m" ]; then
-      VESHM_OSC_ROUTE_LIB=$(cd "$(dirname "$_m")" && pwd)/$(basename "$_m")
-      break
-    fi
-  done
-  if [ -z "$VESHM_OSC_ROUTE_LIB" ]; then
+    /usr/libexec/veo/libveshm_osc_route.so /usr/local/libexec/veo/libveshm_osc_route.so) || {
     echo "veshm-mpi-env.sh: libveshm_osc_route.so not found (build it, or set VESHM_BUILD_DIR)" >&2
     return 1 2>/dev/null || exit 1
-  fi
+  }
   export VESHM_OSC_ROUTE_LIB
   export OMPI_MCA_orte_fork_agent=$_veshm_rank
   for _e in $_veshm_forward; do
@@ -208,5 +209,6 @@ elif [ "$_veshm_mpi_mode" = veshm ] || [ "$_veshm_mpi_mode" = ucx ]; then
   export OMPI_MCA_mca_base_env_list=$_veshm_list
 fi
 unset _veshm_mpi_mode _veshm_mpi_dir _veshm_root _veshm_module _veshm_route _veshm_rank_rel \
-  _veshm_module_rel _veshm_route_rel _m _veshm_forward _veshm_list _veshm_entries _veshm_net \
+  _veshm_module_rel _veshm_route_rel _veshm_forward _veshm_list _veshm_entries _veshm_net \
   _veshm_rank _e
+unset -f _veshm_first_file

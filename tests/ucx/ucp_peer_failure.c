@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include <ucp/api/ucp.h>
 
+#include "ucp_pair.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -29,28 +31,6 @@ static void on_ep_error(void *arg, ucp_ep_h ep, ucs_status_t status) {
     err_status = status;
 }
 
-static void xfer(int fd, void *p, size_t n, int out) {
-    char *c = p;
-    while (n > 0) {
-        ssize_t r = out ? write(fd, c, n) : read(fd, c, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            fprintf(stderr, "ucp_peer_failure[%d]: socket %s failed\n", (int)getpid(),
-                    out ? "write" : "read");
-            exit(1);
-        }
-        c += r;
-        n -= (size_t)r;
-    }
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 /* Waits for req while progressing; 0 when it completed with UCS_OK. */
 static int wait_req(ucp_worker_h w, void *req) {
     if (req == NULL)
@@ -58,44 +38,20 @@ static int wait_req(ucp_worker_h w, void *req) {
     if (UCS_PTR_IS_ERR(req))
         return -1;
     ucs_status_t s;
-    double t0 = now();
-    while ((s = ucp_request_check_status(req)) == UCS_INPROGRESS && now() - t0 < 60)
+    double t0 = ucp_pair_now();
+    while ((s = ucp_request_check_status(req)) == UCS_INPROGRESS && ucp_pair_now() - t0 < 60)
         ucp_worker_progress(w);
     ucp_request_free(req);
     return s == UCS_OK ? 0 : -1;
 }
 
 int main(void) {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+    ucp_pair_t pair;
+    if (ucp_pair_open(&pair, UCP_FEATURE_TAG, "ucp_peer_failure") != 0)
         return 1;
-    pid_t child = fork(); /* before UCX is initialised in either */
-    if (child < 0)
-        return 1;
-    int is_child = child == 0;
-    int fd = is_child ? sv[1] : sv[0];
-    close(is_child ? sv[0] : sv[1]);
-
-    ucp_params_t params = {.field_mask = UCP_PARAM_FIELD_FEATURES, .features = UCP_FEATURE_TAG};
-    ucp_context_h ctx;
-    ucp_worker_h worker;
-    ucp_worker_params_t wp = {.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE,
-                              .thread_mode = UCS_THREAD_MODE_SINGLE};
-    if (ucp_init(&params, NULL, &ctx) != UCS_OK || ucp_worker_create(ctx, &wp, &worker) != UCS_OK) {
-        fprintf(stderr, "ucp_peer_failure: UCP initialisation failed\n");
-        return 1;
-    }
-    ucp_address_t *addr;
-    size_t len;
-    if (ucp_worker_get_address(worker, &addr, &len) != UCS_OK)
-        return 1;
-    uint64_t n = len, peer_len;
-    xfer(fd, &n, sizeof(n), 1);
-    xfer(fd, addr, len, 1);
-    xfer(fd, &peer_len, sizeof(peer_len), 0);
-    void *peer = malloc(peer_len);
-    xfer(fd, peer, peer_len, 0);
-    ucp_worker_release_address(worker, addr);
+    int is_child = pair.is_child;
+    ucp_worker_h worker = pair.worker;
+    void *peer = pair.peer;
 
     ucp_ep_params_t ep_params = {.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS |
                                                UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
@@ -120,32 +76,23 @@ int main(void) {
     }
     char ready = 'r';
     if (is_child) {
-        xfer(fd, &ready, 1, 1);
+        ucp_pair_xfer(&pair, &ready, 1, 1);
         for (;;)
             ucp_worker_progress(worker); /* until killed */
     }
     /* Parent: wait for the child to be done with its exchange, kill it. */
-    double t0 = now();
-    while (now() - t0 < 60) {
-        struct timeval tv = {0, 0};
-        fd_set fds;
-        FD_ZERO(&fds);
-        FD_SET(fd, &fds);
-        ucp_worker_progress(worker);
-        if (select(fd + 1, &fds, NULL, NULL, &tv) > 0)
-            break;
-    }
-    xfer(fd, &ready, 1, 0);
-    kill(child, SIGKILL);
-    waitpid(child, NULL, 0);
+    ucp_pair_progress_until_readable(&pair, 60);
+    ucp_pair_xfer(&pair, &ready, 1, 0);
+    kill(pair.child, SIGKILL);
+    waitpid(pair.child, NULL, 0);
     /* A receive the dead peer will never answer: only the error report ends
      * the wait. */
     in = 0;
     rreq = ucp_tag_recv_nbx(worker, &in, sizeof(in), 8, ~0ull, &rp);
-    t0 = now();
-    while (err_calls == 0 && now() - t0 < 60)
+    double t0 = ucp_pair_now();
+    while (err_calls == 0 && ucp_pair_now() - t0 < 60)
         ucp_worker_progress(worker);
-    double waited = now() - t0;
+    double waited = ucp_pair_now() - t0;
     int ok = err_calls >= 1 &&
              (err_status == UCS_ERR_ENDPOINT_TIMEOUT || err_status == UCS_ERR_CONNECTION_RESET);
     printf("ucp_peer_failure: error callback called %d times, status %s, after %.3f s: %s\n",
@@ -156,16 +103,7 @@ int main(void) {
             ucp_worker_progress(worker);
         ucp_request_free(rreq);
     }
-    ucp_request_param_t cp = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
-                              .flags = UCP_EP_CLOSE_FLAG_FORCE};
-    void *creq = ucp_ep_close_nbx(ep, &cp);
-    if (creq != NULL && !UCS_PTR_IS_ERR(creq)) {
-        while (ucp_request_check_status(creq) == UCS_INPROGRESS)
-            ucp_worker_progress(worker);
-        ucp_request_free(creq);
-    }
-    ucp_worker_destroy(worker);
-    ucp_cleanup(ctx);
-    free(peer);
+    ucp_pair_close_ep(&pair, ep);
+    ucp_pair_close(&pair);
     return ok ? 0 : 1;
 }

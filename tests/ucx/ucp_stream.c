@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include <ucp/api/ucp.h>
 
+#include "ucp_pair.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,19 +21,6 @@
 
 static uint8_t pattern(size_t i) {
     return (uint8_t)(((i + 1) * 0x9e3779b97f4a7c15ull) >> 53);
-}
-
-static void xfer(int fd, void *p, size_t n, int out) {
-    char *c = p;
-    while (n > 0) {
-        ssize_t r = out ? write(fd, c, n) : read(fd, c, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            exit(1);
-        c += r;
-        n -= (size_t)r;
-    }
 }
 
 static int wait_req(ucp_worker_h w, void *req, size_t *length) {
@@ -86,34 +75,12 @@ static int recv_all(ucp_worker_h w, ucp_ep_h ep, uint8_t *buf) {
 }
 
 int main(void) {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+    ucp_pair_t pair;
+    if (ucp_pair_open(&pair, UCP_FEATURE_STREAM, "ucp_stream") != 0)
         return 1;
-    pid_t child = fork(); /* before UCX is initialised in either */
-    if (child < 0)
-        return 1;
-    int is_child = child == 0;
-    int fd = is_child ? sv[1] : sv[0];
-    close(is_child ? sv[0] : sv[1]);
-
-    ucp_params_t params = {.field_mask = UCP_PARAM_FIELD_FEATURES, .features = UCP_FEATURE_STREAM};
-    ucp_context_h ctx;
-    ucp_worker_h worker;
-    ucp_worker_params_t wp = {.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE,
-                              .thread_mode = UCS_THREAD_MODE_SINGLE};
-    if (ucp_init(&params, NULL, &ctx) != UCS_OK || ucp_worker_create(ctx, &wp, &worker) != UCS_OK)
-        return 1;
-    ucp_address_t *addr;
-    size_t len;
-    if (ucp_worker_get_address(worker, &addr, &len) != UCS_OK)
-        return 1;
-    uint64_t n = len, peer_len;
-    xfer(fd, &n, sizeof(n), 1);
-    xfer(fd, addr, len, 1);
-    xfer(fd, &peer_len, sizeof(peer_len), 0);
-    void *peer = malloc(peer_len);
-    xfer(fd, peer, peer_len, 0);
-    ucp_worker_release_address(worker, addr);
+    int is_child = pair.is_child;
+    ucp_worker_h worker = pair.worker;
+    void *peer = pair.peer;
     ucp_ep_params_t ep_params = {.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS, .address = peer};
     ucp_ep_h ep;
     if (ucp_ep_create(worker, &ep_params, &ep) != UCS_OK)
@@ -129,34 +96,17 @@ int main(void) {
         rc = recv_all(worker, ep, buf) || send_all(worker, ep, data);
     /* Both directions done before either side closes. */
     char done = rc ? 'x' : 'd', other;
-    xfer(fd, &done, 1, 1);
-    while (1) {
-        fd_set fds;
-        struct timeval tv = {0, 0};
-        FD_ZERO(&fds);
-        FD_SET(fd, &fds);
-        ucp_worker_progress(worker);
-        if (select(fd + 1, &fds, NULL, NULL, &tv) > 0)
-            break;
-    }
-    xfer(fd, &other, 1, 0);
-    ucp_request_param_t cp = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
-                              .flags = UCP_EP_CLOSE_FLAG_FORCE};
-    void *creq = ucp_ep_close_nbx(ep, &cp);
-    if (creq != NULL && !UCS_PTR_IS_ERR(creq)) {
-        while (ucp_request_check_status(creq) == UCS_INPROGRESS)
-            ucp_worker_progress(worker);
-        ucp_request_free(creq);
-    }
-    ucp_worker_destroy(worker);
-    ucp_cleanup(ctx);
-    free(peer);
+    ucp_pair_xfer(&pair, &done, 1, 1);
+    ucp_pair_progress_until_readable(&pair, 0);
+    ucp_pair_xfer(&pair, &other, 1, 0);
+    ucp_pair_close_ep(&pair, ep);
+    ucp_pair_close(&pair);
     free(data);
     free(buf);
     if (is_child)
         return rc ? 1 : 0;
     int st = 0;
-    waitpid(child, &st, 0);
+    waitpid(pair.child, &st, 0);
     int ok = !rc && other == 'd' && WIFEXITED(st) && WEXITSTATUS(st) == 0;
     printf("ucp_stream: 64 MiB each way, every byte checked: %s\n", ok ? "OK" : "FAIL");
     return ok ? 0 : 1;
