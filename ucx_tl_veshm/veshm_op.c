@@ -412,7 +412,10 @@ ucs_status_t uct_veshm_op_put_short(uct_veshm_engine_t *eng, const void *buffer,
 ssize_t uct_veshm_op_put_bcopy(uct_veshm_engine_t *eng, uct_pack_callback_t pack_cb, void *arg,
                                uint64_t remote_addr, uct_veshm_rkey_t *rkey) {
     size_t max = eng->config.max_bcopy;
-    if (max <= eng->config.pio_max && uct_veshm_engine_may_copy_now(eng)) {
+    /* UCT_INVALID_RKEY comes with nothing to put (UCX's suite): the bounce
+     * path packs first and never looks at the key of an empty put. */
+    if (max <= eng->config.pio_max && (uct_rkey_t)rkey != UCT_INVALID_RKEY &&
+        uct_veshm_engine_may_copy_now(eng)) {
         /* Packed straight into the peer's memory when the attachment holds
          * the largest the packer may write: no fence waits, and nothing
          * overtakes an operation it must not. */

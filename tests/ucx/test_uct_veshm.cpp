@@ -639,6 +639,10 @@ TEST_F(UctVeshm, ZeroLengthOperationsIgnoreTheKey) {
     c.comp = {on_done, 1, UCS_OK};
     EXPECT_EQ(uct_ep_put_zcopy(ep, &iov, 1, 0, UCT_INVALID_RKEY, &c.comp), UCS_OK);
     EXPECT_EQ(uct_ep_get_zcopy(ep, &iov, 1, 0, UCT_INVALID_RKEY, &c.comp), UCS_OK);
+    // put_bcopy learns its length only from the packer: an empty one too.
+    EXPECT_EQ(uct_ep_put_bcopy(
+                  ep, [](void *, void *) -> size_t { return 0; }, nullptr, 0, UCT_INVALID_RKEY),
+              0);
     EXPECT_FALSE(c.done) << "a completed operation must not call its completion";
     EXPECT_EQ(flush(), UCS_OK);
 }
