@@ -230,7 +230,10 @@ static void uct_veshm_am_deliver(uct_veshm_iface_t *iface, uct_veshm_am_rx_t *rx
     if (ucs_likely(rx->nspare > 0)) {
         status = uct_iface_invoke_am(&iface->super, e->am_id, data, length, UCT_CB_PARAM_FLAG_DESC);
         if (status == UCS_INPROGRESS) {
-            uct_recv_desc(data - rx->rx_headroom) = &rx->release_ve;
+            /* Where uct_recv_desc() reads it; with an AM alignment offset
+             * that slot need not be pointer-aligned, hence bytes. */
+            uct_recv_desc_t *release = &rx->release_ve;
+            memcpy(data - rx->rx_headroom - sizeof(release), &release, sizeof(release));
             uint32_t buf = rx->spare[--rx->nspare];
             e->data_off = rx->buf_base + (size_t)buf * rx->buf_stride + rx->data_in_buf;
         }
@@ -409,7 +412,8 @@ ucs_status_t uct_veshm_ep_am_short(uct_ep_h tl_ep, uint8_t id, uint64_t header, 
         data = ep->am_tx.area + e->data_off;
     }
     memcpy(data, &header, sizeof(header));
-    memcpy(data + sizeof(header), payload, length);
+    if (length > 0) /* payload may be NULL then */
+        memcpy(data + sizeof(header), payload, length);
     uct_veshm_fifo_publish(e, (uint64_t)index, id, (uint32_t)total, flags);
     UCT_TL_EP_STAT_OP(&ep->super, AM, SHORT, sizeof(header) + length);
     uct_veshm_am_count(sizeof(header) + length);
@@ -476,7 +480,8 @@ ucs_status_t uct_veshm_ep_am_zcopy(uct_ep_h tl_ep, uint8_t id, const void *heade
         return status;
     uint32_t length = (uint32_t)(header_length + payload);
     uint64_t data_off = e->data_off;
-    memcpy(ep->am_tx.area + data_off, header, header_length);
+    if (header_length > 0) /* header may be NULL then */
+        memcpy(ep->am_tx.area + data_off, header, header_length);
     UCT_TL_EP_STAT_OP(&ep->super, AM, ZCOPY, length);
     uct_veshm_am_count(length);
     if (payload == 0) {

@@ -39,8 +39,9 @@ int main(int argc, char **argv) {
     uct_mem_h memh = NULL;
     /* What to give back at exit, so that a leak check (LeakSanitizer) in this
      * process reports only real leaks: its exit status fails the test. */
-    uct_allocated_memory_t md_mem;
-    int have_md_mem = 0;
+    uct_allocated_memory_t md_mem[64]; /* every ALLOC_MD of the test */
+    unsigned n_md_mem = 0;
+    int memh_is_md = 0;                    /* memh belongs to md_mem[n_md_mem - 1] */
     void *host_mem = NULL, *ve_mem = NULL; /* registered in memh */
     peer_request_t req;
     while (uct_test_recv(fd, &req, sizeof(req)) == 0) {
@@ -58,6 +59,10 @@ int main(int argc, char **argv) {
             length = req.a;
             void *addr = NULL;
             if (req.kind == ALLOC_MD || req.kind == ALLOC_MD_FIXED) {
+                if (n_md_mem == sizeof(md_mem) / sizeof(md_mem[0])) {
+                    s = UCS_ERR_EXCEEDS_LIMIT;
+                    break;
+                }
                 unsigned flags = 0;
                 if (req.kind == ALLOC_MD_FIXED) {
                     /* Reserve a range, then ask for VE memory exactly there. */
@@ -72,9 +77,11 @@ int main(int argc, char **argv) {
                 if (s == UCS_OK) {
                     addr = mem.address;
                     length = mem.length;
+                    if (memh != NULL && !memh_is_md)
+                        uct_md_mem_dereg(ctx.md, memh);
                     memh = mem.memh;
-                    md_mem = mem;
-                    have_md_mem = 1;
+                    md_mem[n_md_mem++] = mem;
+                    memh_is_md = 1;
                 }
             } else if (req.kind == ALLOC_VE_REG_TWICE) {
                 struct veo_proc_handle *h = NULL; /* the transport's VE process */
@@ -100,6 +107,8 @@ int main(int argc, char **argv) {
             }
             if (s != UCS_OK)
                 break;
+            if (req.kind != ALLOC_MD && req.kind != ALLOC_MD_FIXED)
+                memh_is_md = 0;
             base = addr;
             rep.addr = (uint64_t)(uintptr_t)addr;
             rep.length = length;
@@ -132,9 +141,9 @@ int main(int argc, char **argv) {
             ctx.iface = NULL;
             break;
         case PEER_EXIT:
-            if (have_md_mem)
-                uct_mem_free(&md_mem);
-            else if (memh != NULL)
+            while (n_md_mem > 0)
+                uct_mem_free(&md_mem[--n_md_mem]);
+            if (memh != NULL && !memh_is_md)
                 uct_md_mem_dereg(ctx.md, memh);
             free(host_mem);
             if (ve_mem != NULL)
