@@ -44,6 +44,22 @@ void ucp_pair_progress_until_readable(const ucp_pair_t *p, double timeout) {
     }
 }
 
+int ucp_pair_wait(const ucp_pair_t *p, void *req, double timeout, size_t *stream_length) {
+    if (req == NULL)
+        return 0;
+    if (UCS_PTR_IS_ERR(req))
+        return -1;
+    ucs_status_t s;
+    double t0 = ucp_pair_now();
+    while ((s = ucp_request_check_status(req)) == UCS_INPROGRESS &&
+           (timeout <= 0 || ucp_pair_now() - t0 < timeout))
+        ucp_worker_progress(p->worker);
+    if (stream_length != NULL)
+        ucp_stream_recv_request_test(req, stream_length);
+    ucp_request_free(req);
+    return s == UCS_OK ? 0 : -1;
+}
+
 int ucp_pair_open(ucp_pair_t *p, uint64_t features, const char *who) {
     p->who = who;
     p->peer = NULL;

@@ -33,6 +33,11 @@ void ucp_pair_xfer(const ucp_pair_t *p, void *buf, size_t n, int out);
  * timeout seconds passed (timeout <= 0: no limit). */
 void ucp_pair_progress_until_readable(const ucp_pair_t *p, double timeout);
 
+/* Waits for req (NULL: done at once) while progressing, at most timeout
+ * seconds (<= 0: no limit), then frees it; 0 when it completed with UCS_OK.
+ * stream_length, if not NULL, receives a stream receive's length. */
+int ucp_pair_wait(const ucp_pair_t *p, void *req, double timeout, size_t *stream_length);
+
 /* Seconds of CLOCK_MONOTONIC. */
 double ucp_pair_now(void);
 

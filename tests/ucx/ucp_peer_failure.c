@@ -31,20 +31,6 @@ static void on_ep_error(void *arg, ucp_ep_h ep, ucs_status_t status) {
     err_status = status;
 }
 
-/* Waits for req while progressing; 0 when it completed with UCS_OK. */
-static int wait_req(ucp_worker_h w, void *req) {
-    if (req == NULL)
-        return 0;
-    if (UCS_PTR_IS_ERR(req))
-        return -1;
-    ucs_status_t s;
-    double t0 = ucp_pair_now();
-    while ((s = ucp_request_check_status(req)) == UCS_INPROGRESS && ucp_pair_now() - t0 < 60)
-        ucp_worker_progress(w);
-    ucp_request_free(req);
-    return s == UCS_OK ? 0 : -1;
-}
-
 int main(void) {
     ucp_pair_t pair;
     if (ucp_pair_open(&pair, UCP_FEATURE_TAG, "ucp_peer_failure") != 0)
@@ -70,7 +56,8 @@ int main(void) {
     ucp_request_param_t rp = {.op_attr_mask = 0};
     void *sreq = ucp_tag_send_nbx(ep, &out, sizeof(out), 7, &rp);
     void *rreq = ucp_tag_recv_nbx(worker, &in, sizeof(in), 7, ~0ull, &rp);
-    if (wait_req(worker, sreq) != 0 || wait_req(worker, rreq) != 0 || in != (is_child ? 1 : 2)) {
+    if (ucp_pair_wait(&pair, sreq, 60, NULL) != 0 || ucp_pair_wait(&pair, rreq, 60, NULL) != 0 ||
+        in != (is_child ? 1 : 2)) {
         fprintf(stderr, "ucp_peer_failure[%d]: the exchange failed\n", (int)getpid());
         return 1;
     }

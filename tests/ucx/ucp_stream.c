@@ -23,27 +23,13 @@ static uint8_t pattern(size_t i) {
     return (uint8_t)(((i + 1) * 0x9e3779b97f4a7c15ull) >> 53);
 }
 
-static int wait_req(ucp_worker_h w, void *req, size_t *length) {
-    if (req == NULL)
-        return 0;
-    if (UCS_PTR_IS_ERR(req))
-        return -1;
-    ucs_status_t s;
-    while ((s = ucp_request_check_status(req)) == UCS_INPROGRESS)
-        ucp_worker_progress(w);
-    if (length != NULL)
-        ucp_stream_recv_request_test(req, length);
-    ucp_request_free(req);
-    return s == UCS_OK ? 0 : -1;
-}
-
 /* Sends TOTAL bytes of the pattern in pieces growing 1 B .. 4 MiB. */
-static int send_all(ucp_worker_h w, ucp_ep_h ep, const uint8_t *data) {
+static int send_all(const ucp_pair_t *pair, ucp_ep_h ep, const uint8_t *data) {
     ucp_request_param_t p = {.op_attr_mask = 0};
     size_t piece = 1;
     for (size_t off = 0; off < TOTAL;) {
         size_t n = piece < TOTAL - off ? piece : TOTAL - off;
-        if (wait_req(w, ucp_stream_send_nbx(ep, data + off, n, &p), NULL) != 0)
+        if (ucp_pair_wait(pair, ucp_stream_send_nbx(ep, data + off, n, &p), 0, NULL) != 0)
             return -1;
         off += n;
         piece = piece >= ((size_t)4 << 20) ? 1 : piece * 3 + 1;
@@ -52,14 +38,14 @@ static int send_all(ucp_worker_h w, ucp_ep_h ep, const uint8_t *data) {
 }
 
 /* Receives TOTAL bytes in pieces of up to 3 MiB - 1; 0 when all match. */
-static int recv_all(ucp_worker_h w, ucp_ep_h ep, uint8_t *buf) {
+static int recv_all(const ucp_pair_t *pair, ucp_ep_h ep, uint8_t *buf) {
     ucp_request_param_t p = {.op_attr_mask = 0};
     size_t off = 0, piece = 7;
     memset(buf, 0, TOTAL);
     while (off < TOTAL) {
         size_t want = piece < TOTAL - off ? piece : TOTAL - off, got = 0;
         void *req = ucp_stream_recv_nbx(ep, buf + off, want, &got, &p);
-        if (wait_req(w, req, req != NULL ? &got : NULL) != 0)
+        if (ucp_pair_wait(pair, req, 0, req != NULL ? &got : NULL) != 0)
             return -1;
         off += got;
         piece = piece >= ((size_t)3 << 20) ? 7 : piece * 5 + 3;
@@ -91,9 +77,9 @@ int main(void) {
         data[i] = pattern(i);
     int rc;
     if (is_child)
-        rc = send_all(worker, ep, data) || recv_all(worker, ep, buf);
+        rc = send_all(&pair, ep, data) || recv_all(&pair, ep, buf);
     else
-        rc = recv_all(worker, ep, buf) || send_all(worker, ep, data);
+        rc = recv_all(&pair, ep, buf) || send_all(&pair, ep, data);
     /* Both directions done before either side closes. */
     char done = rc ? 'x' : 'd', other;
     ucp_pair_xfer(&pair, &done, 1, 1);
