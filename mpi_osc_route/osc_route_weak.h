@@ -6,6 +6,21 @@
 #define VESHM_OSC_ROUTE_WEAK_H
 
 #pragma weak ompi_mpi_int
+#pragma weak ompi_mpi_unsigned
+#pragma weak ompi_mpi_long
+#pragma weak ompi_mpi_unsigned_long
+#pragma weak ompi_mpi_long_long_int
+#pragma weak ompi_mpi_unsigned_long_long
+#pragma weak ompi_mpi_int32_t
+#pragma weak ompi_mpi_int64_t
+#pragma weak ompi_mpi_uint32_t
+#pragma weak ompi_mpi_uint64_t
+#pragma weak ompi_mpi_aint
+#pragma weak ompi_mpi_offset
+#pragma weak ompi_mpi_count
+#pragma weak ompi_mpi_integer
+#pragma weak ompi_mpi_integer4
+#pragma weak ompi_mpi_integer8
 #pragma weak ompi_mpi_op_max
 #pragma weak ompi_mpi_op_sum
 #pragma weak ompi_mpi_op_no_op
@@ -20,6 +35,5 @@
 #pragma weak PMPI_Fetch_and_op
 #pragma weak PMPI_Get_accumulate
 #pragma weak PMPI_Type_size
-#pragma weak PMPI_Type_get_name
 
 #endif

@@ -12,34 +12,20 @@
 
 #include <string.h>
 
-/* Predefined integer datatypes (the names MPI gives them), the ones UCP's
- * integer add is right for when 4 or 8 bytes long. */
+/* Predefined integer datatypes, the ones UCP's integer add is right for when
+ * 4 or 8 bytes long: handles compared (their symbols weak, osc_route_weak.h),
+ * no name lookup on every call. */
 static int integer_type(MPI_Datatype dt) {
-    static const char *const names[] = {
-        "MPI_INT",
-        "MPI_UNSIGNED",
-        "MPI_LONG",
-        "MPI_UNSIGNED_LONG",
-        "MPI_LONG_LONG_INT",
-        "MPI_LONG_LONG",
-        "MPI_UNSIGNED_LONG_LONG",
-        "MPI_INT32_T",
-        "MPI_INT64_T",
-        "MPI_UINT32_T",
-        "MPI_UINT64_T",
-        "MPI_AINT",
-        "MPI_OFFSET",
-        "MPI_COUNT",
-        "MPI_INTEGER",
-        "MPI_INTEGER4",
-        "MPI_INTEGER8",
+    const MPI_Datatype ints[] = {
+        MPI_INT,           MPI_UNSIGNED,  MPI_LONG,
+        MPI_UNSIGNED_LONG, MPI_LONG_LONG, MPI_UNSIGNED_LONG_LONG,
+        MPI_INT32_T,       MPI_INT64_T,   MPI_UINT32_T,
+        MPI_UINT64_T,      MPI_AINT,      MPI_OFFSET,
+        MPI_COUNT,         MPI_INTEGER,   MPI_INTEGER4,
+        MPI_INTEGER8,
     };
-    char name[MPI_MAX_OBJECT_NAME];
-    int len = 0;
-    if (PMPI_Type_get_name(dt, name, &len) != MPI_SUCCESS)
-        return 0;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i)
-        if (strcmp(name, names[i]) == 0)
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); ++i)
+        if (dt == ints[i])
             return 1;
     return 0;
 }
