@@ -287,7 +287,8 @@ ucs_status_t uct_veshm_am_tx_connect(uct_veshm_am_tx_t *tx, const uct_veshm_am_a
     if (uct_veshm_proc.handle != NULL) {
         status = uct_veshm_rkey_cache_get(
             &uct_veshm_proc.cache, uct_veshm_proc.handle, uct_veshm_proc.ve_pid, addr->owner_pid,
-            addr->hmem, uct_veshm_proc.granule, UCT_VESHM_SYNCNUM, UCT_VESHM_OPEN_FLAGS, &a);
+            addr->hmem, uct_veshm_proc.granule, UCT_VESHM_SYNCNUM, UCT_VESHM_OPEN_FLAGS,
+            addr->token, &a); /* the token is new with every interface: an epoch */
         if (status == UCS_OK && (a->host == NULL || !a->writable)) {
             uct_veshm_rkey_cache_put(&uct_veshm_proc.cache, uct_veshm_proc.handle, a);
             status = UCS_ERR_UNREACHABLE;
@@ -330,6 +331,7 @@ ucs_status_t uct_veshm_am_tx_connect(uct_veshm_am_tx_t *tx, const uct_veshm_am_a
     k->region_addr = addr->hmem;
     k->region_hmem = addr->hmem;
     k->region_len = uct_veshm_proc.granule;
+    k->epoch = addr->token;
     tx->rkey.areas = &tx->attach;
     return UCS_OK;
 }

@@ -82,7 +82,7 @@ uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i) {
         uct_veshm_rkey_cache_get(
             &uct_veshm_proc.cache, uct_veshm_proc.handle, uct_veshm_proc.ve_pid, memh->owner_pid,
             memh->area_hmem + i * uct_veshm_proc.granule, uct_veshm_proc.granule, UCT_VESHM_SYNCNUM,
-            UCT_VESHM_OPEN_FLAGS, &e) == UCS_OK)
+            UCT_VESHM_OPEN_FLAGS, uct_veshm_proc.area_epoch, &e) == UCS_OK)
         memh->local[i] = e;
     e = memh->local[i];
     uct_veshm_proc_unlock();
@@ -100,7 +100,8 @@ uct_veshm_attach_t *uct_veshm_rkey_area(uct_veshm_rkey_t *rkey, unsigned i) {
     if (e == NULL && uct_veshm_proc.handle != NULL) {
         status = uct_veshm_rkey_cache_get(
             &uct_veshm_proc.cache, uct_veshm_proc.handle, uct_veshm_proc.ve_pid, k->owner_pid,
-            k->area_hmem + i * k->granule, k->granule, k->syncnum, (long long)k->mode_flag, &e);
+            k->area_hmem + i * k->granule, k->granule, k->syncnum, (long long)k->mode_flag,
+            k->epoch, &e);
         if (status == UCS_OK)
             __atomic_store_n(&rkey->areas[i], e, __ATOMIC_RELEASE);
     }
@@ -319,6 +320,7 @@ static ucs_status_t uct_veshm_mkey_pack(uct_md_h md, uct_mem_h uct_memh,
         info.region_addr = (uintptr_t)memh->address;
         info.region_hmem = memh->hmem;
         info.region_len = memh->length;
+        info.epoch = __atomic_load_n(&uct_veshm_proc.area_epoch, __ATOMIC_ACQUIRE);
     } else {
         info.kind = VESHM_RKEY_KIND_HOST;
     }
@@ -397,7 +399,7 @@ static ucs_status_t uct_veshm_rkey_unpack(uct_component_t *component, const void
             status = uct_veshm_rkey_cache_get(
                 &uct_veshm_proc.cache, uct_veshm_proc.handle, uct_veshm_proc.ve_pid, info.owner_pid,
                 info.area_hmem + i * info.granule, info.granule, info.syncnum,
-                (long long)info.mode_flag, &rkey->areas[i]);
+                (long long)info.mode_flag, info.epoch, &rkey->areas[i]);
             if (status == UCS_ERR_NO_MEMORY) {
                 rkey->areas[i] = NULL; /* attached on first use */
                 status = UCS_OK;

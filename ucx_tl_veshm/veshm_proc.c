@@ -7,6 +7,7 @@
 
 #include <ucs/debug/log.h>
 #include <ucs/sys/math.h>
+#include <ucs/sys/sys.h>
 
 #include "ve_offload.h"
 #include "veo_veshm.h"
@@ -56,6 +57,8 @@ ucs_status_t uct_veshm_proc_get(int node) {
         uct_veshm_proc.node = node;
         uct_veshm_proc.ve_pid = uct_veshm_platform_proc_pid(h);
         uct_veshm_proc.granule = info.granule;
+        /* Random, so that a later process with the same pid never matches. */
+        uct_veshm_proc.area_epoch = ucs_generate_uuid((uintptr_t)h);
         ucs_debug("veshm: %s VE process %d on node %d", created ? "started" : "using",
                   (int)uct_veshm_proc.ve_pid, node);
     } else if (node != uct_veshm_proc.node) {
@@ -138,6 +141,11 @@ void uct_veshm_area_close(uint64_t hmem) {
             if (veo_shared_mem_close((void *)hmem, uct_veshm_proc.granule, UCT_VESHM_SYNCNUM,
                                      UCT_VESHM_OPEN_FLAGS) != 0)
                 ucs_debug("veshm: closing area 0x%lx failed: %m", (unsigned long)hmem);
+            /* Peers' attachments kept for keys of this opening must not serve
+             * the keys of a later one. */
+            __atomic_add_fetch(&uct_veshm_proc.area_epoch, 1, __ATOMIC_RELEASE);
+            uct_veshm_rkey_cache_drop_unused(&uct_veshm_proc.cache, uct_veshm_proc.handle,
+                                             uct_veshm_proc.ve_pid, hmem, uct_veshm_proc.granule);
             --t->count;
             t->hmem[i] = t->hmem[t->count];
             t->refs[i] = t->refs[t->count];

@@ -34,6 +34,9 @@ typedef struct uct_veshm_proc {
         unsigned *refs;
         unsigned count, capacity;
     } open_areas;
+    /* Random at start, advanced by every area we close: what a key's epoch
+     * field carries (veshm_rkey_format.h). */
+    uint64_t area_epoch;
 } uct_veshm_proc_t;
 
 extern uct_veshm_proc_t uct_veshm_proc;

@@ -1,7 +1,17 @@
 /* Cache of VEHVA attachments: VESHM areas of other VE processes attached with
  * VE_REGISTER_VEHVA, and areas of our own VE process registered to DMAATB.
- * Keyed by (owner pid, area HMEM address); a repeated lookup of the same area
- * takes a reference, not a new attachment. The last release detaches. */
+ * Keyed by (owner pid, area HMEM address, size, owner's area epoch); a
+ * repeated lookup of the same area takes a reference, not a new attachment.
+ *
+ * An attachment nobody references any more stays (up to
+ * UCT_VESHM_RKEY_CACHE_KEEP of them, least recently used first out): UCP
+ * unpacks the sender's key for every rendezvous message, and attaching anew
+ * each time (a round trip to the owner, a mapping, its page faults) cost more
+ * than moving 256 KiB. The epoch makes reuse safe: it changes whenever the
+ * owner closes an area, so a key names the same opening of an area as a kept
+ * attachment only if nothing was closed in between. Unreferenced attachments
+ * go when the DMAATB fills, when their owner is gone, or when a key of the
+ * same area with another epoch shows they are stale. */
 #ifndef UCT_VESHM_RKEY_CACHE_H
 #define UCT_VESHM_RKEY_CACHE_H
 
@@ -16,26 +26,36 @@ typedef struct uct_veshm_attach {
     pid_t owner_pid;
     uint64_t hmem;  /* area (HMEM address of the owner) */
     uint64_t size;  /* area size */
+    uint64_t epoch; /* owner's area epoch of the key that attached it */
     uint64_t vehva; /* in our VE process */
     uint8_t *host;  /* host view of the attachment */
     int writable;
     int local; /* own memory: registered, not attached */
     unsigned refs;
+    uint64_t last_use; /* cache tick of the last release */
 } uct_veshm_attach_t;
+
+#define UCT_VESHM_RKEY_CACHE_KEEP 64
 
 typedef struct uct_veshm_rkey_cache {
     uct_veshm_attach_t **entries;
     unsigned count, capacity;
+    unsigned unused; /* entries with no reference, kept for reuse */
+    uint64_t tick;
     uint64_t hits, misses; /* statistics, for tests */
 } uct_veshm_rkey_cache_t;
 
 /* Callers hold the proc lock. */
 ucs_status_t uct_veshm_rkey_cache_get(uct_veshm_rkey_cache_t *cache, struct veo_proc_handle *proc,
                                       pid_t own_pid, pid_t owner_pid, uint64_t hmem, uint64_t size,
-                                      int syncnum, long long mode_flag,
+                                      int syncnum, long long mode_flag, uint64_t epoch,
                                       uct_veshm_attach_t **entry_p);
 void uct_veshm_rkey_cache_put(uct_veshm_rkey_cache_t *cache, struct veo_proc_handle *proc,
                               uct_veshm_attach_t *entry);
+/* Detaches the unreferenced entries of owner_pid inside [hmem, hmem+size):
+ * our own area is closing. */
+void uct_veshm_rkey_cache_drop_unused(uct_veshm_rkey_cache_t *cache, struct veo_proc_handle *proc,
+                                      pid_t owner_pid, uint64_t hmem, uint64_t size);
 void uct_veshm_rkey_cache_cleanup(uct_veshm_rkey_cache_t *cache, struct veo_proc_handle *proc);
 
 /* Counters for tests (exported): attach calls made and lookups served. */

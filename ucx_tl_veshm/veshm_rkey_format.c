@@ -9,7 +9,7 @@
 #include "../include/veo_veshm_defs.h"
 
 #define KEY_MAGIC 0x4b485356u /* "VSHK" read as little endian */
-#define OFF_CHECKSUM 80u
+#define OFF_CHECKSUM 88u
 
 /* Mode flags a VESHM area may have been opened with. */
 #define MODE_ALLOWED                                                                               \
@@ -59,7 +59,7 @@ int veshm_rkey_validate(const veshm_rkey_info_t *k) {
     if (k->kind == VESHM_RKEY_KIND_HOST) {
         /* Nothing else may be set. */
         if (k->owner_pid || k->syncnum || k->mode_flag || k->granule || k->area_hmem ||
-            k->area_count || k->region_addr || k->region_hmem || k->region_len)
+            k->area_count || k->region_addr || k->region_hmem || k->region_len || k->epoch)
             return VESHM_RKEY_EFIELD;
         return VESHM_RKEY_OK;
     }
@@ -116,6 +116,7 @@ int veshm_rkey_encode(const veshm_rkey_info_t *info, void *buf, size_t len) {
     put64(p + 56, info->region_hmem);
     put64(p + 64, info->region_len);
     put64(p + 72, info->host_guid);
+    put64(p + 80, info->epoch);
     put32(p + OFF_CHECKSUM, fnv1a(p, OFF_CHECKSUM));
     return VESHM_RKEY_OK;
 }
@@ -133,7 +134,7 @@ int veshm_rkey_decode(const void *buf, size_t len, veshm_rkey_info_t *info) {
         return VESHM_RKEY_EVERSION;
     if (get32(p + OFF_CHECKSUM) != fnv1a(p, OFF_CHECKSUM))
         return VESHM_RKEY_ECHECKSUM;
-    if (get32(p + 44) != 0 || get32(p + 84) != 0)
+    if (get32(p + 44) != 0 || get32(p + 92) != 0)
         return VESHM_RKEY_EFIELD;
     veshm_rkey_info_t k;
     k.kind = get16(p + 6);
@@ -147,6 +148,7 @@ int veshm_rkey_decode(const void *buf, size_t len, veshm_rkey_info_t *info) {
     k.region_hmem = get64(p + 56);
     k.region_len = get64(p + 64);
     k.host_guid = get64(p + 72);
+    k.epoch = get64(p + 80);
     int rc = veshm_rkey_validate(&k);
     if (rc != VESHM_RKEY_OK)
         return rc;

@@ -19,8 +19,9 @@
  *    56     8  HMEM address of the region
  *    64     8  region length
  *    72     8  scope digest of the owner (veshm_scope.h: boot, namespaces, uid)
- *    80     4  FNV-1a checksum of bytes 0..79
- *    84     4  reserved, zero
+ *    80     8  area epoch of the owner (see epoch below)
+ *    88     4  FNV-1a checksum of bytes 0..87
+ *    92     4  reserved, zero
  * A host-memory key carries only magic, version, kind, host identity and
  * checksum; every other field is zero. */
 #ifndef VESHM_RKEY_FORMAT_H
@@ -33,8 +34,8 @@
 extern "C" {
 #endif
 
-#define VESHM_RKEY_PACKED_SIZE 88u
-#define VESHM_RKEY_VERSION 1u
+#define VESHM_RKEY_PACKED_SIZE 96u
+#define VESHM_RKEY_VERSION 2u
 #define VESHM_RKEY_MAX_AREAS (1u << 20)
 #define VESHM_RKEY_MIN_GRANULE 4096u
 
@@ -55,6 +56,10 @@ typedef struct veshm_rkey_info {
     uint64_t region_hmem; /* HMEM address of region_addr */
     uint64_t region_len;
     uint64_t host_guid; /* scope digest of the owner (boot id, namespaces, uid) */
+    /* Changes whenever the owner closes one of its areas (and differs between
+     * processes): two keys with the same epoch name the same opening of an
+     * area, so a peer may reuse an attachment made for the first. */
+    uint64_t epoch;
 } veshm_rkey_info_t;
 
 /* Error codes of the functions below (negative errno style, stable). */

@@ -52,11 +52,12 @@ def fnv1a(data):
 
 
 def rkey(kind=1, pid=4242, syncnum=0, flags=PCI, granule=PAGE, area=(1 << 63) | VEMVA, count=1,
-         addr=0x7F0000000000, region=None, length=PAGE, guid=0x1234, version=1, checksum=None):
+         addr=0x7F0000000000, region=None, length=PAGE, guid=0x1234, epoch=0x5eed, version=2,
+         checksum=None):
     """Packed remote key of the UCX transport (ucx_tl_veshm/veshm_rkey_format.h)."""
     region = area if region is None else region
-    body = struct.pack("<IHHIiQQQIIQQQQ", 0x4B485356, version, kind, pid, syncnum, flags, granule,
-                       area, count, 0, addr, region, length, guid)
+    body = struct.pack("<IHHIiQQQIIQQQQQ", 0x4B485356, version, kind, pid, syncnum, flags, granule,
+                       area, count, 0, addr, region, length, guid, epoch)
     return body + struct.pack("<II", fnv1a(body) if checksum is None else checksum, 0)
 
 
@@ -94,10 +95,11 @@ SEEDS = {
         "ve_one_area": rkey(),
         "ve_many_areas": rkey(count=16, region=((1 << 63) | VEMVA) + 3 * PAGE + 4096, length=5 * PAGE),
         "ve_2m_granule_ro": rkey(flags=NONE | RO, granule=2 << 20, count=3, length=(6 << 20) - 8),
-        "host": rkey(kind=2, pid=0, flags=0, granule=0, area=0, count=0, addr=0, region=0, length=0),
+        "host": rkey(kind=2, pid=0, flags=0, granule=0, area=0, count=0, addr=0, region=0, length=0,
+                     epoch=0),
         "region_outside": rkey(count=2, region=((1 << 63) | VEMVA) + PAGE, length=2 * PAGE),
         "bad_checksum": rkey(checksum=0),
-        "version_2": rkey(version=2),
+        "version_1": rkey(version=1),
         "truncated": rkey()[:60],
     },
 }

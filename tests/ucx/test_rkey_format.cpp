@@ -22,6 +22,7 @@ veshm_rkey_info_t good() {
     k.region_hmem = k.area_hmem + 4096;
     k.region_len = 100ull << 20;
     k.host_guid = 42;
+    k.epoch = 0x0123456789abcdefull;
     return k;
 }
 
@@ -42,6 +43,7 @@ TEST(RkeyFormat, RoundTrip) {
     EXPECT_EQ(out.region_hmem, k.region_hmem);
     EXPECT_EQ(out.region_len, k.region_len);
     EXPECT_EQ(out.host_guid, k.host_guid);
+    EXPECT_EQ(out.epoch, k.epoch);
     veshm_rkey_info_t h{};
     h.kind = VESHM_RKEY_KIND_HOST;
     ASSERT_EQ(veshm_rkey_encode(&h, buf, sizeof buf), VESHM_RKEY_OK);
@@ -114,12 +116,12 @@ TEST(RkeyFormat, RandomBytesNeverCrash) {
 }
 
 // The packed layout (veshm_rkey_format.c): offset and width of each field,
-// and the FNV-1a checksum of bytes 0..79 at 80.
+// and the FNV-1a checksum of bytes 0..87 at 88.
 struct Field {
     unsigned off, width;
 };
 const Field kFields[] = {{6, 2},  {8, 4},  {12, 4}, {16, 8}, {24, 8}, {32, 8},
-                         {40, 4}, {48, 8}, {56, 8}, {64, 8}, {72, 8}};
+                         {40, 4}, {48, 8}, {56, 8}, {64, 8}, {72, 8}, {80, 8}};
 
 void put_le(uint8_t *p, uint64_t v, unsigned width) {
     for (unsigned i = 0; i < width; ++i)
@@ -128,11 +130,11 @@ void put_le(uint8_t *p, uint64_t v, unsigned width) {
 
 void seal(uint8_t *p) {
     uint32_t h = 2166136261u;
-    for (unsigned i = 0; i < 80; ++i) {
+    for (unsigned i = 0; i < 88; ++i) {
         h ^= p[i];
         h *= 16777619u;
     }
-    put_le(p + 80, h, 4);
+    put_le(p + 88, h, 4);
 }
 
 // What the transport relies on in every key the decoder accepts, written
@@ -143,7 +145,7 @@ void seal(uint8_t *p) {
     if (k.kind == VESHM_RKEY_KIND_HOST)
         return k.owner_pid == 0 && k.granule == 0 && k.area_count == 0 && k.region_len == 0 &&
                        k.area_hmem == 0 && k.region_hmem == 0 && k.mode_flag == 0 &&
-                       k.syncnum == 0 && k.region_addr == 0
+                       k.syncnum == 0 && k.region_addr == 0 && k.epoch == 0
                    ? ::testing::AssertionSuccess()
                    : bad("host key with VE fields");
     if (k.kind != VESHM_RKEY_KIND_VE)

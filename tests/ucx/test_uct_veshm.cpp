@@ -344,11 +344,41 @@ TEST_F(UctVeshm, RkeyCacheHit) {
     EXPECT_EQ(h2, h1 + 1);
     uct_rkey_release(ctx.component, &a);
     uct_rkey_release(ctx.component, &b);
-    // Released by all: detached, so the next unpack attaches again.
+    // Released by all, the attachment stays for the next key of the area (UCP
+    // unpacks the sender's key for every rendezvous message).
     ASSERT_EQ(uct_rkey_unpack(ctx.component, r.rkey, &c), UCS_OK);
     uct_veshm_rkey_cache_stats(&h3, &m3);
-    EXPECT_EQ(m3, m2 + 1);
+    EXPECT_EQ(m3, m2) << "a released attachment must be kept";
+    EXPECT_EQ(h3, h2 + 1);
     uct_rkey_release(ctx.component, &c);
+}
+
+// A kept attachment serves keys of the same opening of an area only: once
+// the owner closed the area and opened it again, its key attaches anew (on
+// real VE memory the pages behind an address may have changed in between).
+TEST_F(UctVeshm, RkeyCacheKeepsNoAttachmentAcrossAReopenedArea) {
+    remote(ALLOC_VE_REG_TWICE, 1 << 20);
+    std::vector<uint8_t> src(4096);
+    uct_test_fill(src.data(), src.size(), 0, 3);
+    ASSERT_EQ(put(ZCOPY, src.data(), nullptr, src.size(), raddr), UCS_OK);
+    ASSERT_EQ(flush(), UCS_OK);
+    uct_rkey_release(ctx.component, &rkey);
+    have_rkey = false;
+
+    peer_reply_t r = peer.call(PEER_REREGISTER, 0, 0);
+    ASSERT_EQ(r.status, UCS_OK);
+    ASSERT_EQ(r.addr, raddr);
+    uint64_t h0, m0, h1, m1;
+    uct_veshm_rkey_cache_stats(&h0, &m0);
+    ASSERT_EQ(uct_rkey_unpack(ctx.component, r.rkey, &rkey), UCS_OK);
+    have_rkey = true;
+    uct_veshm_rkey_cache_stats(&h1, &m1);
+    EXPECT_EQ(m1, m0 + 1) << "the reopened area must be attached again";
+    EXPECT_EQ(h1, h0);
+    uct_test_fill(src.data(), src.size(), 0, 4);
+    ASSERT_EQ(put(ZCOPY, src.data(), nullptr, src.size(), raddr + 8), UCS_OK);
+    ASSERT_EQ(flush(), UCS_OK);
+    EXPECT_EQ(remote_hash(8, src.size()), uct_test_hash(src.data(), src.size()));
 }
 
 // With the DMAATB full, a key still unpacks: its area is attached on first

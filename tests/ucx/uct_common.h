@@ -43,8 +43,18 @@ uint64_t uct_test_hash(const void *p, size_t len);
 uint64_t uct_test_pattern_hash(uint64_t start, size_t len, uint32_t seed);
 
 /* PEER_AM_COLLECT: take a messages of AM id b, reply with the hash of
- * their data (in arrival order) and their number. */
-enum { PEER_ALLOC = 1, PEER_FILL, PEER_HASH, PEER_EXIT, PEER_AM_COLLECT, PEER_CLOSE_IFACE };
+ * their data (in arrival order) and their number. PEER_REREGISTER: deregister
+ * the last registration (not an MD allocation) and register the same memory
+ * again, replying with the new key. */
+enum {
+    PEER_ALLOC = 1,
+    PEER_FILL,
+    PEER_HASH,
+    PEER_EXIT,
+    PEER_AM_COLLECT,
+    PEER_CLOSE_IFACE,
+    PEER_REREGISTER
+};
 /* ALLOC kinds: md alloc, md alloc at a fixed address, VE memory registered
  * twice with the first registration released, ordinary host memory. */
 enum { ALLOC_MD = 0, ALLOC_MD_FIXED, ALLOC_VE_REG_TWICE, ALLOC_HOST };

@@ -135,6 +135,20 @@ int main(int argc, char **argv) {
             rep.length = c.count;
             break;
         }
+        case PEER_REREGISTER: /* the last registration, closed and opened again */
+            if (memh == NULL || memh_is_md) {
+                s = UCS_ERR_INVALID_PARAM;
+                break;
+            }
+            s = uct_md_mem_dereg(ctx.md, memh);
+            memh = NULL;
+            if (s == UCS_OK)
+                s = uct_md_mem_reg(ctx.md, base, length, UCT_MD_MEM_ACCESS_ALL, &memh);
+            if (s == UCS_OK)
+                s = uct_md_mkey_pack(ctx.md, memh, rep.rkey);
+            rep.addr = (uint64_t)(uintptr_t)base;
+            rep.length = length;
+            break;
         case PEER_CLOSE_IFACE: /* the process (and its VE process) stays */
             if (ctx.iface != NULL)
                 uct_iface_close(ctx.iface);
