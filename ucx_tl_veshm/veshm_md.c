@@ -98,10 +98,10 @@ uct_veshm_attach_t *uct_veshm_rkey_area(uct_veshm_rkey_t *rkey, unsigned i) {
     uct_veshm_proc_lock();
     e = rkey->areas[i];
     if (e == NULL && uct_veshm_proc.handle != NULL) {
-        status = uct_veshm_rkey_cache_get(
-            &uct_veshm_proc.cache, uct_veshm_proc.handle, uct_veshm_proc.ve_pid, k->owner_pid,
-            k->area_hmem + i * k->granule, k->granule, k->syncnum, (long long)k->mode_flag,
-            k->epoch, &e);
+        status = uct_veshm_rkey_cache_get(&uct_veshm_proc.cache, uct_veshm_proc.handle,
+                                          uct_veshm_proc.ve_pid, k->owner_pid,
+                                          k->area_hmem + i * k->granule, k->granule, k->syncnum,
+                                          (long long)k->mode_flag, k->epoch, &e);
         if (status == UCS_OK)
             __atomic_store_n(&rkey->areas[i], e, __ATOMIC_RELEASE);
     }

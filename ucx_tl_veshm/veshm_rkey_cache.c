@@ -146,8 +146,7 @@ void uct_veshm_rkey_cache_drop_unused(uct_veshm_rkey_cache_t *cache, struct veo_
     ucs_assert(uct_veshm_proc_is_locked());
     for (unsigned i = cache->count; i-- > 0;) {
         const uct_veshm_attach_t *e = cache->entries[i];
-        if (e->refs == 0 && e->owner_pid == owner_pid && e->hmem >= hmem &&
-            e->hmem - hmem < size)
+        if (e->refs == 0 && e->owner_pid == owner_pid && e->hmem >= hmem && e->hmem - hmem < size)
             drop(cache, proc, i);
     }
 }
