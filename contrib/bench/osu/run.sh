@@ -120,19 +120,11 @@ for b in barrier bcast reduce allreduce; do
 done
 
 # ---- busy cores ----
-spinners=()
-stop_spinners() {
-  for p in "${spinners[@]}"; do kill "$p" 2>/dev/null || true; done
-  spinners=()
-}
+# shellcheck source=contrib/bench/busy.sh
+. "$root/contrib/bench/busy.sh"
 tmp=$(mktemp -d)
-trap 'stop_spinners; rm -rf "$tmp"' EXIT
-if [ $busy -eq 1 ]; then
-  for ((c = 0; c < $(nproc); c++)); do
-    bash -c 'while :; do :; done' &
-    spinners+=($!)
-  done
-fi
+trap 'busy_stop; rm -rf "$tmp"' EXIT
+[ $busy -eq 0 ] || busy_start
 
 # ---- runs, interleaved ----
 # One record per data line: label mode rep key value, key = message size (or
@@ -172,7 +164,7 @@ for ((rep = 1; rep <= reps; rep++)); do
   done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-stop_spinners
+busy_stop
 
 # ---- medians, table, CSV, plots ----
 medians=$tmp/medians # label kind key veshm default ratio

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Two-sided UCP benchmark: ucx_perftest tag_lat and tag_bw (tag matching,
-# eager and rendezvous, host memory) between two processes on this host, with
-# UCX_TLS set to one shared-memory transport (and self) per series, all in
-# one run:
-#   contrib/bench/ucx-two-sided/run.sh [--quick] [--csv FILE]
+# eager and rendezvous) between two processes on this host, with UCX_TLS set
+# to one shared-memory transport (and self) per series, all in one run:
+#   contrib/bench/ucx-two-sided/run.sh [--quick] [--busy] [--csv FILE]
+# Buffers are what ucx_perftest allocates for memory type host (ucp_mem_map
+# with UCX_ALLOC_PRIO's default order): VE memory from veshm's MD in the veshm
+# series, shared memory from the posix MD in the others, so each series'
+# rendezvous reads the sender's buffer directly (veshm: VE DMA / host-view
+# copy; posix, sysv: the mapped segment; cma: process_vm_readv).
+# --busy: one spinning process per core beside the benchmark (busy.sh).
 # Series: veshm (UCX_TLS=veshm,self: active messages through VESHM receive
 # FIFOs, VE DMA for zcopy), posix and sysv (UCX_TLS=posix|sysv,self), cma
 # (UCX_TLS=cma,posix,self: cma has no active messages; posix carries them, cma
@@ -17,12 +22,14 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 quick=0
+busy=0
 csv=""
 while [ $# -gt 0 ]; do
   case "$1" in
   --quick) quick=1; shift ;;
+  --busy) busy=1; shift ;;
   --csv) csv=$2; shift 2 ;;
-  *) echo "usage: run.sh [--quick] [--csv FILE]" >&2; exit 2 ;;
+  *) echo "usage: run.sh [--quick] [--busy] [--csv FILE]" >&2; exit 2 ;;
   esac
 done
 # shellcheck source=contrib/veshm-env.sh disable=SC1091
@@ -40,7 +47,10 @@ else
   reps=5
 fi
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=contrib/bench/busy.sh
+. "$root/contrib/bench/busy.sh"
+trap 'busy_stop; rm -rf "$tmp"' EXIT
+[ $busy -eq 0 ] || busy_start
 
 tls_of() {
   case "$1" in
@@ -101,7 +111,7 @@ maxof() { printf '%s\n' "$@" | awk 'NF && ($1 > m || m == "") { m = $1 } END { p
 csvline() { [ -z "$csv" ] || echo "ucx-two-sided,$1,$2,$3,$4,$5,$6" >>"$csv"; }
 hs() { awk -v b="$1" 'BEGIN { if (b >= 1048576) printf "%g MiB", b / 1048576; else if (b >= 1024) printf "%g KiB", b / 1024; else printf "%d B", b }'; }
 
-echo "UCP two-sided (ucx_perftest tag_lat/tag_bw, host memory), one host; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, UCX $(ucx_info -v | sed -n 's/# Version //p')"
+echo "UCP two-sided (ucx_perftest tag_lat/tag_bw), one host; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $([ $busy -eq 1 ] && echo "busy: $(nproc) spinning processes" || echo "no added load"), UCX $(ucx_info -v | sed -n 's/# Version //p')"
 echo
 echo "tag_lat: median one-way latency, us (median of $reps rounds)"
 printf '%-8s %8s %8s %8s %8s | %8s\n' size veshm posix sysv cma /posix
