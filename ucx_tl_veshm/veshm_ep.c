@@ -27,6 +27,8 @@
 #include <uct/base/uct_iov.inl>
 #include <ucs/time/time.h>
 
+#include "veshm_op_int.h"
+
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif

@@ -391,15 +391,9 @@ static ucs_status_t uct_veshm_op_put_from_bounce(uct_veshm_engine_t *eng, uint8_
     return (status == UCS_INPROGRESS) ? UCS_OK : status;
 }
 
-ucs_status_t uct_veshm_op_put_short(uct_veshm_engine_t *eng, const void *buffer, unsigned length,
-                                    uint64_t remote_addr, uct_veshm_rkey_t *rkey) {
-    if (eng->config.short_pio && uct_veshm_engine_may_copy_now(eng)) {
-        uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, length, 1);
-        if (host != NULL) {
-            memcpy(host, buffer, length);
-            return UCS_OK;
-        }
-    }
+ucs_status_t uct_veshm_op_put_short_staged(uct_veshm_engine_t *eng, const void *buffer,
+                                           unsigned length, uint64_t remote_addr,
+                                           uct_veshm_rkey_t *rkey) {
     if (!uct_veshm_engine_can_start_with(eng, 0))
         return UCS_ERR_NO_RESOURCE;
     uint8_t *b = uct_veshm_engine_bounce(eng, length, (unsigned)(remote_addr & 3));
@@ -439,17 +433,9 @@ ssize_t uct_veshm_op_put_bcopy(uct_veshm_engine_t *eng, uct_pack_callback_t pack
     return (status == UCS_OK) ? (ssize_t)length : status;
 }
 
-ucs_status_t uct_veshm_op_get_bcopy(uct_veshm_engine_t *eng, uct_unpack_callback_t unpack_cb,
-                                    void *arg, size_t length, uint64_t remote_addr,
-                                    uct_veshm_rkey_t *rkey, uct_completion_t *comp) {
-    if (length <= eng->config.pio_max && uct_veshm_engine_may_copy_now(eng)) {
-        const uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, length, 0);
-        if (host != NULL) {
-            unpack_cb(arg, host, length);
-            uct_veshm_pio_count(1, length);
-            return UCS_OK;
-        }
-    }
+ucs_status_t uct_veshm_op_get_bcopy_staged(uct_veshm_engine_t *eng, uct_unpack_callback_t unpack_cb,
+                                           void *arg, size_t length, uint64_t remote_addr,
+                                           uct_veshm_rkey_t *rkey, uct_completion_t *comp) {
     if (!uct_veshm_engine_can_start_with(eng, 0))
         return UCS_ERR_NO_RESOURCE;
     uint8_t *b = uct_veshm_engine_bounce(eng, ucs_max(length, 1), (unsigned)(remote_addr & 3));

@@ -1,9 +1,13 @@
 /* Internals of the operation engine shared by veshm_op.c (operations,
- * progress) and veshm_engine.c (life cycle, fences, flushes, pending queue). */
+ * progress) and veshm_engine.c (life cycle, fences, flushes, pending queue),
+ * and the inline fast paths veshm_ep.c calls. */
 #ifndef UCT_VESHM_OP_INT_H
 #define UCT_VESHM_OP_INT_H
 
+#include <string.h>
+
 #include "veshm_op.h"
+#include "veshm_pio.h"
 
 /* What the engine keeps in uct_pending_req_t::priv. */
 typedef struct {
@@ -47,6 +51,38 @@ static inline int uct_veshm_engine_behind_pending(const uct_veshm_engine_t *eng)
 static UCS_F_ALWAYS_INLINE int uct_veshm_engine_may_copy_now(const uct_veshm_engine_t *eng) {
     return !uct_veshm_engine_behind_pending(eng) && ucs_queue_is_empty(&eng->post_queue) &&
            !(eng->fence_pending && uct_veshm_engine_in_flight(eng));
+}
+
+/* put_short: a store through the host view when nothing must go first,
+ * else staged. Inline: at 8 bytes a call level costs as much as the store
+ * (perf, ucp_put_bw). */
+static UCS_F_ALWAYS_INLINE ucs_status_t uct_veshm_op_put_short(uct_veshm_engine_t *eng,
+                                                               const void *buffer, unsigned length,
+                                                               uint64_t remote_addr,
+                                                               uct_veshm_rkey_t *rkey) {
+    if (ucs_likely(eng->config.short_pio && uct_veshm_engine_may_copy_now(eng))) {
+        uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, length, 1);
+        if (ucs_likely(host != NULL)) {
+            memcpy(host, buffer, length);
+            return UCS_OK;
+        }
+    }
+    return uct_veshm_op_put_short_staged(eng, buffer, length, remote_addr, rkey);
+}
+
+/* get_bcopy: a load through the host view up to PIO_MAX, else staged. */
+static UCS_F_ALWAYS_INLINE ucs_status_t uct_veshm_op_get_bcopy(
+    uct_veshm_engine_t *eng, uct_unpack_callback_t unpack_cb, void *arg, size_t length,
+    uint64_t remote_addr, uct_veshm_rkey_t *rkey, uct_completion_t *comp) {
+    if (ucs_likely(length <= eng->config.pio_max && uct_veshm_engine_may_copy_now(eng))) {
+        const uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, length, 0);
+        if (ucs_likely(host != NULL)) {
+            unpack_cb(arg, host, length);
+            uct_veshm_pio_count(1, length);
+            return UCS_OK;
+        }
+    }
+    return uct_veshm_op_get_bcopy_staged(eng, unpack_cb, arg, length, remote_addr, rkey, comp);
 }
 
 /* Operations started from now on wait for the data moving now. */
