@@ -854,9 +854,10 @@ static void destroy_window(void) {
     if (flavor == FLAVOR_DYNAMIC)
         MPI_CHECK(MPI_Win_detach(win, winbuf));
     MPI_CHECK(MPI_Win_free(&win));
-    if (flavor == FLAVOR_CREATE_VE)
-        ve_memory_free(&ve_window);
-    else if (flavor != FLAVOR_ALLOCATE)
+    /* The VE memory goes after MPI_Finalize (main): the veshm transport works
+     * in the VE process it belongs to, and osc/ucx's endpoints, whose receive
+     * FIFOs live there, stay until MPI_Finalize. */
+    if (flavor != FLAVOR_ALLOCATE && flavor != FLAVOR_CREATE_VE)
         free(winbuf);
     free(bases);
 }
@@ -926,5 +927,7 @@ int main(int argc, char **argv) {
         printf("mpi_rma %s: all checks passed\n", flavor_name);
     fflush(stdout);
     MPI_Finalize();
+    if (flavor == FLAVOR_CREATE_VE)
+        ve_memory_free(&ve_window);
     return 0;
 }
