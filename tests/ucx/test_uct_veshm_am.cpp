@@ -514,6 +514,17 @@ class UctVeshmAmFailure : public UctVeshmAm {
         ASSERT_EQ(r.status, UCS_OK);
         ASSERT_NO_FATAL_FAILURE(connect(r.dev_addr, r.iface_addr));
     }
+    // A checked live peer is not reported; after fail() an ep_check reports it.
+    template <typename F> void expect_reported_by_ep_check_after(F fail) {
+        ASSERT_NO_FATAL_FAILURE(connect_peer());
+        ASSERT_EQ(uct_ep_check(ep, 0, nullptr), UCS_OK);
+        for (int i = 0; i < 100; ++i)
+            uct_worker_progress(ctx.worker);
+        EXPECT_EQ(seen.calls, 0) << "a live peer was reported";
+        ASSERT_NO_FATAL_FAILURE(fail());
+        ASSERT_EQ(uct_ep_check(ep, 0, nullptr), UCS_OK);
+        wait_report();
+    }
     void wait_report() {
         auto t0 = std::chrono::steady_clock::now();
         while (seen.calls == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30))
@@ -533,14 +544,7 @@ class UctVeshmAmFailure : public UctVeshmAm {
 };
 
 TEST_F(UctVeshmAmFailure, KilledPeerIsReportedByEpCheck) {
-    ASSERT_NO_FATAL_FAILURE(connect_peer());
-    ASSERT_EQ(uct_ep_check(ep, 0, nullptr), UCS_OK);
-    for (int i = 0; i < 100; ++i)
-        uct_worker_progress(ctx.worker);
-    EXPECT_EQ(seen.calls, 0) << "a live peer was reported";
-    peer.kill_now();
-    ASSERT_EQ(uct_ep_check(ep, 0, nullptr), UCS_OK);
-    wait_report();
+    expect_reported_by_ep_check_after([this] { peer.kill_now(); });
 }
 
 // The peer process lives on but closes its interface (a UCP worker
@@ -548,14 +552,8 @@ TEST_F(UctVeshmAmFailure, KilledPeerIsReportedByEpCheck) {
 // peer's (UCX's test_uct_peer_failure_keepalive.killed does this in one
 // process).
 TEST_F(UctVeshmAmFailure, ClosedPeerInterfaceIsReportedByEpCheck) {
-    ASSERT_NO_FATAL_FAILURE(connect_peer());
-    ASSERT_EQ(uct_ep_check(ep, 0, nullptr), UCS_OK);
-    for (int i = 0; i < 100; ++i)
-        uct_worker_progress(ctx.worker);
-    EXPECT_EQ(seen.calls, 0) << "a live peer was reported";
-    ASSERT_EQ(peer.call(PEER_CLOSE_IFACE, 0, 0).status, UCS_OK);
-    ASSERT_EQ(uct_ep_check(ep, 0, nullptr), UCS_OK);
-    wait_report();
+    expect_reported_by_ep_check_after(
+        [this] { ASSERT_EQ(peer.call(PEER_CLOSE_IFACE, 0, 0).status, UCS_OK); });
 }
 
 // uct_ep_invalidate (UCX's suite injects peer failure with it): the

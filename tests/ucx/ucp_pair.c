@@ -44,6 +44,12 @@ void ucp_pair_progress_until_readable(const ucp_pair_t *p, double timeout) {
     }
 }
 
+void ucp_pair_swap(const ucp_pair_t *p, const void *mine, void *theirs, size_t n) {
+    ucp_pair_xfer(p, (void *)mine, n, 1);
+    ucp_pair_progress_until_readable(p, 0);
+    ucp_pair_xfer(p, theirs, n, 0);
+}
+
 int ucp_pair_wait(const ucp_pair_t *p, void *req, double timeout, size_t *stream_length) {
     if (req == NULL)
         return 0;

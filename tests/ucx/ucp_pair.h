@@ -29,6 +29,10 @@ int ucp_pair_open(ucp_pair_t *p, uint64_t features, const char *who);
  * process with status 1 if it cannot. */
 void ucp_pair_xfer(const ucp_pair_t *p, void *buf, size_t n, int out);
 
+/* Sends n bytes of mine to the other side and receives its n into theirs,
+ * progressing the worker while waiting (the other side may need it). */
+void ucp_pair_swap(const ucp_pair_t *p, const void *mine, void *theirs, size_t n);
+
 /* Progresses the worker until the socketpair has something to read or
  * timeout seconds passed (timeout <= 0: no limit). */
 void ucp_pair_progress_until_readable(const ucp_pair_t *p, double timeout);

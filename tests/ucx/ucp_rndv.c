@@ -94,9 +94,7 @@ int main(void) {
         rc = transfer(&pair, ep, buf);
     stats(&hits, &misses);
     uint64_t mine[3] = {hits - hits0, misses - misses0, (uint64_t)rc}, theirs[3];
-    ucp_pair_xfer(&pair, mine, sizeof mine, 1);
-    ucp_pair_progress_until_readable(&pair, 0);
-    ucp_pair_xfer(&pair, theirs, sizeof theirs, 0);
+    ucp_pair_swap(&pair, mine, theirs, sizeof mine);
     if (buf != NULL)
         ucp_mem_unmap(pair.ctx, memh);
     ucp_pair_close_ep(&pair, ep);

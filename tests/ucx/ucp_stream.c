@@ -82,9 +82,7 @@ int main(void) {
         rc = recv_all(&pair, ep, buf) || send_all(&pair, ep, data);
     /* Both directions done before either side closes. */
     char done = rc ? 'x' : 'd', other;
-    ucp_pair_xfer(&pair, &done, 1, 1);
-    ucp_pair_progress_until_readable(&pair, 0);
-    ucp_pair_xfer(&pair, &other, 1, 0);
+    ucp_pair_swap(&pair, &done, &other, 1);
     ucp_pair_close_ep(&pair, ep);
     ucp_pair_close(&pair);
     free(data);
