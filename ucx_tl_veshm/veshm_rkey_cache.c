@@ -162,6 +162,21 @@ void uct_veshm_rkey_cache_cleanup(uct_veshm_rkey_cache_t *cache, struct veo_proc
     cache->count = cache->capacity = cache->unused = 0;
 }
 
+__attribute__((visibility("default"))) void *uct_veshm_peer_view(pid_t owner_pid, uint64_t hmem,
+                                                                 size_t len) {
+    void *view = NULL;
+    uct_veshm_proc_lock();
+    const uct_veshm_rkey_cache_t *cache = &uct_veshm_proc.cache;
+    for (unsigned i = 0; i < cache->count && view == NULL; ++i) {
+        const uct_veshm_attach_t *e = cache->entries[i];
+        if (e->refs > 0 && !e->local && e->writable && e->owner_pid == owner_pid &&
+            hmem >= e->hmem && hmem - e->hmem <= e->size && len <= e->size - (hmem - e->hmem))
+            view = e->host + (hmem - e->hmem);
+    }
+    uct_veshm_proc_unlock();
+    return view;
+}
+
 __attribute__((visibility("default"))) void uct_veshm_rkey_cache_stats(uint64_t *hits,
                                                                        uint64_t *misses) {
     uct_veshm_proc_lock();

@@ -15,6 +15,7 @@
 #ifndef UCT_VESHM_RKEY_CACHE_H
 #define UCT_VESHM_RKEY_CACHE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -57,6 +58,14 @@ void uct_veshm_rkey_cache_put(uct_veshm_rkey_cache_t *cache, struct veo_proc_han
 void uct_veshm_rkey_cache_drop_unused(uct_veshm_rkey_cache_t *cache, struct veo_proc_handle *proc,
                                       pid_t owner_pid, uint64_t hmem, uint64_t size);
 void uct_veshm_rkey_cache_cleanup(uct_veshm_rkey_cache_t *cache, struct veo_proc_handle *proc);
+
+/* For Open MPI's one-sided routing library (exported, looked up with dlsym):
+ * the writable host view, in this process, of len bytes at HMEM address hmem
+ * of VE process owner_pid, when one area attached for a remote key holds them
+ * all and a key still references it; NULL otherwise. The view stays valid
+ * while that key stays unpacked (an osc/ucx window's keys: until the window
+ * is freed). */
+void *uct_veshm_peer_view(pid_t owner_pid, uint64_t hmem, size_t len);
 
 /* Counters for tests (exported): attach calls made and lookups served. */
 void uct_veshm_rkey_cache_stats(uint64_t *hits, uint64_t *misses);

@@ -35,6 +35,7 @@ using VeoProcHandle = struct veo_proc_handle;
 
 extern char **environ;
 extern "C" void uct_veshm_rkey_cache_stats(uint64_t *hits, uint64_t *misses);
+extern "C" void *uct_veshm_peer_view(pid_t owner_pid, uint64_t hmem, size_t len);
 extern "C" void uct_veshm_dma_stats(uint64_t *posts, uint64_t *bytes);
 extern "C" void uct_veshm_pio_stats(uint64_t *put_bytes, uint64_t *get_bytes);
 
@@ -63,6 +64,7 @@ class UctVeshm : public ::testing::Test {
     bool have_rkey = false;
     uint64_t raddr = 0;
     size_t rlen = 0;
+    veshm_rkey_info_t rinfo{}; // the peer's key, decoded
 
     void SetUp() override {
         ASSERT_EQ(uct_test_open(&ctx), 0);
@@ -92,6 +94,7 @@ class UctVeshm : public ::testing::Test {
         p.iface_addr = reinterpret_cast<const uct_iface_addr_t *>(r.iface_addr);
         ASSERT_TRUE(uct_iface_is_reachable(ctx.iface, p.dev_addr, p.iface_addr));
         ASSERT_EQ(uct_ep_create(&p, &ep), UCS_OK);
+        (void)veshm_rkey_decode(r.rkey, VESHM_RKEY_PACKED_SIZE, &rinfo);
         ucs_status_t s = uct_rkey_unpack(ctx.component, r.rkey, &rkey);
         ASSERT_EQ(s, expect_unpack);
         have_rkey = s == UCS_OK;
@@ -351,6 +354,27 @@ TEST_F(UctVeshm, RkeyCacheHit) {
     EXPECT_EQ(m3, m2) << "a released attachment must be kept";
     EXPECT_EQ(h3, h2 + 1);
     uct_rkey_release(ctx.component, &c);
+}
+
+// The routing library's window views (mpi_osc_route/direct_win.c): memory of
+// a peer is reachable through a host view only while a key of ours holds its
+// area, only inside that area, and only for its owner.
+TEST_F(UctVeshm, PeerViewOnlyWhileAKeyHoldsTheArea) {
+    remote(ALLOC_MD, 1 << 20);
+    const veshm_rkey_info_t &info = rinfo;
+    const uint64_t at = info.region_hmem + 64;
+    auto *view = static_cast<uint8_t *>(uct_veshm_peer_view(info.owner_pid, at, 4096));
+    ASSERT_NE(view, nullptr);
+    std::vector<uint8_t> src(4096);
+    uct_test_fill(src.data(), src.size(), 0, 11);
+    memcpy(view, src.data(), src.size());
+    EXPECT_EQ(remote_hash(64, src.size()), uct_test_hash(src.data(), src.size()));
+    const uint64_t area_end = info.area_hmem + info.area_count * info.granule;
+    EXPECT_EQ(uct_veshm_peer_view(info.owner_pid, area_end - 8, 16), nullptr) << "past the area";
+    EXPECT_EQ(uct_veshm_peer_view(getpid(), at, 8), nullptr) << "another owner";
+    uct_rkey_release(ctx.component, &rkey);
+    have_rkey = false;
+    EXPECT_EQ(uct_veshm_peer_view(info.owner_pid, at, 8), nullptr) << "key released";
 }
 
 // A kept attachment serves keys of the same opening of an area only: once
