@@ -38,6 +38,11 @@ void osc_route_end(void);
 void osc_route_mark_ucx(MPI_Win win);
 int osc_route_is_ucx(MPI_Win win);
 
+/* PMPI_Fetch_and_op, or on osc/ucx windows what osc/ucx 4.1.4 gets right
+ * for the datatype and op (ucx_atomics.c). */
+int osc_route_fetch_and_op(const void *origin_addr, void *result_addr, MPI_Datatype datatype,
+                           int target_rank, MPI_Aint target_disp, MPI_Op op, MPI_Win win);
+
 /* 1 when p is host-mapped VE memory (the veshm module's libveo is loaded and
  * knows p), else 0. */
 int osc_route_is_ve_memory(const void *p);

@@ -22,6 +22,7 @@
 #pragma weak ompi_mpi_integer4
 #pragma weak ompi_mpi_integer8
 #pragma weak ompi_mpi_op_max
+#pragma weak ompi_mpi_op_min
 #pragma weak ompi_mpi_op_sum
 #pragma weak ompi_mpi_op_no_op
 #pragma weak ompi_mpi_op_replace
@@ -35,5 +36,37 @@
 #pragma weak PMPI_Fetch_and_op
 #pragma weak PMPI_Get_accumulate
 #pragma weak PMPI_Type_size
+
+#pragma weak ompi_mpi_byte
+#pragma weak ompi_mpi_datatype_null
+#pragma weak ompi_mpi_info_null
+#pragma weak PMPI_Win_free
+#pragma weak PMPI_Win_lock
+#pragma weak PMPI_Win_unlock
+#pragma weak PMPI_Win_lock_all
+#pragma weak PMPI_Win_unlock_all
+#pragma weak PMPI_Win_flush
+#pragma weak PMPI_Win_flush_local
+#pragma weak PMPI_Win_flush_all
+#pragma weak PMPI_Win_flush_local_all
+#pragma weak PMPI_Win_call_errhandler
+#pragma weak PMPI_Win_allocate_shared
+#pragma weak PMPI_Win_shared_query
+#pragma weak PMPI_Comm_split_type
+#pragma weak PMPI_Comm_size
+#pragma weak PMPI_Comm_rank
+#pragma weak PMPI_Comm_free
+#pragma weak PMPI_Allgather
+#pragma weak PMPI_Put
+#pragma weak PMPI_Get
+#pragma weak PMPI_Rput
+#pragma weak PMPI_Rget
+#pragma weak PMPI_Accumulate
+#pragma weak PMPI_Raccumulate
+#pragma weak PMPI_Rget_accumulate
+#pragma weak PMPI_Compare_and_swap
+#pragma weak PMPI_Reduce_local
+#pragma weak PMPI_Type_get_envelope
+#pragma weak PMPI_Type_get_extent
 
 #endif

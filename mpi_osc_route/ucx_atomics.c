@@ -1,4 +1,5 @@
-/* MPI_Fetch_and_op on windows of osc/ucx. Open MPI 4.1.4's osc/ucx turns
+/* MPI_Fetch_and_op on windows of osc/ucx, where it goes through osc/ucx
+ * (direct_rma.c wraps the call). Open MPI 4.1.4's osc/ucx turns
  * MPI_NO_OP, MPI_REPLACE and MPI_SUM into one UCP atomic of the datatype's
  * size: UCP refuses sizes other than 4 and 8 bytes (char, short, long
  * double: "invalid atomic operation datatype", the call fails), and its
@@ -40,8 +41,8 @@ static int ucx_fetch_and_op_ok(MPI_Datatype dt, MPI_Op op) {
     return op != MPI_SUM || integer_type(dt);
 }
 
-int MPI_Fetch_and_op(const void *origin_addr, void *result_addr, MPI_Datatype datatype,
-                     int target_rank, MPI_Aint target_disp, MPI_Op op, MPI_Win win) {
+int osc_route_fetch_and_op(const void *origin_addr, void *result_addr, MPI_Datatype datatype,
+                           int target_rank, MPI_Aint target_disp, MPI_Op op, MPI_Win win) {
     if (osc_route_is_ucx(win) && !ucx_fetch_and_op_ok(datatype, op))
         return PMPI_Get_accumulate(origin_addr, 1, datatype, result_addr, 1, datatype, target_rank,
                                    target_disp, 1, datatype, op, win);

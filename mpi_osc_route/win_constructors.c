@@ -1,6 +1,7 @@
 /* MPI_Win_allocate, MPI_Win_create, MPI_Win_create_dynamic: each window to
  * osc/ucx or to Open MPI's default path (osc_route.h). MPI_Win_allocate_shared
  * is not wrapped: osc/ucx refuses shared windows, osc/sm takes them. */
+#include "direct_win.h"
 #include "osc_route.h"
 #include "osc_route_weak.h"
 
@@ -15,8 +16,10 @@ int MPI_Win_allocate(MPI_Aint size, int disp_unit, MPI_Info info, MPI_Comm comm,
     osc_route_begin(route);
     int rc = PMPI_Win_allocate(size, disp_unit, info, comm, baseptr, win);
     osc_route_end();
-    if (rc == MPI_SUCCESS && route == OSC_ROUTE_UCX)
+    if (rc == MPI_SUCCESS && route == OSC_ROUTE_UCX) {
         osc_route_mark_ucx(*win);
+        direct_win_setup(*win, comm, *(void **)baseptr, size, disp_unit);
+    }
     return rc;
 }
 
@@ -42,8 +45,10 @@ int MPI_Win_create(void *base, MPI_Aint size, int disp_unit, MPI_Info info, MPI_
     osc_route_begin(route);
     int rc = PMPI_Win_create(base, size, disp_unit, info, comm, win);
     osc_route_end();
-    if (rc == MPI_SUCCESS && route == OSC_ROUTE_UCX)
+    if (rc == MPI_SUCCESS && route == OSC_ROUTE_UCX) {
         osc_route_mark_ucx(*win);
+        direct_win_setup(*win, comm, base, size, disp_unit);
+    }
     return rc;
 }
 

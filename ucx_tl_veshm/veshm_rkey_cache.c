@@ -163,17 +163,22 @@ void uct_veshm_rkey_cache_cleanup(uct_veshm_rkey_cache_t *cache, struct veo_proc
 }
 
 __attribute__((visibility("default"))) void *uct_veshm_peer_view(pid_t owner_pid, uint64_t hmem,
-                                                                 size_t len) {
+                                                                  size_t *len) {
     void *view = NULL;
     uct_veshm_proc_lock();
     const uct_veshm_rkey_cache_t *cache = &uct_veshm_proc.cache;
     for (unsigned i = 0; i < cache->count && view == NULL; ++i) {
         const uct_veshm_attach_t *e = cache->entries[i];
         if (e->refs > 0 && !e->local && e->writable && e->owner_pid == owner_pid &&
-            hmem >= e->hmem && hmem - e->hmem <= e->size && len <= e->size - (hmem - e->hmem))
+            hmem >= e->hmem && hmem - e->hmem < e->size) {
             view = e->host + (hmem - e->hmem);
+            if (*len > e->size - (hmem - e->hmem))
+                *len = e->size - (hmem - e->hmem);
+        }
     }
     uct_veshm_proc_unlock();
+    if (view == NULL)
+        *len = 0;
     return view;
 }
 

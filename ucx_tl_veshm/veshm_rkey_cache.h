@@ -60,12 +60,14 @@ void uct_veshm_rkey_cache_drop_unused(uct_veshm_rkey_cache_t *cache, struct veo_
 void uct_veshm_rkey_cache_cleanup(uct_veshm_rkey_cache_t *cache, struct veo_proc_handle *proc);
 
 /* For Open MPI's one-sided routing library (exported, looked up with dlsym):
- * the writable host view, in this process, of len bytes at HMEM address hmem
- * of VE process owner_pid, when one area attached for a remote key holds them
- * all and a key still references it; NULL otherwise. The view stays valid
- * while that key stays unpacked (an osc/ucx window's keys: until the window
- * is freed). */
-void *uct_veshm_peer_view(pid_t owner_pid, uint64_t hmem, size_t len);
+ * the writable host view, in this process, of the VE memory at HMEM address
+ * hmem of VE process owner_pid, when an area attached for a remote key holds
+ * it and a key still references that area; NULL otherwise. *len is the
+ * length wanted on entry, on return how much of it the view reaches (up to
+ * the end of that area: the next area has a view of its own). The view stays
+ * valid while that key stays unpacked (an osc/ucx window's keys: until the
+ * window is freed). */
+void *uct_veshm_peer_view(pid_t owner_pid, uint64_t hmem, size_t *len);
 
 /* Counters for tests (exported): attach calls made and lookups served. */
 void uct_veshm_rkey_cache_stats(uint64_t *hits, uint64_t *misses);

@@ -35,7 +35,7 @@ using VeoProcHandle = struct veo_proc_handle;
 
 extern char **environ;
 extern "C" void uct_veshm_rkey_cache_stats(uint64_t *hits, uint64_t *misses);
-extern "C" void *uct_veshm_peer_view(pid_t owner_pid, uint64_t hmem, size_t len);
+extern "C" void *uct_veshm_peer_view(pid_t owner_pid, uint64_t hmem, size_t *len);
 extern "C" void uct_veshm_dma_stats(uint64_t *posts, uint64_t *bytes);
 extern "C" void uct_veshm_pio_stats(uint64_t *put_bytes, uint64_t *get_bytes);
 
@@ -363,18 +363,28 @@ TEST_F(UctVeshm, PeerViewOnlyWhileAKeyHoldsTheArea) {
     remote(ALLOC_MD, 1 << 20);
     const veshm_rkey_info_t &info = rinfo;
     const uint64_t at = info.region_hmem + 64;
-    auto *view = static_cast<uint8_t *>(uct_veshm_peer_view(info.owner_pid, at, 4096));
+    size_t len = 4096;
+    auto *view = static_cast<uint8_t *>(uct_veshm_peer_view(info.owner_pid, at, &len));
     ASSERT_NE(view, nullptr);
+    EXPECT_EQ(len, 4096u);
     std::vector<uint8_t> src(4096);
     uct_test_fill(src.data(), src.size(), 0, 11);
     memcpy(view, src.data(), src.size());
     EXPECT_EQ(remote_hash(64, src.size()), uct_test_hash(src.data(), src.size()));
+    // A view ends with its area.
     const uint64_t area_end = info.area_hmem + info.area_count * info.granule;
-    EXPECT_EQ(uct_veshm_peer_view(info.owner_pid, area_end - 8, 16), nullptr) << "past the area";
-    EXPECT_EQ(uct_veshm_peer_view(getpid(), at, 8), nullptr) << "another owner";
+    len = 16;
+    EXPECT_NE(uct_veshm_peer_view(info.owner_pid, area_end - 8, &len), nullptr);
+    EXPECT_EQ(len, 8u);
+    len = 8;
+    EXPECT_EQ(uct_veshm_peer_view(info.owner_pid, area_end, &len), nullptr) << "past the area";
+    EXPECT_EQ(len, 0u);
+    len = 8;
+    EXPECT_EQ(uct_veshm_peer_view(getpid(), at, &len), nullptr) << "another owner";
     uct_rkey_release(ctx.component, &rkey);
     have_rkey = false;
-    EXPECT_EQ(uct_veshm_peer_view(info.owner_pid, at, 8), nullptr) << "key released";
+    len = 8;
+    EXPECT_EQ(uct_veshm_peer_view(info.owner_pid, at, &len), nullptr) << "key released";
 }
 
 // A kept attachment serves keys of the same opening of an area only: once

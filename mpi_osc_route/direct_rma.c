@@ -1,0 +1,290 @@
+/* Communication calls on same-host osc/ucx windows (direct_win.h): in a
+ * passive-target epoch, contiguous transfers of one predefined datatype to a
+ * target with a view are copies through it, and accumulates and atomics are
+ * done in place under the window's accumulate lock; everything else goes to
+ * osc/ucx, accumulates still under that lock and flushed before it is
+ * released, so that both ways stay atomic with respect to each other. */
+#include "direct_win.h"
+#include "osc_route.h"
+#include "osc_route_weak.h"
+
+#include <string.h>
+
+/* Bytes of count elements of a predefined datatype that starts at its lower
+ * bound 0 (its elements lie back to back); 0 for anything else. */
+static size_t predefined_bytes(MPI_Datatype dt, int count) {
+    /* Predefined handles are never freed, so a remembered one stays valid. */
+    static __thread MPI_Datatype last = MPI_DATATYPE_NULL;
+    static __thread MPI_Aint last_extent;
+    if (count <= 0)
+        return 0;
+    if (dt != last) {
+        int ints, addrs, types, combiner;
+        MPI_Aint lb, extent;
+        if (PMPI_Type_get_envelope(dt, &ints, &addrs, &types, &combiner) != MPI_SUCCESS ||
+            combiner != MPI_COMBINER_NAMED ||
+            PMPI_Type_get_extent(dt, &lb, &extent) != MPI_SUCCESS || lb != 0 || extent <= 0)
+            return 0;
+        last = dt;
+        last_extent = extent;
+    }
+    return (size_t)count * (size_t)last_extent;
+}
+
+/* Bytes when both sides are the same predefined datatype and count, else 0. */
+static size_t same_layout(MPI_Datatype a, int acount, MPI_Datatype b, int bcount) {
+    return a == b && acount == bcount ? predefined_bytes(a, acount) : 0;
+}
+
+/* Where bytes at disp of target are in this process, or NULL when the
+ * operation has to go to osc/ucx (no view, outside the window, no passive
+ * epoch: osc/ucx then answers as it always did). */
+static uint8_t *target_addr(const struct direct_win *w, int target, MPI_Aint disp, size_t bytes) {
+    if (bytes == 0 || target < 0 || target >= w->size || !direct_passive(w, target))
+        return NULL;
+    const struct direct_target *t = &w->t[target];
+    const struct direct_views *m = &t->mem;
+    uint64_t off;
+    if (m->view == NULL || disp < 0 ||
+        __builtin_mul_overflow((uint64_t)disp, (uint64_t)t->disp_unit, &off) || off > t->size ||
+        bytes > t->size - off)
+        return NULL;
+    if (off < m->first_len)
+        return bytes <= m->first_len - off ? m->view[0] + off : NULL;
+    uint64_t in_area = (off - m->first_len) % m->area_len;
+    if (bytes > m->area_len - in_area)
+        return NULL; /* crosses into the next area's view */
+    return m->view[1 + (off - m->first_len) / m->area_len] + in_area;
+}
+
+/* Before an operation goes to osc/ucx in one of our passive epochs. */
+static int to_ucx(struct direct_win *w, int target) {
+    if (target < 0 || target >= w->size || !direct_passive(w, target))
+        return MPI_SUCCESS;
+    return direct_pmpi_epoch(w, target);
+}
+
+/* Whether the accumulate lock covers this call: our passive epoch towards a
+ * valid target. Fence and PSCW epochs are osc/ucx's alone. */
+static int locked_accumulate(const struct direct_win *w, int target) {
+    return target >= 0 && target < w->size && direct_passive(w, target);
+}
+
+/* target = origin op target, in place. */
+static int apply(uint8_t *dst, const void *origin, int count, MPI_Datatype dt, MPI_Op op,
+                 size_t bytes) {
+    if (op == MPI_NO_OP)
+        return MPI_SUCCESS;
+    if (op == MPI_REPLACE) {
+        memmove(dst, origin, bytes);
+        return MPI_SUCCESS;
+    }
+    return PMPI_Reduce_local(origin, dst, count, dt, op);
+}
+
+/* Completes an osc/ucx accumulate before the accumulate lock is released. */
+static int flushed(struct direct_win *w, int target, int rc) {
+    return rc == MPI_SUCCESS ? PMPI_Win_flush(target, w->win) : rc;
+}
+
+int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
+            int target_rank, MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype,
+            MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w != NULL) {
+        size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
+        uint8_t *dst = target_addr(w, target_rank, target_disp, n);
+        if (dst != NULL) {
+            memcpy(dst, origin_addr, n);
+            direct_count(&w->stats.direct);
+            return MPI_SUCCESS;
+        }
+        int rc = to_ucx(w, target_rank);
+        if (rc != MPI_SUCCESS)
+            return rc;
+    }
+    return PMPI_Put(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                    target_count, target_datatype, win);
+}
+
+int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin_datatype, int target_rank,
+            MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype, MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w != NULL) {
+        size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
+        const uint8_t *src = target_addr(w, target_rank, target_disp, n);
+        if (src != NULL) {
+            memcpy(origin_addr, src, n);
+            direct_count(&w->stats.direct);
+            return MPI_SUCCESS;
+        }
+        int rc = to_ucx(w, target_rank);
+        if (rc != MPI_SUCCESS)
+            return rc;
+    }
+    return PMPI_Get(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                    target_count, target_datatype, win);
+}
+
+int MPI_Rput(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
+             int target_rank, MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype,
+             MPI_Win win, MPI_Request *request) {
+    struct direct_win *w = direct_win_find(win);
+    int rc = w != NULL ? to_ucx(w, target_rank) : MPI_SUCCESS;
+    if (rc != MPI_SUCCESS)
+        return rc;
+    return PMPI_Rput(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                     target_count, target_datatype, win, request);
+}
+
+int MPI_Rget(void *origin_addr, int origin_count, MPI_Datatype origin_datatype, int target_rank,
+             MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype, MPI_Win win,
+             MPI_Request *request) {
+    struct direct_win *w = direct_win_find(win);
+    int rc = w != NULL ? to_ucx(w, target_rank) : MPI_SUCCESS;
+    if (rc != MPI_SUCCESS)
+        return rc;
+    return PMPI_Rget(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                     target_count, target_datatype, win, request);
+}
+
+int MPI_Accumulate(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
+                   int target_rank, MPI_Aint target_disp, int target_count,
+                   MPI_Datatype target_datatype, MPI_Op op, MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL || !locked_accumulate(w, target_rank))
+        return PMPI_Accumulate(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                               target_count, target_datatype, op, win);
+    size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
+    uint8_t *dst = target_addr(w, target_rank, target_disp, n);
+    direct_acc_lock(w, target_rank);
+    int rc;
+    if (dst != NULL) {
+        rc = apply(dst, origin_addr, origin_count, origin_datatype, op, n);
+        direct_count(&w->stats.direct);
+    } else if ((rc = direct_pmpi_epoch(w, target_rank)) == MPI_SUCCESS) {
+        rc = flushed(w, target_rank,
+                     PMPI_Accumulate(origin_addr, origin_count, origin_datatype, target_rank,
+                                     target_disp, target_count, target_datatype, op, win));
+    }
+    direct_acc_unlock(w, target_rank);
+    return rc;
+}
+
+int MPI_Get_accumulate(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
+                       void *result_addr, int result_count, MPI_Datatype result_datatype,
+                       int target_rank, MPI_Aint target_disp, int target_count,
+                       MPI_Datatype target_datatype, MPI_Op op, MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL || !locked_accumulate(w, target_rank))
+        return PMPI_Get_accumulate(origin_addr, origin_count, origin_datatype, result_addr,
+                                   result_count, result_datatype, target_rank, target_disp,
+                                   target_count, target_datatype, op, win);
+    /* MPI_NO_OP ignores the origin arguments. */
+    size_t n = same_layout(result_datatype, result_count, target_datatype, target_count);
+    if (op != MPI_NO_OP &&
+        same_layout(origin_datatype, origin_count, target_datatype, target_count) != n)
+        n = 0;
+    uint8_t *dst = target_addr(w, target_rank, target_disp, n);
+    direct_acc_lock(w, target_rank);
+    int rc;
+    if (dst != NULL) {
+        memcpy(result_addr, dst, n);
+        rc = apply(dst, origin_addr, target_count, target_datatype, op, n);
+        direct_count(&w->stats.direct);
+    } else if ((rc = direct_pmpi_epoch(w, target_rank)) == MPI_SUCCESS) {
+        rc = flushed(w, target_rank,
+                     PMPI_Get_accumulate(origin_addr, origin_count, origin_datatype, result_addr,
+                                         result_count, result_datatype, target_rank, target_disp,
+                                         target_count, target_datatype, op, win));
+    }
+    direct_acc_unlock(w, target_rank);
+    return rc;
+}
+
+int MPI_Fetch_and_op(const void *origin_addr, void *result_addr, MPI_Datatype datatype,
+                     int target_rank, MPI_Aint target_disp, MPI_Op op, MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL || !locked_accumulate(w, target_rank))
+        return osc_route_fetch_and_op(origin_addr, result_addr, datatype, target_rank, target_disp,
+                                      op, win);
+    size_t n = predefined_bytes(datatype, 1);
+    uint8_t *dst = target_addr(w, target_rank, target_disp, n);
+    direct_acc_lock(w, target_rank);
+    int rc;
+    if (dst != NULL) {
+        memcpy(result_addr, dst, n);
+        rc = apply(dst, origin_addr, 1, datatype, op, n);
+        direct_count(&w->stats.direct);
+    } else if ((rc = direct_pmpi_epoch(w, target_rank)) == MPI_SUCCESS) {
+        rc = flushed(w, target_rank,
+                     osc_route_fetch_and_op(origin_addr, result_addr, datatype, target_rank,
+                                            target_disp, op, win));
+    }
+    direct_acc_unlock(w, target_rank);
+    return rc;
+}
+
+int MPI_Compare_and_swap(const void *origin_addr, const void *compare_addr, void *result_addr,
+                         MPI_Datatype datatype, int target_rank, MPI_Aint target_disp,
+                         MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL || !locked_accumulate(w, target_rank))
+        return PMPI_Compare_and_swap(origin_addr, compare_addr, result_addr, datatype, target_rank,
+                                     target_disp, win);
+    size_t n = predefined_bytes(datatype, 1);
+    uint8_t *dst = target_addr(w, target_rank, target_disp, n);
+    direct_acc_lock(w, target_rank);
+    int rc = MPI_SUCCESS;
+    if (dst != NULL) {
+        memcpy(result_addr, dst, n);
+        if (memcmp(result_addr, compare_addr, n) == 0)
+            memcpy(dst, origin_addr, n);
+        direct_count(&w->stats.direct);
+    } else if ((rc = direct_pmpi_epoch(w, target_rank)) == MPI_SUCCESS) {
+        rc = flushed(w, target_rank,
+                     PMPI_Compare_and_swap(origin_addr, compare_addr, result_addr, datatype,
+                                           target_rank, target_disp, win));
+    }
+    direct_acc_unlock(w, target_rank);
+    return rc;
+}
+
+int MPI_Raccumulate(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
+                    int target_rank, MPI_Aint target_disp, int target_count,
+                    MPI_Datatype target_datatype, MPI_Op op, MPI_Win win, MPI_Request *request) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL || !locked_accumulate(w, target_rank))
+        return PMPI_Raccumulate(origin_addr, origin_count, origin_datatype, target_rank,
+                                target_disp, target_count, target_datatype, op, win, request);
+    direct_acc_lock(w, target_rank);
+    int rc = direct_pmpi_epoch(w, target_rank);
+    if (rc == MPI_SUCCESS)
+        rc =
+            flushed(w, target_rank,
+                    PMPI_Raccumulate(origin_addr, origin_count, origin_datatype, target_rank,
+                                     target_disp, target_count, target_datatype, op, win, request));
+    direct_acc_unlock(w, target_rank);
+    return rc;
+}
+
+int MPI_Rget_accumulate(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
+                        void *result_addr, int result_count, MPI_Datatype result_datatype,
+                        int target_rank, MPI_Aint target_disp, int target_count,
+                        MPI_Datatype target_datatype, MPI_Op op, MPI_Win win,
+                        MPI_Request *request) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL || !locked_accumulate(w, target_rank))
+        return PMPI_Rget_accumulate(origin_addr, origin_count, origin_datatype, result_addr,
+                                    result_count, result_datatype, target_rank, target_disp,
+                                    target_count, target_datatype, op, win, request);
+    direct_acc_lock(w, target_rank);
+    int rc = direct_pmpi_epoch(w, target_rank);
+    if (rc == MPI_SUCCESS)
+        rc = flushed(w, target_rank,
+                     PMPI_Rget_accumulate(origin_addr, origin_count, origin_datatype, result_addr,
+                                          result_count, result_datatype, target_rank, target_disp,
+                                          target_count, target_datatype, op, win, request));
+    direct_acc_unlock(w, target_rank);
+    return rc;
+}

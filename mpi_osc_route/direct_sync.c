@@ -1,0 +1,175 @@
+/* Passive-target synchronization of same-host osc/ucx windows (direct_win.h):
+ * MPI_Win_lock, _unlock, _lock_all, _unlock_all and the flushes, on the lock
+ * words of the window's shared segment. Operations done through the views
+ * are complete when they return; the flushes and unlocks order them with a
+ * fence, and complete what went to osc/ucx with osc/ucx's own call. */
+#include "direct_win.h"
+#include "osc_route_weak.h"
+
+static int rma_sync_error(MPI_Win win) {
+    PMPI_Win_call_errhandler(win, MPI_ERR_RMA_SYNC);
+    return MPI_ERR_RMA_SYNC;
+}
+
+static void lock_shared(struct direct_ctl *c) {
+    for (;;) {
+        if (!(__atomic_fetch_add(&c->lock, 1, __ATOMIC_ACQUIRE) & DIRECT_LOCK_EXCL))
+            return;
+        __atomic_fetch_sub(&c->lock, 1, __ATOMIC_RELAXED);
+        while (__atomic_load_n(&c->lock, __ATOMIC_RELAXED) & DIRECT_LOCK_EXCL)
+            direct_progress();
+    }
+}
+
+static void lock_exclusive(struct direct_ctl *c) {
+    for (;;) {
+        uint64_t expected = 0;
+        if (__atomic_compare_exchange_n(&c->lock, &expected, DIRECT_LOCK_EXCL, 0, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+            return;
+        direct_progress();
+    }
+}
+
+/* Subtracts, not stores: shared lockers briefly add to a word that is held
+ * exclusively before they back off. */
+static void unlock_word(struct direct_ctl *c, int type) {
+    __atomic_fetch_sub(&c->lock, type == DIRECT_EXCLUSIVE ? DIRECT_LOCK_EXCL : 1, __ATOMIC_RELEASE);
+}
+
+static int valid_target(const struct direct_win *w, int rank) {
+    return rank >= 0 && rank < w->size;
+}
+
+int MPI_Win_lock(int lock_type, int rank, int assert, MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL || !valid_target(w, rank) ||
+        (lock_type != MPI_LOCK_SHARED && lock_type != MPI_LOCK_EXCLUSIVE))
+        return PMPI_Win_lock(lock_type, rank, assert, win);
+    struct direct_target *t = &w->t[rank];
+    if (w->lock_all || t->lock != DIRECT_UNLOCKED)
+        return rma_sync_error(win);
+    int type = lock_type == MPI_LOCK_SHARED ? DIRECT_SHARED : DIRECT_EXCLUSIVE;
+    if (assert & MPI_MODE_NOCHECK)
+        type = DIRECT_NOCHECK;
+    else if (type == DIRECT_SHARED)
+        lock_shared(t->ctl);
+    else
+        lock_exclusive(t->ctl);
+    __atomic_store_n(&t->lock, type, __ATOMIC_RELEASE);
+    return MPI_SUCCESS;
+}
+
+int MPI_Win_unlock(int rank, MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL || !valid_target(w, rank))
+        return PMPI_Win_unlock(rank, win);
+    struct direct_target *t = &w->t[rank];
+    int type = t->lock;
+    if (type == DIRECT_UNLOCKED)
+        return rma_sync_error(win);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    int rc = MPI_SUCCESS;
+    if (t->pmpi_locked) {
+        rc = PMPI_Win_unlock(rank, win);
+        __atomic_store_n(&t->pmpi_locked, 0, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&t->pmpi_pending, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->lock, DIRECT_UNLOCKED, __ATOMIC_RELEASE);
+    if (type != DIRECT_NOCHECK)
+        unlock_word(t->ctl, type);
+    return rc;
+}
+
+int MPI_Win_lock_all(int assert, MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL)
+        return PMPI_Win_lock_all(assert, win);
+    if (w->lock_all)
+        return rma_sync_error(win);
+    for (int r = 0; r < w->size; ++r)
+        if (w->t[r].lock != DIRECT_UNLOCKED)
+            return rma_sync_error(win);
+    int nocheck = (assert &MPI_MODE_NOCHECK) != 0;
+    for (int r = 0; r < w->size && !nocheck; ++r)
+        lock_shared(w->t[r].ctl);
+    __atomic_store_n(&w->lock_all, nocheck ? 2 : 1, __ATOMIC_RELEASE);
+    return MPI_SUCCESS;
+}
+
+int MPI_Win_unlock_all(MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL)
+        return PMPI_Win_unlock_all(win);
+    int mode = w->lock_all;
+    if (mode == 0)
+        return rma_sync_error(win);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    int rc = MPI_SUCCESS;
+    if (w->pmpi_lock_all) {
+        rc = PMPI_Win_unlock_all(win);
+        __atomic_store_n(&w->pmpi_lock_all, 0, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&w->lock_all, 0, __ATOMIC_RELEASE);
+    for (int r = 0; r < w->size; ++r) {
+        __atomic_store_n(&w->t[r].pmpi_pending, 0, __ATOMIC_RELAXED);
+        if (mode == 1)
+            unlock_word(w->t[r].ctl, DIRECT_SHARED);
+    }
+    return rc;
+}
+
+/* What a flush of target needs beyond the fence: 1 when osc/ucx has
+ * operations towards it to complete. Now and then MPI progresses here too: a
+ * rank that only polls through the views must still serve the osc/ucx
+ * operations others send it. */
+static int flush_needs_ucx(struct direct_win *w, int target) {
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    unsigned n = __atomic_load_n(&w->flushes, __ATOMIC_RELAXED) + 1;
+    __atomic_store_n(&w->flushes, n, __ATOMIC_RELAXED);
+    if (n % 64 == 0)
+        direct_progress();
+    if (!__atomic_load_n(&w->t[target].pmpi_pending, __ATOMIC_RELAXED))
+        return 0;
+    __atomic_store_n(&w->t[target].pmpi_pending, 0, __ATOMIC_RELAXED);
+    return 1;
+}
+
+/* Flushes of every target this rank has an epoch towards: osc/ucx's flush of
+ * each target it has operations towards (one flush_all of osc/ucx would need
+ * an epoch of it towards all). MPI_ERR_RMA_SYNC without any epoch. */
+static int flush_all(struct direct_win *w, int (*flush_one)(int, MPI_Win)) {
+    int rc = MPI_SUCCESS, epochs = 0;
+    for (int r = 0; r < w->size; ++r) {
+        if (!direct_passive(w, r))
+            continue;
+        ++epochs;
+        if (flush_needs_ucx(w, r) && rc == MPI_SUCCESS)
+            rc = flush_one(r, w->win);
+    }
+    return epochs == 0 ? rma_sync_error(w->win) : rc;
+}
+
+int MPI_Win_flush(int rank, MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL || !valid_target(w, rank) || !direct_passive(w, rank) || flush_needs_ucx(w, rank))
+        return PMPI_Win_flush(rank, win);
+    return MPI_SUCCESS;
+}
+
+int MPI_Win_flush_local(int rank, MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL || !valid_target(w, rank) || !direct_passive(w, rank) || flush_needs_ucx(w, rank))
+        return PMPI_Win_flush_local(rank, win);
+    return MPI_SUCCESS;
+}
+
+int MPI_Win_flush_all(MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    return w == NULL ? PMPI_Win_flush_all(win) : flush_all(w, PMPI_Win_flush);
+}
+
+int MPI_Win_flush_local_all(MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    return w == NULL ? PMPI_Win_flush_local_all(win) : flush_all(w, PMPI_Win_flush_local);
+}

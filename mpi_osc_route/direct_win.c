@@ -1,0 +1,303 @@
+/* Same-host window state: set up beside an osc/ucx window, found by handle,
+ * freed with the window (direct_win.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "direct_win.h"
+#include "osc_route.h"
+#include "osc_route_weak.h"
+
+#include <dlfcn.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#pragma weak opal_progress
+extern void opal_progress(void);
+
+/* Windows with a same-host state. Readers scan without a lock: slots are
+ * written under registry_lock, and a window is not used by the program while
+ * it is being created or freed. */
+#define DIRECT_MAX_WINDOWS 1024
+static struct direct_win *registry[DIRECT_MAX_WINDOWS];
+static unsigned registry_high;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct direct_win *direct_win_find(MPI_Win win) {
+    unsigned high = __atomic_load_n(&registry_high, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < high; ++i) {
+        struct direct_win *w = __atomic_load_n(&registry[i], __ATOMIC_ACQUIRE);
+        if (w != NULL && w->win == win)
+            return w;
+    }
+    return NULL;
+}
+
+static int registry_add(struct direct_win *w) {
+    int added = 0;
+    pthread_mutex_lock(&registry_lock);
+    for (unsigned i = 0; i < DIRECT_MAX_WINDOWS && !added; ++i) {
+        if (registry[i] != NULL)
+            continue;
+        __atomic_store_n(&registry[i], w, __ATOMIC_RELEASE);
+        if (i >= registry_high)
+            __atomic_store_n(&registry_high, i + 1, __ATOMIC_RELEASE);
+        added = 1;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return added;
+}
+
+static void registry_remove(struct direct_win *w) {
+    pthread_mutex_lock(&registry_lock);
+    for (unsigned i = 0; i < registry_high; ++i)
+        if (registry[i] == w)
+            __atomic_store_n(&registry[i], NULL, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+/* libveo's and veshm's functions, from the process (the veshm UCX module
+ * brings them); NULL in a process without them. */
+static void *process_symbol(const char *name) {
+    return dlsym(RTLD_DEFAULT, name);
+}
+
+struct rank_window {
+    int64_t owner_pid; /* VE process owning the memory; 0 for host memory */
+    uint64_t hmem;     /* its HMEM address */
+    uint64_t size;
+    int64_t disp_unit;
+};
+
+static struct rank_window describe(void *base, MPI_Aint size, int disp_unit) {
+    struct rank_window d = {0, 0, (uint64_t)(size > 0 ? size : 0), disp_unit};
+    void *to_hmem_sym = process_symbol("veo_emu_vh_to_hmem");
+    void *pid_sym = process_symbol("veo_get_pid_from_hmem");
+    if (to_hmem_sym == NULL || pid_sym == NULL || base == NULL || size <= 0)
+        return d;
+    void *(*to_hmem)(const void *);
+    int (*pid_of)(void *);
+    /* ISO C has no object-to-function pointer conversion; dlsym relies on
+     * POSIX guaranteeing that the representations agree. */
+    memcpy(&to_hmem, &to_hmem_sym, sizeof(to_hmem));
+    memcpy(&pid_of, &pid_sym, sizeof(pid_of));
+    void *hmem = to_hmem(base);
+    if (hmem == NULL)
+        return d;
+    int pid = pid_of(hmem);
+    if (pid > 0) {
+        d.owner_pid = pid;
+        d.hmem = (uint64_t)(uintptr_t)hmem;
+    }
+    return d;
+}
+
+/* Views of every area of a peer's window memory, or none: an operation may
+ * then be done directly wherever it does not cross from one area into the
+ * next. */
+static struct direct_views peer_views(const struct rank_window *d) {
+    struct direct_views v = {NULL, 0, 0};
+    void *sym = process_symbol("uct_veshm_peer_view");
+    if (sym == NULL || d->owner_pid <= 0 || d->size == 0)
+        return v;
+    void *(*view)(pid_t, uint64_t, size_t *);
+    memcpy(&view, &sym, sizeof(view));
+    size_t len = d->size;
+    uint8_t *first = view((pid_t)d->owner_pid, d->hmem, &len);
+    if (first == NULL)
+        return v;
+    v.first_len = len;
+    size_t rest = d->size - len;
+    if (rest > 0) {
+        len = rest;
+        if (view((pid_t)d->owner_pid, d->hmem + v.first_len, &len) == NULL)
+            return v;
+        v.area_len = len; /* a whole area, unless it is the last */
+    }
+    size_t count = 1 + (rest > 0 ? (rest + v.area_len - 1) / v.area_len : 0);
+    v.view = calloc(count, sizeof(*v.view));
+    if (v.view == NULL)
+        return v;
+    v.view[0] = first;
+    for (size_t i = 1; i < count; ++i) {
+        uint64_t off = v.first_len + (i - 1) * v.area_len;
+        len = d->size - off < v.area_len ? d->size - off : v.area_len;
+        size_t want = len;
+        v.view[i] = view((pid_t)d->owner_pid, d->hmem + off, &len);
+        if (v.view[i] == NULL || len != want) {
+            free(v.view);
+            v.view = NULL;
+            return v;
+        }
+    }
+    return v;
+}
+
+/* This rank's own memory: one stretch. */
+static struct direct_views own_views(void *base, uint64_t size) {
+    struct direct_views v = {NULL, size, size};
+    if (base == NULL || size == 0 || (v.view = malloc(sizeof(*v.view))) == NULL)
+        return v;
+    v.view[0] = base;
+    return v;
+}
+
+static void direct_win_destroy(struct direct_win *w) {
+    if (w == NULL)
+        return;
+    for (int r = 0; r < w->size; ++r)
+        free(w->t[r].mem.view);
+    pthread_mutex_destroy(&w->pmpi_mutex);
+    free(w);
+}
+
+static int enabled(void) {
+    const char *e = getenv("VESHM_OSC_DIRECT");
+    return e == NULL || strcmp(e, "0") != 0;
+}
+
+/* All ranks of comm on this host: the shared segment needs it. Decided
+ * first without communicating, from what mpirun tells each rank about the
+ * job: when it spans hosts, ranks elsewhere may run without this library
+ * (mpirun forwards the preload only if told to), and a collective only some
+ * ranks make would hang the window's creation. */
+static int one_host(MPI_Comm comm) {
+    const char *job = getenv("OMPI_COMM_WORLD_SIZE");
+    const char *here = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (job == NULL || here == NULL || strcmp(job, here) != 0)
+        return 0;
+    /* Processes of other jobs (MPI_Comm_spawn, MPI_Comm_connect) may still
+     * be elsewhere. */
+    MPI_Comm node;
+    int size = 0, node_size = -1;
+    PMPI_Comm_size(comm, &size);
+    if (PMPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) != MPI_SUCCESS)
+        return 0;
+    PMPI_Comm_size(node, &node_size);
+    PMPI_Comm_free(&node);
+    return node_size == size;
+}
+
+void direct_win_setup(MPI_Win win, MPI_Comm comm, void *base, MPI_Aint size, int disp_unit) {
+    if (!enabled() || !one_host(comm))
+        return;
+    int rank, nranks;
+    PMPI_Comm_rank(comm, &rank);
+    PMPI_Comm_size(comm, &nranks);
+    struct direct_win *w = calloc(1, sizeof(*w) + (size_t)nranks * sizeof(w->t[0]));
+    struct rank_window *all = calloc((size_t)nranks, sizeof(*all));
+    struct direct_ctl *mine = NULL;
+    int ok = w != NULL && all != NULL;
+    if (w != NULL) {
+        w->win = win;
+        w->rank = rank;
+        w->size = nranks;
+        pthread_mutex_init(&w->pmpi_mutex, NULL);
+    }
+    if (ok && PMPI_Win_allocate_shared(sizeof(struct direct_ctl), 1, MPI_INFO_NULL, comm, &mine,
+                                       &w->ctl_win) != MPI_SUCCESS)
+        ok = 0;
+    else if (ok)
+        memset(mine, 0, sizeof(*mine));
+    /* Every rank takes the same way: the segment is collective. */
+    int all_ok = 0;
+    PMPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm);
+    struct rank_window me = describe(base, size, disp_unit);
+    if (all_ok)
+        all_ok = PMPI_Allgather(&me, sizeof(me), MPI_BYTE, all, sizeof(me), MPI_BYTE, comm) ==
+                 MPI_SUCCESS;
+    for (int r = 0; all_ok && r < nranks; ++r) {
+        MPI_Aint seg_size;
+        int seg_unit;
+        if (PMPI_Win_shared_query(w->ctl_win, r, &seg_size, &seg_unit, &w->t[r].ctl) != MPI_SUCCESS)
+            all_ok = 0;
+        w->t[r].size = all[r].size;
+        w->t[r].disp_unit = (int)all[r].disp_unit;
+        w->t[r].mem = r == rank ? own_views(base, all[r].size) : peer_views(&all[r]);
+    }
+    free(all);
+    int added = all_ok && registry_add(w);
+    /* Agreed again, and the words are zero everywhere before anyone locks. */
+    int agreed = 0;
+    PMPI_Allreduce(&added, &agreed, 1, MPI_INT, MPI_MIN, comm);
+    if (!agreed) {
+        if (added)
+            registry_remove(w);
+        if (ok)
+            PMPI_Win_free(&w->ctl_win);
+        direct_win_destroy(w);
+    }
+}
+
+static void report(const struct direct_win *w) {
+    const char *e = getenv("VESHM_OSC_DIRECT_STATS");
+    if (e == NULL || strcmp(e, "1") != 0)
+        return;
+    unsigned views = 0;
+    for (int r = 0; r < w->size; ++r)
+        views += w->t[r].mem.view != NULL;
+    fprintf(stderr,
+            "osc_route: rank %d window: %u of %d ranks reached directly, %llu operations "
+            "direct, %llu through osc/ucx\n",
+            w->rank, views, w->size, (unsigned long long)w->stats.direct,
+            (unsigned long long)w->stats.through_ucx);
+}
+
+int MPI_Win_free(MPI_Win *win) {
+    struct direct_win *w = win != NULL ? direct_win_find(*win) : NULL;
+    if (w != NULL) {
+        report(w);
+        registry_remove(w);
+        PMPI_Win_free(&w->ctl_win);
+        direct_win_destroy(w);
+    }
+    return PMPI_Win_free(win);
+}
+
+void direct_progress(void) {
+    if (opal_progress != NULL)
+        opal_progress();
+    else
+        sched_yield();
+}
+
+int direct_pmpi_epoch(struct direct_win *w, int target) {
+    int rc = MPI_SUCCESS;
+    direct_count(&w->stats.through_ucx);
+    __atomic_store_n(&w->t[target].pmpi_pending, 1, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&w->lock_all, __ATOMIC_ACQUIRE)) {
+        if (__atomic_load_n(&w->pmpi_lock_all, __ATOMIC_ACQUIRE))
+            return MPI_SUCCESS;
+        pthread_mutex_lock(&w->pmpi_mutex);
+        if (!w->pmpi_lock_all && (rc = PMPI_Win_lock_all(MPI_MODE_NOCHECK, w->win)) == MPI_SUCCESS)
+            __atomic_store_n(&w->pmpi_lock_all, 1, __ATOMIC_RELEASE);
+    } else {
+        if (__atomic_load_n(&w->t[target].pmpi_locked, __ATOMIC_ACQUIRE))
+            return MPI_SUCCESS;
+        pthread_mutex_lock(&w->pmpi_mutex);
+        if (!w->t[target].pmpi_locked &&
+            (rc = PMPI_Win_lock(MPI_LOCK_SHARED, target, MPI_MODE_NOCHECK, w->win)) == MPI_SUCCESS)
+            __atomic_store_n(&w->t[target].pmpi_locked, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&w->pmpi_mutex);
+    return rc;
+}
+
+void direct_acc_lock(struct direct_win *w, int target) {
+    uint64_t *word = &w->t[target].ctl->acc;
+    for (;;) {
+        uint64_t expected = 0;
+        if (__atomic_compare_exchange_n(word, &expected, (uint64_t)w->rank + 1, 0, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+            return;
+        /* The holder may be waiting for this rank's progress (an osc/ucx
+         * accumulate under the lock is UCP active messages). */
+        direct_progress();
+    }
+}
+
+void direct_acc_unlock(struct direct_win *w, int target) {
+    __atomic_store_n(&w->t[target].ctl->acc, 0, __ATOMIC_RELEASE);
+}

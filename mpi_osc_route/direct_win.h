@@ -1,0 +1,102 @@
+/* The same-host path of osc/ucx windows (docs/MPI_ROUTING.md, "Same-host
+ * windows").
+ *
+ * Open MPI 4.1.4's osc/ucx keeps its lock and accumulate-lock words in host
+ * memory no transport reaches, so UCP runs every lock, accumulate and atomic
+ * as active messages the target executes when it next progresses: 2 us and
+ * more where Open MPI's default path (osc/rdma over shared memory) takes one
+ * CPU atomic. When all ranks of a window are on this host, this library
+ * instead keeps the window's lock words in a shared-memory segment of its own
+ * (an osc/sm window beside it) and reaches the other ranks' window memory
+ * through veshm's host views of it (uct_veshm_peer_view: the areas osc/ucx's
+ * keys attached). In passive-target epochs, locks are CPU atomics on those
+ * words, and contiguous puts, gets, accumulates and atomics are loads and
+ * stores through the views, accumulates under the window's accumulate lock.
+ * What it cannot do that way (derived datatypes, a target without a view, any
+ * operation in a fence or PSCW epoch) goes to osc/ucx as before, inside a
+ * passive epoch opened for osc/ucx on first need (MPI_MODE_NOCHECK: the lock
+ * itself is ours) and, for accumulates, under the same accumulate lock. */
+#ifndef VESHM_DIRECT_WIN_H
+#define VESHM_DIRECT_WIN_H
+
+#include <mpi.h>
+#include <pthread.h>
+#include <stdint.h>
+
+/* One per rank, in the shared segment. */
+struct direct_ctl {
+    uint64_t lock; /* passive-target lock: shared holders, plus DIRECT_LOCK_EXCL */
+    uint64_t acc;  /* accumulate lock: 0 free, else holder's rank + 1 */
+    char pad[48];  /* one cache line per rank */
+};
+
+#define DIRECT_LOCK_EXCL (1ull << 62)
+
+/* This rank's access epoch towards a target, as opened through MPI_Win_lock. */
+enum direct_lock { DIRECT_UNLOCKED, DIRECT_SHARED, DIRECT_EXCLUSIVE, DIRECT_NOCHECK };
+
+/* A target's window memory as this process reaches it: one view per VESHM
+ * area it spans (areas are attached, and mapped, one by one). Offsets below
+ * first_len are in view[0], the others in view[1 + (off - first_len) /
+ * area_len]. */
+struct direct_views {
+    uint8_t **view; /* NULL: the target is reached through osc/ucx */
+    uint64_t first_len, area_len;
+};
+
+struct direct_target {
+    struct direct_views mem;
+    uint64_t size;
+    int disp_unit;
+    struct direct_ctl *ctl;
+    int lock;         /* enum direct_lock (atomic: other threads read it) */
+    int pmpi_locked;  /* osc/ucx has a passive epoch towards it */
+    int pmpi_pending; /* osc/ucx operations towards it since its last flush */
+};
+
+struct direct_win {
+    MPI_Win win, ctl_win;
+    int rank, size;
+    int lock_all;               /* an MPI_Win_lock_all epoch is open: 1, or 2 with NOCHECK */
+    int pmpi_lock_all;          /* osc/ucx has the lock_all epoch too */
+    unsigned flushes;           /* for the occasional progress call (direct_sync.c) */
+    pthread_mutex_t pmpi_mutex; /* opening osc/ucx's epochs */
+    struct {
+        uint64_t direct, through_ucx; /* operations each way, for tests */
+    } stats;
+    struct direct_target t[];
+};
+
+/* The same-host state of win, or NULL when it has none (not on osc/ucx, ranks
+ * on other hosts, or VESHM_OSC_DIRECT=0). Called on every operation. */
+struct direct_win *direct_win_find(MPI_Win win);
+
+/* After an osc/ucx window was created (collective over comm). Windows of
+ * MPI_Win_create_dynamic have no base: not given here. */
+void direct_win_setup(MPI_Win win, MPI_Comm comm, void *base, MPI_Aint size, int disp_unit);
+
+/* Whether this rank has a passive-target epoch towards target open. */
+static inline int direct_passive(const struct direct_win *w, int target) {
+    return __atomic_load_n(&w->lock_all, __ATOMIC_RELAXED) ||
+           __atomic_load_n(&w->t[target].lock, __ATOMIC_RELAXED) != DIRECT_UNLOCKED;
+}
+
+/* Counts an operation; exact with one thread per window (relaxed, no
+ * read-modify-write on the fast path). */
+static inline void direct_count(uint64_t *counter) {
+    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
+/* Makes sure osc/ucx has a passive epoch towards target (NOCHECK: the lock
+ * is held through the shared words already) and notes an operation for the
+ * next flush. Call in a passive epoch only. */
+int direct_pmpi_epoch(struct direct_win *w, int target);
+
+/* The window's accumulate lock at target (spins, progressing MPI). */
+void direct_acc_lock(struct direct_win *w, int target);
+void direct_acc_unlock(struct direct_win *w, int target);
+
+/* Lets MPI progress (Open MPI's opal_progress) while spinning. */
+void direct_progress(void);
+
+#endif
