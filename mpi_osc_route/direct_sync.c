@@ -173,3 +173,20 @@ int MPI_Win_flush_local_all(MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
     return w == NULL ? PMPI_Win_flush_local_all(win) : flush_all(w, PMPI_Win_flush_local);
 }
+
+/* The memory barrier of a passive epoch; osc/ucx's own only when it has an
+ * epoch open (it answers MPI_ERR_RMA_SYNC otherwise, and ours is lazy). */
+int MPI_Win_sync(MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL)
+        return PMPI_Win_sync(win);
+    int epochs = w->lock_all != 0, ucx_epochs = w->pmpi_lock_all;
+    for (int r = 0; r < w->size; ++r) {
+        epochs += w->t[r].lock != DIRECT_UNLOCKED;
+        ucx_epochs += w->t[r].pmpi_locked;
+    }
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (epochs == 0 || ucx_epochs > 0)
+        return PMPI_Win_sync(win);
+    return MPI_SUCCESS;
+}

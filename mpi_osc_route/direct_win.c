@@ -231,6 +231,18 @@ void direct_win_setup(MPI_Win win, MPI_Comm comm, void *base, MPI_Aint size, int
     }
 }
 
+/* For tests (exported; looked up with dlsym): 1 and the counts when win has
+ * a same-host state, else 0. */
+__attribute__((visibility("default"))) int
+veshm_osc_route_window_stats(MPI_Win win, uint64_t *direct, uint64_t *through_ucx) {
+    const struct direct_win *w = direct_win_find(win);
+    if (w == NULL)
+        return 0;
+    *direct = __atomic_load_n(&w->stats.direct, __ATOMIC_RELAXED);
+    *through_ucx = __atomic_load_n(&w->stats.through_ucx, __ATOMIC_RELAXED);
+    return 1;
+}
+
 static void report(const struct direct_win *w) {
     const char *e = getenv("VESHM_OSC_DIRECT_STATS");
     if (e == NULL || strcmp(e, "1") != 0)

@@ -1,0 +1,313 @@
+/* Passive-target synchronization and atomicity, all ranks against rank 0's
+ * window (MPI_Win_allocate):
+ *   mpi_rma_sync direct|no-direct|any [iterations [allocate|create]]
+ * exclusive:  read-modify-write of a counter under MPI_LOCK_EXCLUSIVE, with a
+ *             pause between the read and the write: no update may be lost.
+ * accumulate: MPI_Accumulate of predefined int64s (the same-host path of
+ *             mpi_osc_route does it in place) and of a derived datatype of
+ *             as many (that path hands it to osc/ucx) on the same counters,
+ *             concurrently: the sums must be exact, so both ways must be
+ *             atomic with respect to each other.
+ * fetch:      MPI_Fetch_and_op and MPI_Get_accumulate with a derived type,
+ *             mixed: every value fetched from the counter exactly once.
+ * cas:        a spin lock built of MPI_Compare_and_swap guarding a plain
+ *             get-put increment.
+ * get_flush:  a strided get (derived datatype) complete at MPI_Win_flush.
+ * win_sync:   the target's own stores, made visible by MPI_Win_sync in a
+ *             lock_all epoch and a barrier, read by every rank.
+ * "create" makes the window with MPI_Win_create on malloc'ed memory instead
+ * (run with VESHM_OSC_ROUTE=ucx: osc/ucx reaches it through UCP's software
+ * RMA emulation, whose operations complete only when the target answers).
+ * The first argument says what must have carried the operations:
+ * "direct": mpi_osc_route's same-host path (its counters, when the routing
+ * library is there, must show operations done in place); "no-direct": none
+ * of them (the control); "any": not checked. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <mpi.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int rank, nranks;
+static const char *phase = "init";
+static MPI_Win win;
+static int64_t *mem;
+static MPI_Datatype one_int64; /* a derived datatype of one int64 */
+static MPI_Datatype acc_type;  /* a derived datatype of ACC int64 */
+
+enum { EXCL_COUNTER, FETCH_COUNTER, CAS_LOCK, CAS_COUNTER, BLOCK };
+#define BLOCK_WORDS 128 /* written by rank 0 before the phases, read strided */
+#define ACC 256         /* counters added to by every accumulate, after the block */
+#define ACC_AT (BLOCK + BLOCK_WORDS)
+#define SLOTS (ACC_AT + ACC)
+
+static void fail(const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "mpi_rma_sync [rank %d/%d] FAIL in %s: ", rank, nranks, phase);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    exit(1);
+}
+
+#define MPI_CHECK(call)                                                                            \
+    do {                                                                                           \
+        int rc_ = (call);                                                                          \
+        if (rc_ != MPI_SUCCESS)                                                                    \
+            fail("%s returned %d", #call, rc_);                                                    \
+    } while (0)
+
+/* Long enough for another rank to get in between when exclusion is broken. */
+static void pause_briefly(void) {
+    struct timespec t = {0, 20000};
+    nanosleep(&t, NULL);
+}
+
+static int64_t read_root(int slot) {
+    int64_t v;
+    MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win));
+    MPI_CHECK(MPI_Get(&v, 1, MPI_INT64_T, 0, slot, 1, MPI_INT64_T, win));
+    MPI_CHECK(MPI_Win_unlock(0, win));
+    return v;
+}
+
+static void phase_exclusive(int iterations) {
+    phase = "exclusive";
+    for (int i = 0; i < iterations; ++i) {
+        int64_t v;
+        MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, win));
+        MPI_CHECK(MPI_Get(&v, 1, MPI_INT64_T, 0, EXCL_COUNTER, 1, MPI_INT64_T, win));
+        MPI_CHECK(MPI_Win_flush(0, win));
+        pause_briefly();
+        ++v;
+        MPI_CHECK(MPI_Put(&v, 1, MPI_INT64_T, 0, EXCL_COUNTER, 1, MPI_INT64_T, win));
+        MPI_CHECK(MPI_Win_unlock(0, win));
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    int64_t want = (int64_t)iterations * nranks, got = read_root(EXCL_COUNTER);
+    if (got != want)
+        fail("counter %lld after %lld exclusive increments: updates lost", (long long)got,
+             (long long)want);
+}
+
+/* Many counters at once, so that both ways take long enough to overlap. */
+static void phase_accumulate(int iterations) {
+    phase = "accumulate";
+    int64_t ones[ACC], sums[ACC];
+    for (int i = 0; i < ACC; ++i)
+        ones[i] = 1;
+    MPI_CHECK(MPI_Win_lock_all(0, win));
+    for (int i = 0; i < iterations; ++i) {
+        if ((i + rank) % 2 == 0)
+            MPI_CHECK(
+                MPI_Accumulate(ones, ACC, MPI_INT64_T, 0, ACC_AT, ACC, MPI_INT64_T, MPI_SUM, win));
+        else
+            MPI_CHECK(MPI_Accumulate(ones, 1, acc_type, 0, ACC_AT, 1, acc_type, MPI_SUM, win));
+        MPI_CHECK(MPI_Win_flush(0, win));
+    }
+    MPI_CHECK(MPI_Win_unlock_all(win));
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win));
+    MPI_CHECK(MPI_Get(sums, ACC, MPI_INT64_T, 0, ACC_AT, ACC, MPI_INT64_T, win));
+    MPI_CHECK(MPI_Win_unlock(0, win));
+    int64_t want = (int64_t)iterations * nranks;
+    for (int i = 0; i < ACC; ++i)
+        if (sums[i] != want)
+            fail("counter %d: sum %lld after %lld accumulates of 1", i, (long long)sums[i],
+                 (long long)want);
+}
+
+static int compare_int64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void phase_fetch(int iterations) {
+    phase = "fetch";
+    const int64_t one = 1;
+    int64_t *seen = calloc((size_t)iterations, sizeof(*seen));
+    int64_t *all = rank == 0 ? calloc((size_t)iterations * nranks, sizeof(*all)) : NULL;
+    if (seen == NULL || (rank == 0 && all == NULL))
+        fail("out of memory");
+    MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win));
+    for (int i = 0; i < iterations; ++i) {
+        if ((i + rank) % 2 == 0)
+            MPI_CHECK(
+                MPI_Fetch_and_op(&one, &seen[i], MPI_INT64_T, 0, FETCH_COUNTER, MPI_SUM, win));
+        else
+            MPI_CHECK(MPI_Get_accumulate(&one, 1, one_int64, &seen[i], 1, one_int64, 0,
+                                         FETCH_COUNTER, 1, one_int64, MPI_SUM, win));
+        MPI_CHECK(MPI_Win_flush(0, win));
+    }
+    MPI_CHECK(MPI_Win_unlock(0, win));
+    MPI_CHECK(
+        MPI_Gather(seen, iterations, MPI_INT64_T, all, iterations, MPI_INT64_T, 0, MPI_COMM_WORLD));
+    if (rank == 0) {
+        size_t n = (size_t)iterations * nranks;
+        qsort(all, n, sizeof(*all), compare_int64);
+        for (size_t i = 0; i < n; ++i)
+            if (all[i] != (int64_t)i)
+                fail("fetched values are not 0..%zu once each: position %zu holds %lld", n - 1, i,
+                     (long long)all[i]);
+    }
+    free(seen);
+    free(all);
+}
+
+static void phase_cas(int iterations) {
+    phase = "cas";
+    const int64_t unlocked = 0, locked = rank + 1;
+    MPI_CHECK(MPI_Win_lock_all(0, win));
+    for (int i = 0; i < iterations; ++i) {
+        int64_t old;
+        do {
+            MPI_CHECK(
+                MPI_Compare_and_swap(&locked, &unlocked, &old, MPI_INT64_T, 0, CAS_LOCK, win));
+            MPI_CHECK(MPI_Win_flush(0, win));
+        } while (old != unlocked);
+        int64_t v;
+        MPI_CHECK(MPI_Get(&v, 1, MPI_INT64_T, 0, CAS_COUNTER, 1, MPI_INT64_T, win));
+        MPI_CHECK(MPI_Win_flush(0, win));
+        ++v;
+        MPI_CHECK(MPI_Put(&v, 1, MPI_INT64_T, 0, CAS_COUNTER, 1, MPI_INT64_T, win));
+        MPI_CHECK(MPI_Win_flush(0, win));
+        MPI_CHECK(MPI_Fetch_and_op(&unlocked, &old, MPI_INT64_T, 0, CAS_LOCK, MPI_REPLACE, win));
+        MPI_CHECK(MPI_Win_flush(0, win));
+        if (old != locked)
+            fail("the CAS lock was held by %lld, not by this rank", (long long)old);
+    }
+    MPI_CHECK(MPI_Win_unlock_all(win));
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    int64_t want = (int64_t)iterations * nranks, got = read_root(CAS_COUNTER);
+    if (got != want)
+        fail("counter %lld after %lld increments under the CAS lock", (long long)got,
+             (long long)want);
+}
+
+/* A strided get (a derived datatype: osc/ucx carries it) must be complete
+ * when MPI_Win_flush returns. */
+static void phase_get_flush(void) {
+    phase = "get_flush";
+    MPI_Datatype every_other;
+    MPI_CHECK(MPI_Type_vector(BLOCK_WORDS / 2, 1, 2, MPI_INT64_T, &every_other));
+    MPI_CHECK(MPI_Type_commit(&every_other));
+    int64_t got[BLOCK_WORDS / 2];
+    memset(got, 0xff, sizeof(got));
+    MPI_CHECK(MPI_Win_lock_all(0, win));
+    MPI_CHECK(MPI_Get(got, BLOCK_WORDS / 2, MPI_INT64_T, 0, BLOCK + 1, 1, every_other, win));
+    MPI_CHECK(MPI_Win_flush(0, win));
+    for (int i = 0; i < BLOCK_WORDS / 2; ++i)
+        if (got[i] != 1000 + 2 * i + 1)
+            fail("word %d after the flush: %lld, want %d", i, (long long)got[i], 1000 + 2 * i + 1);
+    MPI_CHECK(MPI_Win_unlock_all(win));
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD)); /* before the block changes */
+    MPI_CHECK(MPI_Type_free(&every_other));
+}
+
+/* The target writes its window in a lock_all epoch, MPI_Win_sync, a barrier:
+ * then every rank reads the new values (the MPICH pattern of
+ * wrma_flush_get and of its MCS mutex). */
+static void phase_win_sync(void) {
+    phase = "win_sync";
+    MPI_CHECK(MPI_Win_lock_all(0, win));
+    if (rank == 0) {
+        for (int i = 0; i < BLOCK_WORDS; ++i)
+            mem[BLOCK + i] = 5000 + i;
+        MPI_CHECK(MPI_Win_sync(win));
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    int64_t got[BLOCK_WORDS];
+    MPI_CHECK(MPI_Get(got, BLOCK_WORDS, MPI_INT64_T, 0, BLOCK, BLOCK_WORDS, MPI_INT64_T, win));
+    MPI_CHECK(MPI_Win_flush(0, win));
+    for (int i = 0; i < BLOCK_WORDS; ++i)
+        if (got[i] != 5000 + i)
+            fail("word %d: %lld, want %d", i, (long long)got[i], 5000 + i);
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Win_unlock_all(win));
+}
+
+/* What mpi_osc_route counted for the window, when it is loaded. */
+static void check_path(const char *expect) {
+    phase = "path";
+    typedef int (*stats_fn)(MPI_Win, uint64_t *, uint64_t *);
+    void *sym = dlsym(RTLD_DEFAULT, "veshm_osc_route_window_stats");
+    uint64_t direct = 0, through_ucx = 0;
+    int has_state = 0;
+    if (sym != NULL) {
+        stats_fn stats;
+        memcpy(&stats, &sym, sizeof(stats));
+        has_state = stats(win, &direct, &through_ucx);
+    }
+    printf("mpi_rma_sync [rank %d] routing library %s, same-host state %s, %llu operations "
+           "in place, %llu through osc/ucx\n",
+           rank, sym != NULL ? "loaded" : "absent", has_state ? "yes" : "no",
+           (unsigned long long)direct, (unsigned long long)through_ucx);
+    /* One verdict, said by rank 0 alone: mpirun (Open MPI 4.1.4) can hang
+     * when several ranks abort at once. */
+    int mine = strcmp(expect, "direct") == 0      ? has_state && direct > 0
+               : strcmp(expect, "no-direct") == 0 ? direct == 0
+                                                  : 1;
+    int all = 0;
+    MPI_CHECK(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    if (!all && rank == 0)
+        fail(strcmp(expect, "direct") == 0 ? "no operation took the same-host path"
+                                           : "operations took the same-host path");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || (strcmp(argv[1], "direct") != 0 && strcmp(argv[1], "no-direct") != 0 &&
+                     strcmp(argv[1], "any") != 0)) {
+        fprintf(stderr, "usage: mpi_rma_sync direct|no-direct|any [iterations]\n");
+        return 2;
+    }
+    int iterations = argc > 2 ? atoi(argv[2]) : 200;
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    MPI_CHECK(MPI_Type_contiguous(1, MPI_INT64_T, &one_int64));
+    MPI_CHECK(MPI_Type_commit(&one_int64));
+    MPI_CHECK(MPI_Type_contiguous(ACC, MPI_INT64_T, &acc_type));
+    MPI_CHECK(MPI_Type_commit(&acc_type));
+    int create = argc > 3 && strcmp(argv[3], "create") == 0;
+    if (create) {
+        mem = calloc(SLOTS, sizeof(int64_t));
+        MPI_CHECK(MPI_Win_create(mem, SLOTS * sizeof(int64_t), sizeof(int64_t), MPI_INFO_NULL,
+                                 MPI_COMM_WORLD, &win));
+    } else {
+        MPI_CHECK(MPI_Win_allocate(SLOTS * sizeof(int64_t), sizeof(int64_t), MPI_INFO_NULL,
+                                   MPI_COMM_WORLD, &mem, &win));
+    }
+    MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, rank, 0, win));
+    memset(mem, 0, SLOTS * sizeof(int64_t));
+    for (int i = 0; i < BLOCK_WORDS; ++i)
+        mem[BLOCK + i] = 1000 + i;
+    MPI_CHECK(MPI_Win_unlock(rank, win));
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+
+    phase_exclusive(iterations / 4);
+    phase_accumulate(iterations);
+    phase_fetch(iterations);
+    phase_cas(iterations / 4);
+    phase_get_flush();
+    phase_win_sync();
+    check_path(argv[1]);
+
+    MPI_CHECK(MPI_Win_free(&win));
+    if (create)
+        free(mem);
+    MPI_CHECK(MPI_Type_free(&one_int64));
+    MPI_CHECK(MPI_Type_free(&acc_type));
+    if (rank == 0)
+        printf("mpi_rma_sync %s: all checks passed\n", argv[1]);
+    MPI_Finalize();
+    return 0;
+}
