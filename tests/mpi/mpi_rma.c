@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpi_fail.h"
 #include "ve_memory_alloc.h"
 #include "ve_memory_probe.h"
 
@@ -61,23 +62,12 @@ static int registered_window(void) {
 }
 
 static void fail(const char *fmt, ...) {
+    char who[64];
+    snprintf(who, sizeof(who), "mpi_rma %s", flavor_name);
     va_list ap;
-    fprintf(stderr, "mpi_rma %s [rank %d/%d] FAIL in %s: ", flavor_name, rank, nranks, phase);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, 1);
-    exit(1);
+    mpi_fail_v(who, rank, nranks, phase, fmt, ap);
 }
-
-#define MPI_CHECK(call)                                                                            \
-    do {                                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != MPI_SUCCESS)                                                                    \
-            fail("%s returned %d", #call, rc_);                                                    \
-    } while (0)
 
 /* A byte pattern that depends on the owner, a tag and the absolute index, so
  * that a shifted, stale or foreign copy never passes for the right one. It is

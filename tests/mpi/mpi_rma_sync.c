@@ -34,6 +34,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "mpi_fail.h"
+
 static int rank, nranks;
 static const char *phase = "init";
 static MPI_Win win;
@@ -49,22 +51,9 @@ enum { EXCL_COUNTER, FETCH_COUNTER, CAS_LOCK, CAS_COUNTER, BLOCK };
 
 static void fail(const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "mpi_rma_sync [rank %d/%d] FAIL in %s: ", rank, nranks, phase);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, 1);
-    exit(1);
+    mpi_fail_v("mpi_rma_sync", rank, nranks, phase, fmt, ap);
 }
-
-#define MPI_CHECK(call)                                                                            \
-    do {                                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != MPI_SUCCESS)                                                                    \
-            fail("%s returned %d", #call, rc_);                                                    \
-    } while (0)
 
 /* Long enough for another rank to get in between when exclusion is broken. */
 static void pause_briefly(void) {
