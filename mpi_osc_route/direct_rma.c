@@ -57,6 +57,15 @@ static uint8_t *target_addr(const struct direct_win *w, int target, MPI_Aint dis
     return m->view[1 + (off - m->first_len) / m->area_len] + in_area;
 }
 
+/* An operation that moves nothing (count 0) in one of our passive epochs:
+ * done, without a round trip through osc/ucx's accumulate lock. */
+static int moves_nothing(struct direct_win *w, int target, int target_count) {
+    if (target_count != 0 || target < 0 || target >= w->size || !direct_passive(w, target))
+        return 0;
+    direct_count(&w->stats.direct);
+    return 1;
+}
+
 /* Before an operation goes to osc/ucx in one of our passive epochs. */
 static int to_ucx(struct direct_win *w, int target) {
     if (target < 0 || target >= w->size || !direct_passive(w, target))
@@ -92,6 +101,8 @@ int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype origin_datat
             MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
     if (w != NULL) {
+        if (moves_nothing(w, target_rank, target_count))
+            return MPI_SUCCESS;
         size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
         uint8_t *dst = target_addr(w, target_rank, target_disp, n);
         if (dst != NULL) {
@@ -111,6 +122,8 @@ int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin_datatype, i
             MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype, MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
     if (w != NULL) {
+        if (moves_nothing(w, target_rank, target_count))
+            return MPI_SUCCESS;
         size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
         const uint8_t *src = target_addr(w, target_rank, target_disp, n);
         if (src != NULL) {
@@ -155,6 +168,8 @@ int MPI_Accumulate(const void *origin_addr, int origin_count, MPI_Datatype origi
     if (w == NULL || !locked_accumulate(w, target_rank))
         return PMPI_Accumulate(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
                                target_count, target_datatype, op, win);
+    if (moves_nothing(w, target_rank, target_count))
+        return MPI_SUCCESS;
     size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
     uint8_t *dst = target_addr(w, target_rank, target_disp, n);
     direct_acc_lock(w, target_rank);
@@ -180,6 +195,8 @@ int MPI_Get_accumulate(const void *origin_addr, int origin_count, MPI_Datatype o
         return PMPI_Get_accumulate(origin_addr, origin_count, origin_datatype, result_addr,
                                    result_count, result_datatype, target_rank, target_disp,
                                    target_count, target_datatype, op, win);
+    if (moves_nothing(w, target_rank, target_count))
+        return MPI_SUCCESS;
     /* MPI_NO_OP ignores the origin arguments. */
     size_t n = same_layout(result_datatype, result_count, target_datatype, target_count);
     if (op != MPI_NO_OP &&

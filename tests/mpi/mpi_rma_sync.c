@@ -13,6 +13,7 @@
  * cas:        a spin lock built of MPI_Compare_and_swap guarding a plain
  *             get-put increment.
  * get_flush:  a strided get (derived datatype) complete at MPI_Win_flush.
+ * zero_count: put, get, accumulates of count 0 change nothing.
  * win_sync:   the target's own stores, made visible by MPI_Win_sync in a
  *             lock_all epoch and a barrier, read by every rank.
  * "create" makes the window with MPI_Win_create on malloc'ed memory instead
@@ -224,6 +225,28 @@ static void phase_win_sync(void) {
     MPI_CHECK(MPI_Win_unlock_all(win));
 }
 
+/* Operations of count 0 move nothing, whichever path takes them. */
+static void phase_zero_count(void) {
+    phase = "zero_count";
+    int64_t before = read_root(EXCL_COUNTER), buf = -7, result = -9;
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Win_lock_all(0, win));
+    MPI_CHECK(MPI_Put(&buf, 0, MPI_INT64_T, 0, EXCL_COUNTER, 0, MPI_INT64_T, win));
+    MPI_CHECK(MPI_Accumulate(&buf, 0, MPI_INT64_T, 0, EXCL_COUNTER, 0, MPI_INT64_T, MPI_SUM, win));
+    MPI_CHECK(MPI_Get_accumulate(&buf, 0, MPI_INT64_T, &result, 0, MPI_INT64_T, 0, EXCL_COUNTER, 0,
+                                 MPI_INT64_T, MPI_SUM, win));
+    MPI_CHECK(MPI_Get(&buf, 0, MPI_INT64_T, 0, EXCL_COUNTER, 0, MPI_INT64_T, win));
+    MPI_CHECK(MPI_Win_flush_all(win));
+    MPI_CHECK(MPI_Win_unlock_all(win));
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    if (buf != -7 || result != -9)
+        fail("a get of count 0 wrote its buffer");
+    int64_t after = read_root(EXCL_COUNTER);
+    if (after != before)
+        fail("count-0 operations changed the target: %lld, was %lld", (long long)after,
+             (long long)before);
+}
+
 /* What mpi_osc_route counted for the window, when it is loaded. */
 static void check_path(const char *expect) {
     phase = "path";
@@ -288,6 +311,7 @@ int main(int argc, char **argv) {
     phase_cas(iterations / 4);
     phase_get_flush();
     phase_win_sync();
+    phase_zero_count();
     check_path(argv[1]);
 
     MPI_CHECK(MPI_Win_free(&win));
