@@ -1,7 +1,8 @@
 /* Communication calls on same-host osc/ucx windows (direct_win.h): in a
- * passive-target epoch, contiguous transfers of one predefined datatype to a
- * target with a view are copies through it, and accumulates and atomics are
- * done in place under the window's accumulate lock; everything else goes to
+ * passive-target or fence epoch, contiguous transfers of one predefined
+ * datatype to a target with a view are copies through it; in a passive one,
+ * accumulates and atomics are done in place under the window's accumulate
+ * lock; everything else goes to
  * osc/ucx, accumulates still under that lock and flushed before it is
  * released, so that both ways stay atomic with respect to each other. */
 #include "direct_win.h"
@@ -37,10 +38,11 @@ static size_t same_layout(MPI_Datatype a, int acount, MPI_Datatype b, int bcount
 }
 
 /* Where bytes at disp of target are in this process, or NULL when the
- * operation has to go to osc/ucx (no view, outside the window, no passive
- * epoch: osc/ucx then answers as it always did). */
+ * operation has to go to osc/ucx (no view, outside the window, no passive or
+ * fence epoch: osc/ucx then answers as it always did). */
 static uint8_t *target_addr(const struct direct_win *w, int target, MPI_Aint disp, size_t bytes) {
-    if (bytes == 0 || target < 0 || target >= w->size || !direct_passive(w, target))
+    if (bytes == 0 || target < 0 || target >= w->size ||
+        !(direct_fence(w) || direct_passive(w, target)))
         return NULL;
     const struct direct_target *t = &w->t[target];
     const struct direct_views *m = &t->mem;

@@ -190,3 +190,26 @@ int MPI_Win_sync(MPI_Win win) {
         return PMPI_Win_sync(win);
     return MPI_SUCCESS;
 }
+
+/* osc/ucx's fence flushes and ends in a barrier; the epoch it opens lets puts
+ * and gets go through the views (direct_fence). */
+int MPI_Win_fence(int assert, MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL)
+        return PMPI_Win_fence(assert, win);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    __atomic_store_n(&w->fence, 0, __ATOMIC_RELAXED);
+    int rc = PMPI_Win_fence(assert, win);
+    if (rc == MPI_SUCCESS && !(assert &MPI_MODE_NOSUCCEED))
+        __atomic_store_n(&w->fence, 1, __ATOMIC_RELAXED);
+    return rc;
+}
+
+/* A PSCW epoch after a fence epoch: the fence's no longer lets operations
+ * through the views (the targets may not have posted yet). */
+int MPI_Win_start(MPI_Group group, int assert, MPI_Win win) {
+    struct direct_win *w = direct_win_find(win);
+    if (w != NULL)
+        __atomic_store_n(&w->fence, 0, __ATOMIC_RELAXED);
+    return PMPI_Win_start(group, assert, win);
+}

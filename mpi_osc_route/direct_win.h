@@ -11,9 +11,10 @@
  * through veshm's host views of it (uct_veshm_peer_view: the areas osc/ucx's
  * keys attached). In passive-target epochs, locks are CPU atomics on those
  * words, and contiguous puts, gets, accumulates and atomics are loads and
- * stores through the views, accumulates under the window's accumulate lock.
- * What it cannot do that way (derived datatypes, a target without a view, any
- * operation in a fence or PSCW epoch) goes to osc/ucx as before, inside a
+ * stores through the views, accumulates under the window's accumulate lock;
+ * in fence epochs, contiguous puts and gets are. What it cannot do that way
+ * (derived datatypes, a target without a view, accumulates in fence epochs,
+ * anything in a PSCW epoch) goes to osc/ucx as before, inside a
  * passive epoch opened for osc/ucx on first need (MPI_MODE_NOCHECK: the lock
  * itself is ours) and, for accumulates, under the same accumulate lock. */
 #ifndef VESHM_DIRECT_WIN_H
@@ -59,6 +60,7 @@ struct direct_win {
     int rank, size;
     int lock_all;               /* an MPI_Win_lock_all epoch is open: 1, or 2 with NOCHECK */
     int pmpi_lock_all;          /* osc/ucx has the lock_all epoch too */
+    int fence;                  /* a fence opened an epoch (MPI_Win_fence without NOSUCCEED) */
     unsigned flushes;           /* for the occasional progress call (direct_sync.c) */
     pthread_mutex_t pmpi_mutex; /* opening osc/ucx's epochs */
     struct {
@@ -74,6 +76,13 @@ struct direct_win *direct_win_find(MPI_Win win);
 /* After an osc/ucx window was created (collective over comm). Windows of
  * MPI_Win_create_dynamic have no base: not given here. */
 void direct_win_setup(MPI_Win win, MPI_Comm comm, void *base, MPI_Aint size, int disp_unit);
+
+/* Whether a fence epoch is open: every rank has entered the fence that
+ * opened it (osc/ucx's fence ends in a barrier), so puts and gets may go
+ * straight to the target's memory; accumulates stay osc/ucx's. */
+static inline int direct_fence(const struct direct_win *w) {
+    return __atomic_load_n(&w->fence, __ATOMIC_RELAXED);
+}
 
 /* Whether this rank has a passive-target epoch towards target open. */
 static inline int direct_passive(const struct direct_win *w, int target) {

@@ -50,6 +50,8 @@
 #pragma weak PMPI_Win_flush_all
 #pragma weak PMPI_Win_flush_local_all
 #pragma weak PMPI_Win_sync
+#pragma weak PMPI_Win_fence
+#pragma weak PMPI_Win_start
 #pragma weak PMPI_Win_call_errhandler
 #pragma weak PMPI_Win_allocate_shared
 #pragma weak PMPI_Win_shared_query
