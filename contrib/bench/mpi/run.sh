@@ -5,7 +5,10 @@
 # --quick: up to 4 MiB, one repetition; --csv: one line per measurement in the
 # convention of contrib/bench/README.md (veshm against the default path).
 # veshm:   osc/ucx over UCX with the veshm transport; the window of
-#          MPI_Win_allocate is VE memory, put/get are VE DMA.
+#          MPI_Win_allocate is VE memory; put/get are copies through veshm's
+#          host views of it (the routing library's same-host path,
+#          docs/MPI_ROUTING.md), or VE DMA through osc/ucx when the
+#          environment has VESHM_OSC_DIRECT=0.
 # default: Open MPI as Debian configures it (osc/rdma over btl/vader: the
 #          origin copies straight into the target's shared-memory window).
 # ucx:     osc/ucx over UCX's posix/sysv transports, for reference.
