@@ -163,7 +163,7 @@ void uct_veshm_rkey_cache_cleanup(uct_veshm_rkey_cache_t *cache, struct veo_proc
 }
 
 __attribute__((visibility("default"))) void *uct_veshm_peer_view(pid_t owner_pid, uint64_t hmem,
-                                                                  size_t *len) {
+                                                                 size_t *len) {
     void *view = NULL;
     uct_veshm_proc_lock();
     const uct_veshm_rkey_cache_t *cache = &uct_veshm_proc.cache;
