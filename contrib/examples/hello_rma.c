@@ -1,6 +1,8 @@
 /* Smallest MPI one-sided program: every rank puts its rank number into its
  * right neighbour's window and reads it back. Over veshm the window from
- * MPI_Win_allocate is VE memory and MPI_Put/MPI_Get are VE DMA.
+ * MPI_Win_allocate is VE memory that the other ranks attach through VESHM:
+ * on one host MPI_Put/MPI_Get are copies through its host view, across hosts
+ * VE DMA.
  *   mpicc -o hello_rma hello_rma.c && mpirun -np 4 --oversubscribe ./hello_rma */
 #include <mpi.h>
 #include <stdio.h>
