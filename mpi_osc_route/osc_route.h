@@ -7,7 +7,9 @@
  * must stay on the default path (osc/rdma, osc/sm), where Open MPI is
  * correct: osc/ucx 4.1.4 crashes on dynamic windows and is wrong on some
  * atomics. This library wraps the MPI window constructors (PMPI profiling
- * interface) and sets osc/ucx's priority for the one call. It links no MPI
+ * interface) and sets osc/ucx's priority for the one call. On one host it
+ * also carries the osc/ucx windows' synchronization and simple operations
+ * itself (direct_win.h). It links no MPI
  * library: in a program without MPI nothing calls it and nothing of it is
  * resolved (osc_route_weak.h). */
 #ifndef VESHM_OSC_ROUTE_H
