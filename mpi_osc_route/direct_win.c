@@ -7,7 +7,6 @@
 #include "osc_route.h"
 #include "osc_route_weak.h"
 
-#include <dlfcn.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,12 +57,6 @@ static void registry_remove(struct direct_win *w) {
     pthread_mutex_unlock(&registry_lock);
 }
 
-/* libveo's and veshm's functions, from the process (the veshm UCX module
- * brings them); NULL in a process without them. */
-static void *process_symbol(const char *name) {
-    return dlsym(RTLD_DEFAULT, name);
-}
-
 struct rank_window {
     int64_t owner_pid; /* VE process owning the memory; 0 for host memory */
     uint64_t hmem;     /* its HMEM address */
@@ -73,19 +66,12 @@ struct rank_window {
 
 static struct rank_window describe(void *base, MPI_Aint size, int disp_unit) {
     struct rank_window d = {0, 0, (uint64_t)(size > 0 ? size : 0), disp_unit};
-    void *to_hmem_sym = process_symbol("veo_emu_vh_to_hmem");
-    void *pid_sym = process_symbol("veo_get_pid_from_hmem");
-    if (to_hmem_sym == NULL || pid_sym == NULL || base == NULL || size <= 0)
+    void *pid_sym = osc_route_symbol("veo_get_pid_from_hmem");
+    void *hmem = size > 0 ? osc_route_hmem_of(base) : NULL;
+    if (pid_sym == NULL || hmem == NULL)
         return d;
-    void *(*to_hmem)(const void *);
     int (*pid_of)(void *);
-    /* ISO C has no object-to-function pointer conversion; dlsym relies on
-     * POSIX guaranteeing that the representations agree. */
-    memcpy(&to_hmem, &to_hmem_sym, sizeof(to_hmem));
     memcpy(&pid_of, &pid_sym, sizeof(pid_of));
-    void *hmem = to_hmem(base);
-    if (hmem == NULL)
-        return d;
     int pid = pid_of(hmem);
     if (pid > 0) {
         d.owner_pid = pid;
@@ -99,7 +85,7 @@ static struct rank_window describe(void *base, MPI_Aint size, int disp_unit) {
  * next. */
 static struct direct_views peer_views(const struct rank_window *d) {
     struct direct_views v = {NULL, 0, 0};
-    void *sym = process_symbol("uct_veshm_peer_view");
+    void *sym = osc_route_symbol("uct_veshm_peer_view");
     if (sym == NULL || d->owner_pid <= 0 || d->size == 0)
         return v;
     void *(*view)(pid_t, uint64_t, size_t *);

@@ -88,13 +88,19 @@ int osc_route_is_ucx(MPI_Win win) {
     return flag && value == &ucx_mark;
 }
 
-int osc_route_is_ve_memory(const void *p) {
-    void *sym = dlsym(RTLD_DEFAULT, "veo_emu_vh_to_hmem");
+void *osc_route_symbol(const char *name) {
+    return dlsym(RTLD_DEFAULT, name);
+}
+
+void *osc_route_hmem_of(const void *p) {
+    void *sym = osc_route_symbol("veo_emu_vh_to_hmem");
     if (sym == NULL || p == NULL)
-        return 0;
+        return NULL;
     void *(*to_hmem)(const void *);
-    /* ISO C has no object-to-function pointer conversion; dlsym relies on
-     * POSIX guaranteeing that the representations agree. */
     memcpy(&to_hmem, &sym, sizeof(sym));
-    return to_hmem(p) != NULL;
+    return to_hmem(p);
+}
+
+int osc_route_is_ve_memory(const void *p) {
+    return osc_route_hmem_of(p) != NULL;
 }

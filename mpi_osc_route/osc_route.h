@@ -45,8 +45,17 @@ int osc_route_is_ucx(MPI_Win win);
 int osc_route_fetch_and_op(const void *origin_addr, void *result_addr, MPI_Datatype datatype,
                            int target_rank, MPI_Aint target_disp, MPI_Op op, MPI_Win win);
 
-/* 1 when p is host-mapped VE memory (the veshm module's libveo is loaded and
- * knows p), else 0. */
+/* A function of the process by name (libveo and veshm come with the veshm
+ * UCX module, libopen-pal with libmpi), NULL in a process without it. ISO C
+ * has no object-to-function pointer conversion: callers copy the result into
+ * a function pointer (POSIX guarantees that the representations agree). */
+void *osc_route_symbol(const char *name);
+
+/* HMEM address of the VE memory at host address p (the veshm module's libveo
+ * is loaded and knows p), else NULL. */
+void *osc_route_hmem_of(const void *p);
+
+/* 1 when p is host-mapped VE memory, else 0. */
 int osc_route_is_ve_memory(const void *p);
 
 #endif

@@ -1,9 +1,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "osc_route.h"
 #include "osc_ucx_priority.h"
 
-#include <dlfcn.h>
 #include <string.h>
 
 /* Open MPI's MCA variable interface (libopen-pal, loaded with libmpi):
@@ -15,25 +15,19 @@
 typedef int (*var_find_fn)(const char *, const char *, const char *, const char *);
 typedef int (*var_get_value_fn)(int, const void *, void *, const char **);
 
-static void *symbol(const char *name) {
-    return dlsym(RTLD_DEFAULT, name);
-}
-
 unsigned *osc_ucx_priority(void) {
     static unsigned *storage;
     static int looked;
     if (looked)
         return storage;
-    void *find_sym = symbol("mca_base_var_find");
-    void *get_sym = symbol("mca_base_var_get_value");
+    void *find_sym = osc_route_symbol("mca_base_var_find");
+    void *get_sym = osc_route_symbol("mca_base_var_get_value");
     if (find_sym == NULL || get_sym == NULL) {
         looked = 1;
         return NULL;
     }
     var_find_fn find;
     var_get_value_fn get_value;
-    /* ISO C has no object-to-function pointer conversion; dlsym relies on
-     * POSIX guaranteeing that the representations agree. */
     memcpy(&find, &find_sym, sizeof(find));
     memcpy(&get_value, &get_sym, sizeof(get_value));
     int index = find("ompi", "osc", "ucx", "priority");
