@@ -1,10 +1,10 @@
 /* Communication calls on same-host osc/ucx windows (direct_win.h): in a
- * passive-target or fence epoch, contiguous transfers of one predefined
- * datatype to a target with a view are copies through it; in a passive one,
- * accumulates and atomics are done in place under the window's accumulate
- * lock; everything else goes to
- * osc/ucx, accumulates still under that lock and flushed before it is
- * released, so that both ways stay atomic with respect to each other. */
+ * passive-target, PSCW access or fence epoch, contiguous transfers of one
+ * predefined datatype to a target with a view are copies through it; in a
+ * passive or PSCW one, accumulates and atomics are done in place under the
+ * window's accumulate lock; everything else goes to osc/ucx, accumulates
+ * still under that lock and flushed before it is released, so that both ways
+ * stay atomic with respect to each other. */
 #include "direct_win.h"
 #include "osc_route.h"
 #include "osc_route_weak.h"
@@ -59,8 +59,8 @@ static uint8_t *target_addr(const struct direct_win *w, int target, MPI_Aint dis
     return m->view[1 + (off - m->first_len) / m->area_len] + in_area;
 }
 
-/* An operation that moves nothing (count 0) in one of our passive epochs:
- * done, without a round trip through osc/ucx's accumulate lock. */
+/* An operation that moves nothing (count 0) in one of our passive or PSCW
+ * epochs: done, without a round trip through osc/ucx's accumulate lock. */
 static int moves_nothing(struct direct_win *w, int target, int target_count) {
     if (target_count != 0 || target < 0 || target >= w->size || !direct_passive(w, target))
         return 0;
@@ -68,15 +68,15 @@ static int moves_nothing(struct direct_win *w, int target, int target_count) {
     return 1;
 }
 
-/* Before an operation goes to osc/ucx in one of our passive epochs. */
+/* Before an operation goes to osc/ucx in one of our passive or PSCW epochs. */
 static int to_ucx(struct direct_win *w, int target) {
     if (target < 0 || target >= w->size || !direct_passive(w, target))
         return MPI_SUCCESS;
     return direct_pmpi_epoch(w, target);
 }
 
-/* Whether the accumulate lock covers this call: our passive epoch towards a
- * valid target. Fence and PSCW epochs are osc/ucx's alone. */
+/* Whether the accumulate lock covers this call: our passive or PSCW access
+ * epoch towards a valid target. Fence epochs are osc/ucx's alone. */
 static int locked_accumulate(const struct direct_win *w, int target) {
     return target >= 0 && target < w->size && direct_passive(w, target);
 }

@@ -6,11 +6,6 @@
 #include "direct_win.h"
 #include "osc_route_weak.h"
 
-static int rma_sync_error(MPI_Win win) {
-    PMPI_Win_call_errhandler(win, MPI_ERR_RMA_SYNC);
-    return MPI_ERR_RMA_SYNC;
-}
-
 static void lock_shared(struct direct_ctl *c) {
     for (;;) {
         if (!(__atomic_fetch_add(&c->lock, 1, __ATOMIC_ACQUIRE) & DIRECT_LOCK_EXCL))
@@ -48,7 +43,7 @@ int MPI_Win_lock(int lock_type, int rank, int assert, MPI_Win win) {
         return PMPI_Win_lock(lock_type, rank, assert, win);
     struct direct_target *t = &w->t[rank];
     if (w->lock_all || t->lock != DIRECT_UNLOCKED)
-        return rma_sync_error(win);
+        return direct_sync_error(win);
     int type = lock_type == MPI_LOCK_SHARED ? DIRECT_SHARED : DIRECT_EXCLUSIVE;
     if (assert & MPI_MODE_NOCHECK)
         type = DIRECT_NOCHECK;
@@ -66,8 +61,8 @@ int MPI_Win_unlock(int rank, MPI_Win win) {
         return PMPI_Win_unlock(rank, win);
     struct direct_target *t = &w->t[rank];
     int type = t->lock;
-    if (type == DIRECT_UNLOCKED)
-        return rma_sync_error(win);
+    if (type == DIRECT_UNLOCKED || type == DIRECT_PSCW)
+        return direct_sync_error(win);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     int rc = MPI_SUCCESS;
     if (t->pmpi_locked) {
@@ -86,10 +81,10 @@ int MPI_Win_lock_all(int assert, MPI_Win win) {
     if (w == NULL)
         return PMPI_Win_lock_all(assert, win);
     if (w->lock_all)
-        return rma_sync_error(win);
+        return direct_sync_error(win);
     for (int r = 0; r < w->size; ++r)
         if (w->t[r].lock != DIRECT_UNLOCKED)
-            return rma_sync_error(win);
+            return direct_sync_error(win);
     int nocheck = (assert &MPI_MODE_NOCHECK) != 0;
     for (int r = 0; r < w->size && !nocheck; ++r)
         lock_shared(w->t[r].ctl);
@@ -103,7 +98,7 @@ int MPI_Win_unlock_all(MPI_Win win) {
         return PMPI_Win_unlock_all(win);
     int mode = w->lock_all;
     if (mode == 0)
-        return rma_sync_error(win);
+        return direct_sync_error(win);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     int rc = MPI_SUCCESS;
     if (w->pmpi_lock_all) {
@@ -147,7 +142,7 @@ static int flush_all(struct direct_win *w, int (*flush_one)(int, MPI_Win)) {
         if (flush_needs_ucx(w, r) && rc == MPI_SUCCESS)
             rc = flush_one(r, w->win);
     }
-    return epochs == 0 ? rma_sync_error(w->win) : rc;
+    return epochs == 0 ? direct_sync_error(w->win) : rc;
 }
 
 int MPI_Win_flush(int rank, MPI_Win win) {
@@ -203,13 +198,4 @@ int MPI_Win_fence(int assert, MPI_Win win) {
     if (rc == MPI_SUCCESS && !(assert &MPI_MODE_NOSUCCEED))
         __atomic_store_n(&w->fence, 1, __ATOMIC_RELAXED);
     return rc;
-}
-
-/* A PSCW epoch after a fence epoch: the fence's no longer lets operations
- * through the views (the targets may not have posted yet). */
-int MPI_Win_start(MPI_Group group, int assert, MPI_Win win) {
-    struct direct_win *w = direct_win_find(win);
-    if (w != NULL)
-        __atomic_store_n(&w->fence, 0, __ATOMIC_RELAXED);
-    return PMPI_Win_start(group, assert, win);
 }

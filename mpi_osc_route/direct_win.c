@@ -135,6 +135,9 @@ static void direct_win_destroy(struct direct_win *w) {
         return;
     for (int r = 0; r < w->size; ++r)
         free(w->t[r].mem.view);
+    if (w->group_scratch != NULL)
+        PMPI_Group_free(&w->group);
+    free(w->group_scratch);
     pthread_mutex_destroy(&w->pmpi_mutex);
     free(w);
 }
@@ -180,13 +183,21 @@ void direct_win_setup(MPI_Win win, MPI_Comm comm, void *base, MPI_Aint size, int
         w->win = win;
         w->rank = rank;
         w->size = nranks;
+        w->exposed = -1;
         pthread_mutex_init(&w->pmpi_mutex, NULL);
+        int *scratch = malloc(2 * (size_t)nranks * sizeof(int));
+        if (scratch != NULL && PMPI_Win_get_group(win, &w->group) == MPI_SUCCESS)
+            w->group_scratch = scratch;
+        else
+            free(scratch);
+        ok = w->group_scratch != NULL;
     }
-    if (ok && PMPI_Win_allocate_shared(sizeof(struct direct_ctl), 1, MPI_INFO_NULL, comm, &mine,
+    size_t ctl_bytes = direct_ctl_bytes(nranks);
+    if (ok && PMPI_Win_allocate_shared((MPI_Aint)ctl_bytes, 1, MPI_INFO_NULL, comm, &mine,
                                        &w->ctl_win) != MPI_SUCCESS)
         ok = 0;
     else if (ok)
-        memset(mine, 0, sizeof(*mine));
+        memset(mine, 0, ctl_bytes);
     /* Every rank takes the same way: the segment is collective. */
     int all_ok = 0;
     PMPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm);
@@ -252,6 +263,11 @@ int MPI_Win_free(MPI_Win *win) {
         direct_win_destroy(w);
     }
     return PMPI_Win_free(win);
+}
+
+int direct_sync_error(MPI_Win win) {
+    PMPI_Win_call_errhandler(win, MPI_ERR_RMA_SYNC);
+    return MPI_ERR_RMA_SYNC;
 }
 
 void direct_progress(void) {

@@ -12,11 +12,13 @@
  * keys attached). In passive-target epochs, locks are CPU atomics on those
  * words, and contiguous puts, gets, accumulates and atomics are loads and
  * stores through the views, accumulates under the window's accumulate lock;
- * in fence epochs, contiguous puts and gets are. What it cannot do that way
- * (derived datatypes, a target without a view, accumulates in fence epochs,
- * anything in a PSCW epoch) goes to osc/ucx as before, inside a
- * passive epoch opened for osc/ucx on first need (MPI_MODE_NOCHECK: the lock
- * itself is ours) and, for accumulates, under the same accumulate lock. */
+ * in fence epochs, contiguous puts and gets are. Post-start-complete-wait
+ * is counters in the same segment (direct_pscw.c), and an access epoch it
+ * opens is carried like a passive one. What it cannot do that way (derived
+ * datatypes, a target without a view, accumulates in fence epochs) goes to
+ * osc/ucx as before, inside a passive epoch opened for osc/ucx on first need
+ * (MPI_MODE_NOCHECK: the lock itself is ours) and, for accumulates, under the
+ * same accumulate lock. */
 #ifndef VESHM_DIRECT_WIN_H
 #define VESHM_DIRECT_WIN_H
 
@@ -24,17 +26,26 @@
 #include <pthread.h>
 #include <stdint.h>
 
-/* One per rank, in the shared segment. */
+/* One per rank, in the shared segment, followed by its posts[] (one counter
+ * per rank of the window). */
 struct direct_ctl {
-    uint64_t lock; /* passive-target lock: shared holders, plus DIRECT_LOCK_EXCL */
-    uint64_t acc;  /* accumulate lock: 0 free, else holder's rank + 1 */
-    char pad[48];  /* one cache line per rank */
+    uint64_t lock;      /* passive-target lock: shared holders, plus DIRECT_LOCK_EXCL */
+    uint64_t acc;       /* accumulate lock: 0 free, else holder's rank + 1 */
+    uint64_t completes; /* MPI_Win_complete calls of access epochs to this rank */
+    char pad[40];       /* the words above in a cache line of their own */
+    uint64_t posts[];   /* posts[r]: MPI_Win_post calls of rank r exposing to this rank */
 };
+
+/* Bytes of one rank's part of the segment, whole cache lines. */
+static inline size_t direct_ctl_bytes(int nranks) {
+    return (sizeof(struct direct_ctl) + (size_t)nranks * sizeof(uint64_t) + 63) & ~(size_t)63;
+}
 
 #define DIRECT_LOCK_EXCL (1ull << 62)
 
-/* This rank's access epoch towards a target, as opened through MPI_Win_lock. */
-enum direct_lock { DIRECT_UNLOCKED, DIRECT_SHARED, DIRECT_EXCLUSIVE, DIRECT_NOCHECK };
+/* This rank's access epoch towards a target, as opened through MPI_Win_lock,
+ * or through MPI_Win_start (DIRECT_PSCW). */
+enum direct_lock { DIRECT_UNLOCKED, DIRECT_SHARED, DIRECT_EXCLUSIVE, DIRECT_NOCHECK, DIRECT_PSCW };
 
 /* A target's window memory as this process reaches it: one view per VESHM
  * area it spans (areas are attached, and mapped, one by one). Offsets below
@@ -50,9 +61,10 @@ struct direct_target {
     uint64_t size;
     int disp_unit;
     struct direct_ctl *ctl;
-    int lock;         /* enum direct_lock (atomic: other threads read it) */
-    int pmpi_locked;  /* osc/ucx has a passive epoch towards it */
-    int pmpi_pending; /* osc/ucx operations towards it since its last flush */
+    int lock;            /* enum direct_lock (atomic: other threads read it) */
+    int pmpi_locked;     /* osc/ucx has a passive epoch towards it */
+    int pmpi_pending;    /* osc/ucx operations towards it since its last flush */
+    uint64_t posts_seen; /* its posts to this rank that an MPI_Win_start consumed */
 };
 
 struct direct_win {
@@ -61,6 +73,11 @@ struct direct_win {
     int lock_all;               /* an MPI_Win_lock_all epoch is open: 1, or 2 with NOCHECK */
     int pmpi_lock_all;          /* osc/ucx has the lock_all epoch too */
     int fence;                  /* a fence opened an epoch (MPI_Win_fence without NOSUCCEED) */
+    int access;                 /* an MPI_Win_start epoch is open */
+    int exposed;                /* origins of the open MPI_Win_post epoch, -1 without one */
+    uint64_t completes_seen;    /* completes of earlier exposure epochs */
+    MPI_Group group;            /* the window's, to translate PSCW groups */
+    int *group_scratch;         /* 2 x size ranks, for that */
     unsigned flushes;           /* for the occasional progress call (direct_sync.c) */
     pthread_mutex_t pmpi_mutex; /* opening osc/ucx's epochs */
     struct {
@@ -84,7 +101,8 @@ static inline int direct_fence(const struct direct_win *w) {
     return __atomic_load_n(&w->fence, __ATOMIC_RELAXED);
 }
 
-/* Whether this rank has a passive-target epoch towards target open. */
+/* Whether this rank has a passive-target epoch, or a PSCW access epoch,
+ * towards target open. */
 static inline int direct_passive(const struct direct_win *w, int target) {
     return __atomic_load_n(&w->lock_all, __ATOMIC_RELAXED) ||
            __atomic_load_n(&w->t[target].lock, __ATOMIC_RELAXED) != DIRECT_UNLOCKED;
@@ -104,6 +122,9 @@ int direct_pmpi_epoch(struct direct_win *w, int target);
 /* The window's accumulate lock at target (spins, progressing MPI). */
 void direct_acc_lock(struct direct_win *w, int target);
 void direct_acc_unlock(struct direct_win *w, int target);
+
+/* MPI_ERR_RMA_SYNC, through the window's error handler. */
+int direct_sync_error(MPI_Win win);
 
 /* Lets MPI progress (Open MPI's opal_progress) while spinning. */
 void direct_progress(void);

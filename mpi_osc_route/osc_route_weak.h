@@ -52,6 +52,14 @@
 #pragma weak PMPI_Win_sync
 #pragma weak PMPI_Win_fence
 #pragma weak PMPI_Win_start
+#pragma weak PMPI_Win_post
+#pragma weak PMPI_Win_complete
+#pragma weak PMPI_Win_wait
+#pragma weak PMPI_Win_test
+#pragma weak PMPI_Win_get_group
+#pragma weak PMPI_Group_free
+#pragma weak PMPI_Group_size
+#pragma weak PMPI_Group_translate_ranks
 #pragma weak PMPI_Win_call_errhandler
 #pragma weak PMPI_Win_allocate_shared
 #pragma weak PMPI_Win_shared_query

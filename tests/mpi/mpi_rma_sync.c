@@ -16,6 +16,11 @@
  * zero_count: put, get, accumulates of count 0 change nothing.
  * win_sync:   the target's own stores, made visible by MPI_Win_sync in a
  *             lock_all epoch and a barrier, read by every rank.
+ * pscw:       every rank exposes its window to all and accesses all
+ *             (post-start-complete-wait, or _test): what a target stored
+ *             before its post is what the origins read after their start,
+ *             and every origin's put and accumulates (in place and through
+ *             osc/ucx) are in the target's memory when its wait returns.
  * "create" makes the window with MPI_Win_create on malloc'ed memory instead
  * (run with VESHM_OSC_ROUTE=ucx: osc/ucx reaches it through UCP's software
  * RMA emulation, whose operations complete only when the target answers).
@@ -44,9 +49,20 @@ static int64_t *mem;
 static MPI_Datatype one_int64; /* a derived datatype of one int64 */
 static MPI_Datatype acc_type;  /* a derived datatype of ACC int64 */
 
-enum { EXCL_COUNTER, FETCH_COUNTER, CAS_LOCK, CAS_COUNTER, BLOCK };
+#define MAX_RANKS 16
+enum {
+    EXCL_COUNTER,
+    FETCH_COUNTER,
+    CAS_LOCK,
+    CAS_COUNTER,
+    PSCW_MARK,
+    PSCW_ACC,
+    PSCW_DATA,
+    BLOCK = PSCW_DATA + MAX_RANKS
+};
 #define BLOCK_WORDS 128 /* written by rank 0 before the phases, read strided */
-#define ACC 256         /* counters added to by every accumulate, after the block */
+#define STRIDED (BLOCK_WORDS / 2 - 1)
+#define ACC 256 /* counters added to by every accumulate, after the block */
 #define ACC_AT (BLOCK + BLOCK_WORDS)
 #define SLOTS (ACC_AT + ACC)
 
@@ -247,6 +263,74 @@ static void phase_zero_count(void) {
              (long long)before);
 }
 
+/* Post-start-complete-wait among all ranks. Each target is late to post by
+ * a different amount each epoch and the origins read its mark at once, so a
+ * start that did not wait for the post reads the previous epoch's; the
+ * origins are late to write, so a wait that did not wait for the completes
+ * finds the previous epoch's values. A strided get (osc/ucx carries it) of
+ * the target's block must be complete when MPI_Win_complete returns. */
+static void phase_pscw(int iterations) {
+    phase = "pscw";
+    MPI_Group world;
+    MPI_CHECK(MPI_Win_get_group(win, &world));
+    MPI_Datatype every_other;
+    MPI_CHECK(MPI_Type_vector(STRIDED, 1, 2, MPI_INT64_T, &every_other));
+    MPI_CHECK(MPI_Type_commit(&every_other));
+    static int64_t strided[MAX_RANKS][STRIDED];
+    int64_t one = 1, marks[MAX_RANKS];
+    for (int k = 1; k <= iterations; ++k) {
+        struct timespec late = {0, 100000L * ((k + rank) % nranks)};
+        nanosleep(&late, NULL);
+        mem[PSCW_MARK] = (int64_t)k * 1000 + rank;
+        MPI_CHECK(MPI_Win_post(world, 0, win));
+        MPI_CHECK(MPI_Win_start(world, 0, win));
+        for (int t = 0; t < nranks; ++t)
+            MPI_CHECK(MPI_Get(&marks[t], 1, MPI_INT64_T, t, PSCW_MARK, 1, MPI_INT64_T, win));
+        pause_briefly();
+        int64_t mine = (int64_t)k * 1000 + rank;
+        memset(strided, 0xff, sizeof(strided));
+        for (int t = 0; t < nranks; ++t) {
+            MPI_CHECK(MPI_Put(&mine, 1, MPI_INT64_T, t, PSCW_DATA + rank, 1, MPI_INT64_T, win));
+            MPI_CHECK(
+                MPI_Accumulate(&one, 1, MPI_INT64_T, t, PSCW_ACC, 1, MPI_INT64_T, MPI_SUM, win));
+            MPI_CHECK(MPI_Accumulate(&one, 1, one_int64, t, PSCW_ACC, 1, one_int64, MPI_SUM, win));
+            /* Last: the accumulates through osc/ucx flush what came before. */
+            MPI_CHECK(
+                MPI_Get(strided[t], STRIDED, MPI_INT64_T, t, BLOCK + k % 2, 1, every_other, win));
+        }
+        MPI_CHECK(MPI_Win_complete(win));
+        for (int t = 0; t < nranks; ++t) {
+            if (marks[t] != (int64_t)k * 1000 + t)
+                fail("epoch %d: rank %d's mark read after the start: %lld, want %lld", k, t,
+                     (long long)marks[t], (long long)k * 1000 + t);
+            /* Rank 0's block was rewritten by phase win_sync. */
+            int64_t base = (t == 0 ? 5000 : 1000) + k % 2;
+            for (int i = 0; i < STRIDED; ++i)
+                if (strided[t][i] != base + 2 * i)
+                    fail("epoch %d: strided get of rank %d after the complete: word %d is %lld, "
+                         "want %lld",
+                         k, t, i, (long long)strided[t][i], (long long)base + 2 * i);
+        }
+        if (k % 2) {
+            MPI_CHECK(MPI_Win_wait(win));
+        } else {
+            int done = 0;
+            while (!done)
+                MPI_CHECK(MPI_Win_test(win, &done));
+        }
+        for (int o = 0; o < nranks; ++o)
+            if (mem[PSCW_DATA + o] != (int64_t)k * 1000 + o)
+                fail("epoch %d: rank %d's put after the wait: %lld, want %lld", k, o,
+                     (long long)mem[PSCW_DATA + o], (long long)k * 1000 + o);
+        if (mem[PSCW_ACC] != (int64_t)k * 2 * nranks)
+            fail("epoch %d: accumulated %lld after the wait, want %lld", k,
+                 (long long)mem[PSCW_ACC], (long long)k * 2 * nranks);
+    }
+    MPI_CHECK(MPI_Type_free(&every_other));
+    MPI_CHECK(MPI_Group_free(&world));
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+}
+
 /* What mpi_osc_route counted for the window, when it is loaded. */
 static void check_path(const char *expect) {
     phase = "path";
@@ -285,6 +369,10 @@ int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    if (nranks > MAX_RANKS) {
+        fprintf(stderr, "mpi_rma_sync: at most %d ranks\n", MAX_RANKS);
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    }
     MPI_CHECK(MPI_Type_contiguous(1, MPI_INT64_T, &one_int64));
     MPI_CHECK(MPI_Type_commit(&one_int64));
     MPI_CHECK(MPI_Type_contiguous(ACC, MPI_INT64_T, &acc_type));
@@ -312,6 +400,7 @@ int main(int argc, char **argv) {
     phase_get_flush();
     phase_win_sync();
     phase_zero_count();
+    phase_pscw(iterations / 4);
     check_path(argv[1]);
 
     MPI_CHECK(MPI_Win_free(&win));
