@@ -98,69 +98,136 @@ static int flushed(struct direct_win *w, int target, int rc) {
     return rc == MPI_SUCCESS ? PMPI_Win_flush(target, w->win) : rc;
 }
 
+/* The request of an operation done already: an empty one, which MPI_Wait and
+ * MPI_Test complete at once (and set to MPI_REQUEST_NULL). */
+static int done_request(MPI_Request *request) {
+    return PMPI_Isend(NULL, 0, MPI_BYTE, MPI_PROC_NULL, 0, MPI_COMM_SELF, request);
+}
+
+/* Where a transfer of this shape goes straight to the target, or NULL. A
+ * request-based operation (request != NULL) is one of passive epochs only:
+ * anywhere else osc/ucx answers it as before. */
+static uint8_t *transfer_addr(const struct direct_win *w, int target, MPI_Aint disp, size_t bytes,
+                              const MPI_Request *request) {
+    if (request != NULL && (target < 0 || target >= w->size || !direct_passive(w, target)))
+        return NULL;
+    return target_addr(w, target, disp, bytes);
+}
+
+/* MPI_Put and MPI_Rput (request != NULL) on a same-host window. */
+static int put(struct direct_win *w, const void *origin_addr, int origin_count,
+               MPI_Datatype origin_datatype, int target_rank, MPI_Aint target_disp,
+               int target_count, MPI_Datatype target_datatype, MPI_Request *request) {
+    size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
+    if (moves_nothing(w, target_rank, target_count))
+        return request != NULL ? done_request(request) : MPI_SUCCESS;
+    uint8_t *dst = transfer_addr(w, target_rank, target_disp, n, request);
+    if (dst != NULL) {
+        memcpy(dst, origin_addr, n);
+        direct_count(&w->stats.direct);
+        return request != NULL ? done_request(request) : MPI_SUCCESS;
+    }
+    int rc = to_ucx(w, target_rank);
+    if (rc != MPI_SUCCESS)
+        return rc;
+    return request != NULL ? PMPI_Rput(origin_addr, origin_count, origin_datatype, target_rank,
+                                       target_disp, target_count, target_datatype, w->win, request)
+                           : PMPI_Put(origin_addr, origin_count, origin_datatype, target_rank,
+                                      target_disp, target_count, target_datatype, w->win);
+}
+
+/* MPI_Get and MPI_Rget (request != NULL) on a same-host window. */
+static int get(struct direct_win *w, void *origin_addr, int origin_count,
+               MPI_Datatype origin_datatype, int target_rank, MPI_Aint target_disp,
+               int target_count, MPI_Datatype target_datatype, MPI_Request *request) {
+    size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
+    if (moves_nothing(w, target_rank, target_count))
+        return request != NULL ? done_request(request) : MPI_SUCCESS;
+    const uint8_t *src = transfer_addr(w, target_rank, target_disp, n, request);
+    if (src != NULL) {
+        memcpy(origin_addr, src, n);
+        direct_count(&w->stats.direct);
+        return request != NULL ? done_request(request) : MPI_SUCCESS;
+    }
+    int rc = to_ucx(w, target_rank);
+    if (rc != MPI_SUCCESS)
+        return rc;
+    return request != NULL ? PMPI_Rget(origin_addr, origin_count, origin_datatype, target_rank,
+                                       target_disp, target_count, target_datatype, w->win, request)
+                           : PMPI_Get(origin_addr, origin_count, origin_datatype, target_rank,
+                                      target_disp, target_count, target_datatype, w->win);
+}
+
 int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
             int target_rank, MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype,
             MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
-    if (w != NULL) {
-        if (moves_nothing(w, target_rank, target_count))
-            return MPI_SUCCESS;
-        size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
-        uint8_t *dst = target_addr(w, target_rank, target_disp, n);
-        if (dst != NULL) {
-            memcpy(dst, origin_addr, n);
-            direct_count(&w->stats.direct);
-            return MPI_SUCCESS;
-        }
-        int rc = to_ucx(w, target_rank);
-        if (rc != MPI_SUCCESS)
-            return rc;
-    }
-    return PMPI_Put(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
-                    target_count, target_datatype, win);
+    if (w == NULL)
+        return PMPI_Put(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                        target_count, target_datatype, win);
+    return put(w, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+               target_count, target_datatype, NULL);
 }
 
 int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin_datatype, int target_rank,
             MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype, MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
-    if (w != NULL) {
-        if (moves_nothing(w, target_rank, target_count))
-            return MPI_SUCCESS;
-        size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
-        const uint8_t *src = target_addr(w, target_rank, target_disp, n);
-        if (src != NULL) {
-            memcpy(origin_addr, src, n);
-            direct_count(&w->stats.direct);
-            return MPI_SUCCESS;
-        }
-        int rc = to_ucx(w, target_rank);
-        if (rc != MPI_SUCCESS)
-            return rc;
-    }
-    return PMPI_Get(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
-                    target_count, target_datatype, win);
+    if (w == NULL)
+        return PMPI_Get(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                        target_count, target_datatype, win);
+    return get(w, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+               target_count, target_datatype, NULL);
 }
 
 int MPI_Rput(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
              int target_rank, MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype,
              MPI_Win win, MPI_Request *request) {
     struct direct_win *w = direct_win_find(win);
-    int rc = w != NULL ? to_ucx(w, target_rank) : MPI_SUCCESS;
-    if (rc != MPI_SUCCESS)
-        return rc;
-    return PMPI_Rput(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
-                     target_count, target_datatype, win, request);
+    if (w == NULL)
+        return PMPI_Rput(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                         target_count, target_datatype, win, request);
+    return put(w, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+               target_count, target_datatype, request);
 }
 
 int MPI_Rget(void *origin_addr, int origin_count, MPI_Datatype origin_datatype, int target_rank,
              MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype, MPI_Win win,
              MPI_Request *request) {
     struct direct_win *w = direct_win_find(win);
-    int rc = w != NULL ? to_ucx(w, target_rank) : MPI_SUCCESS;
-    if (rc != MPI_SUCCESS)
-        return rc;
-    return PMPI_Rget(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
-                     target_count, target_datatype, win, request);
+    if (w == NULL)
+        return PMPI_Rget(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                         target_count, target_datatype, win, request);
+    return get(w, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+               target_count, target_datatype, request);
+}
+
+/* MPI_Accumulate and MPI_Raccumulate (request != NULL) under the accumulate
+ * lock of target (locked_accumulate). */
+static int accumulate(struct direct_win *w, const void *origin_addr, int origin_count,
+                      MPI_Datatype origin_datatype, int target_rank, MPI_Aint target_disp,
+                      int target_count, MPI_Datatype target_datatype, MPI_Op op,
+                      MPI_Request *request) {
+    if (moves_nothing(w, target_rank, target_count))
+        return request != NULL ? done_request(request) : MPI_SUCCESS;
+    size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
+    uint8_t *dst = target_addr(w, target_rank, target_disp, n);
+    direct_acc_lock(w, target_rank);
+    int rc;
+    if (dst != NULL) {
+        rc = apply(dst, origin_addr, origin_count, origin_datatype, op, n);
+        direct_count(&w->stats.direct);
+        if (rc == MPI_SUCCESS && request != NULL)
+            rc = done_request(request);
+    } else if ((rc = direct_pmpi_epoch(w, target_rank)) == MPI_SUCCESS) {
+        rc = request != NULL
+                 ? PMPI_Raccumulate(origin_addr, origin_count, origin_datatype, target_rank,
+                                    target_disp, target_count, target_datatype, op, w->win, request)
+                 : PMPI_Accumulate(origin_addr, origin_count, origin_datatype, target_rank,
+                                   target_disp, target_count, target_datatype, op, w->win);
+        rc = flushed(w, target_rank, rc);
+    }
+    direct_acc_unlock(w, target_rank);
+    return rc;
 }
 
 int MPI_Accumulate(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
@@ -170,19 +237,53 @@ int MPI_Accumulate(const void *origin_addr, int origin_count, MPI_Datatype origi
     if (w == NULL || !locked_accumulate(w, target_rank))
         return PMPI_Accumulate(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
                                target_count, target_datatype, op, win);
+    return accumulate(w, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                      target_count, target_datatype, op, NULL);
+}
+
+int MPI_Raccumulate(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
+                    int target_rank, MPI_Aint target_disp, int target_count,
+                    MPI_Datatype target_datatype, MPI_Op op, MPI_Win win, MPI_Request *request) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL || !locked_accumulate(w, target_rank))
+        return PMPI_Raccumulate(origin_addr, origin_count, origin_datatype, target_rank,
+                                target_disp, target_count, target_datatype, op, win, request);
+    return accumulate(w, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                      target_count, target_datatype, op, request);
+}
+
+/* MPI_Get_accumulate and MPI_Rget_accumulate (request != NULL) under the
+ * accumulate lock of target (locked_accumulate). */
+static int get_accumulate(struct direct_win *w, const void *origin_addr, int origin_count,
+                          MPI_Datatype origin_datatype, void *result_addr, int result_count,
+                          MPI_Datatype result_datatype, int target_rank, MPI_Aint target_disp,
+                          int target_count, MPI_Datatype target_datatype, MPI_Op op,
+                          MPI_Request *request) {
     if (moves_nothing(w, target_rank, target_count))
-        return MPI_SUCCESS;
-    size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
+        return request != NULL ? done_request(request) : MPI_SUCCESS;
+    /* MPI_NO_OP ignores the origin arguments. */
+    size_t n = same_layout(result_datatype, result_count, target_datatype, target_count);
+    if (op != MPI_NO_OP &&
+        same_layout(origin_datatype, origin_count, target_datatype, target_count) != n)
+        n = 0;
     uint8_t *dst = target_addr(w, target_rank, target_disp, n);
     direct_acc_lock(w, target_rank);
     int rc;
     if (dst != NULL) {
-        rc = apply(dst, origin_addr, origin_count, origin_datatype, op, n);
+        memcpy(result_addr, dst, n);
+        rc = apply(dst, origin_addr, target_count, target_datatype, op, n);
         direct_count(&w->stats.direct);
+        if (rc == MPI_SUCCESS && request != NULL)
+            rc = done_request(request);
     } else if ((rc = direct_pmpi_epoch(w, target_rank)) == MPI_SUCCESS) {
-        rc = flushed(w, target_rank,
-                     PMPI_Accumulate(origin_addr, origin_count, origin_datatype, target_rank,
-                                     target_disp, target_count, target_datatype, op, win));
+        rc = request != NULL
+                 ? PMPI_Rget_accumulate(origin_addr, origin_count, origin_datatype, result_addr,
+                                        result_count, result_datatype, target_rank, target_disp,
+                                        target_count, target_datatype, op, w->win, request)
+                 : PMPI_Get_accumulate(origin_addr, origin_count, origin_datatype, result_addr,
+                                       result_count, result_datatype, target_rank, target_disp,
+                                       target_count, target_datatype, op, w->win);
+        rc = flushed(w, target_rank, rc);
     }
     direct_acc_unlock(w, target_rank);
     return rc;
@@ -197,28 +298,24 @@ int MPI_Get_accumulate(const void *origin_addr, int origin_count, MPI_Datatype o
         return PMPI_Get_accumulate(origin_addr, origin_count, origin_datatype, result_addr,
                                    result_count, result_datatype, target_rank, target_disp,
                                    target_count, target_datatype, op, win);
-    if (moves_nothing(w, target_rank, target_count))
-        return MPI_SUCCESS;
-    /* MPI_NO_OP ignores the origin arguments. */
-    size_t n = same_layout(result_datatype, result_count, target_datatype, target_count);
-    if (op != MPI_NO_OP &&
-        same_layout(origin_datatype, origin_count, target_datatype, target_count) != n)
-        n = 0;
-    uint8_t *dst = target_addr(w, target_rank, target_disp, n);
-    direct_acc_lock(w, target_rank);
-    int rc;
-    if (dst != NULL) {
-        memcpy(result_addr, dst, n);
-        rc = apply(dst, origin_addr, target_count, target_datatype, op, n);
-        direct_count(&w->stats.direct);
-    } else if ((rc = direct_pmpi_epoch(w, target_rank)) == MPI_SUCCESS) {
-        rc = flushed(w, target_rank,
-                     PMPI_Get_accumulate(origin_addr, origin_count, origin_datatype, result_addr,
-                                         result_count, result_datatype, target_rank, target_disp,
-                                         target_count, target_datatype, op, win));
-    }
-    direct_acc_unlock(w, target_rank);
-    return rc;
+    return get_accumulate(w, origin_addr, origin_count, origin_datatype, result_addr, result_count,
+                          result_datatype, target_rank, target_disp, target_count, target_datatype,
+                          op, NULL);
+}
+
+int MPI_Rget_accumulate(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
+                        void *result_addr, int result_count, MPI_Datatype result_datatype,
+                        int target_rank, MPI_Aint target_disp, int target_count,
+                        MPI_Datatype target_datatype, MPI_Op op, MPI_Win win,
+                        MPI_Request *request) {
+    struct direct_win *w = direct_win_find(win);
+    if (w == NULL || !locked_accumulate(w, target_rank))
+        return PMPI_Rget_accumulate(origin_addr, origin_count, origin_datatype, result_addr,
+                                    result_count, result_datatype, target_rank, target_disp,
+                                    target_count, target_datatype, op, win, request);
+    return get_accumulate(w, origin_addr, origin_count, origin_datatype, result_addr, result_count,
+                          result_datatype, target_rank, target_disp, target_count, target_datatype,
+                          op, request);
 }
 
 int MPI_Fetch_and_op(const void *origin_addr, void *result_addr, MPI_Datatype datatype,
@@ -265,45 +362,6 @@ int MPI_Compare_and_swap(const void *origin_addr, const void *compare_addr, void
                      PMPI_Compare_and_swap(origin_addr, compare_addr, result_addr, datatype,
                                            target_rank, target_disp, win));
     }
-    direct_acc_unlock(w, target_rank);
-    return rc;
-}
-
-int MPI_Raccumulate(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
-                    int target_rank, MPI_Aint target_disp, int target_count,
-                    MPI_Datatype target_datatype, MPI_Op op, MPI_Win win, MPI_Request *request) {
-    struct direct_win *w = direct_win_find(win);
-    if (w == NULL || !locked_accumulate(w, target_rank))
-        return PMPI_Raccumulate(origin_addr, origin_count, origin_datatype, target_rank,
-                                target_disp, target_count, target_datatype, op, win, request);
-    direct_acc_lock(w, target_rank);
-    int rc = direct_pmpi_epoch(w, target_rank);
-    if (rc == MPI_SUCCESS)
-        rc =
-            flushed(w, target_rank,
-                    PMPI_Raccumulate(origin_addr, origin_count, origin_datatype, target_rank,
-                                     target_disp, target_count, target_datatype, op, win, request));
-    direct_acc_unlock(w, target_rank);
-    return rc;
-}
-
-int MPI_Rget_accumulate(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
-                        void *result_addr, int result_count, MPI_Datatype result_datatype,
-                        int target_rank, MPI_Aint target_disp, int target_count,
-                        MPI_Datatype target_datatype, MPI_Op op, MPI_Win win,
-                        MPI_Request *request) {
-    struct direct_win *w = direct_win_find(win);
-    if (w == NULL || !locked_accumulate(w, target_rank))
-        return PMPI_Rget_accumulate(origin_addr, origin_count, origin_datatype, result_addr,
-                                    result_count, result_datatype, target_rank, target_disp,
-                                    target_count, target_datatype, op, win, request);
-    direct_acc_lock(w, target_rank);
-    int rc = direct_pmpi_epoch(w, target_rank);
-    if (rc == MPI_SUCCESS)
-        rc = flushed(w, target_rank,
-                     PMPI_Rget_accumulate(origin_addr, origin_count, origin_datatype, result_addr,
-                                          result_count, result_datatype, target_rank, target_disp,
-                                          target_count, target_datatype, op, win, request));
     direct_acc_unlock(w, target_rank);
     return rc;
 }

@@ -10,9 +10,9 @@
  * (an osc/sm window beside it) and reaches the other ranks' window memory
  * through veshm's host views of it (uct_veshm_peer_view: the areas osc/ucx's
  * keys attached). In passive-target epochs, locks are CPU atomics on those
- * words, and contiguous puts, gets, accumulates and atomics are loads and
- * stores through the views, accumulates under the window's accumulate lock;
- * in fence epochs, contiguous puts and gets are. Post-start-complete-wait
+ * words, and contiguous puts, gets, accumulates and atomics (request-based
+ * ones too) are loads and stores through the views, accumulates under the
+ * window's accumulate lock; in fence epochs, contiguous puts and gets are. Post-start-complete-wait
  * is counters in the same segment (direct_pscw.c), and an access epoch it
  * opens is carried like a passive one. What it cannot do that way (derived
  * datatypes, a target without a view, accumulates in fence epochs) goes to

@@ -38,6 +38,8 @@
 #pragma weak PMPI_Type_size
 
 #pragma weak ompi_mpi_byte
+#pragma weak ompi_mpi_comm_self
+#pragma weak PMPI_Isend
 #pragma weak ompi_mpi_datatype_null
 #pragma weak ompi_mpi_info_null
 #pragma weak PMPI_Win_free
