@@ -67,8 +67,10 @@ int MPI_Win_start(MPI_Group group, int assert, MPI_Win win) {
     for (int i = 0; i < n; ++i)
         if (w->t[w->group_scratch[i]].lock != DIRECT_UNLOCKED)
             return direct_sync_error(win);
-    /* The fence epoch, if any, ends here. */
+    /* The fence epoch, if any, ends here, and with it osc/ucx's epochs
+     * towards targets outside the group. */
     __atomic_store_n(&w->fence, 0, __ATOMIC_RELAXED);
+    rc = direct_pmpi_close(w);
     const uint64_t *posts = w->t[w->rank].ctl->posts;
     for (int i = 0; i < n; ++i) {
         int r = w->group_scratch[i];
@@ -81,7 +83,7 @@ int MPI_Win_start(MPI_Group group, int assert, MPI_Win win) {
         __atomic_store_n(&t->lock, DIRECT_PSCW, __ATOMIC_RELEASE);
     }
     w->access = 1;
-    return MPI_SUCCESS;
+    return rc;
 }
 
 int MPI_Win_complete(MPI_Win win) {

@@ -1,8 +1,8 @@
 /* Communication calls on same-host osc/ucx windows (direct_win.h): in a
  * passive-target, PSCW access or fence epoch, contiguous transfers of one
- * predefined datatype to a target with a view are copies through it; in a
- * passive or PSCW one, accumulates and atomics are done in place under the
- * window's accumulate lock; everything else goes to osc/ucx, accumulates
+ * predefined datatype to a target with a view are copies through it, and
+ * accumulates and atomics are done in place under the window's accumulate
+ * lock; everything else goes to osc/ucx, accumulates
  * still under that lock and flushed before it is released, so that both ways
  * stay atomic with respect to each other. */
 #include "direct_win.h"
@@ -41,8 +41,7 @@ static size_t same_layout(MPI_Datatype a, int acount, MPI_Datatype b, int bcount
  * operation has to go to osc/ucx (no view, outside the window, no passive or
  * fence epoch: osc/ucx then answers as it always did). */
 static uint8_t *target_addr(const struct direct_win *w, int target, MPI_Aint disp, size_t bytes) {
-    if (bytes == 0 || target < 0 || target >= w->size ||
-        !(direct_fence(w) || direct_passive(w, target)))
+    if (bytes == 0 || target < 0 || target >= w->size || !direct_passive(w, target))
         return NULL;
     const struct direct_target *t = &w->t[target];
     const struct direct_views *m = &t->mem;
@@ -59,8 +58,8 @@ static uint8_t *target_addr(const struct direct_win *w, int target, MPI_Aint dis
     return m->view[1 + (off - m->first_len) / m->area_len] + in_area;
 }
 
-/* An operation that moves nothing (count 0) in one of our passive or PSCW
- * epochs: done, without a round trip through osc/ucx's accumulate lock. */
+/* An operation that moves nothing (count 0) in one of our epochs: done, without a round trip
+ * through osc/ucx's accumulate lock. */
 static int moves_nothing(struct direct_win *w, int target, int target_count) {
     if (target_count != 0 || target < 0 || target >= w->size || !direct_passive(w, target))
         return 0;
@@ -68,15 +67,15 @@ static int moves_nothing(struct direct_win *w, int target, int target_count) {
     return 1;
 }
 
-/* Before an operation goes to osc/ucx in one of our passive or PSCW epochs. */
+/* Before an operation goes to osc/ucx in one of our epochs. */
 static int to_ucx(struct direct_win *w, int target) {
     if (target < 0 || target >= w->size || !direct_passive(w, target))
         return MPI_SUCCESS;
     return direct_pmpi_epoch(w, target);
 }
 
-/* Whether the accumulate lock covers this call: our passive or PSCW access
- * epoch towards a valid target. Fence epochs are osc/ucx's alone. */
+/* Whether the accumulate lock covers this call: one of our epochs towards a
+ * valid target. */
 static int locked_accumulate(const struct direct_win *w, int target) {
     return target >= 0 && target < w->size && direct_passive(w, target);
 }

@@ -1,8 +1,9 @@
-/* Passive-target synchronization of same-host osc/ucx windows (direct_win.h):
- * MPI_Win_lock, _unlock, _lock_all, _unlock_all and the flushes, on the lock
- * words of the window's shared segment. Operations done through the views
- * are complete when they return; the flushes and unlocks order them with a
- * fence, and complete what went to osc/ucx with osc/ucx's own call. */
+/* Passive-target synchronization and fences of same-host osc/ucx windows
+ * (direct_win.h): MPI_Win_lock, _unlock, _lock_all, _unlock_all and the
+ * flushes, on the lock words of the window's shared segment; MPI_Win_fence.
+ * Operations done through the views are complete when they return; the
+ * flushes and unlocks order them with a fence, and complete what went to
+ * osc/ucx with osc/ucx's own call. */
 #include "direct_win.h"
 #include "osc_route_weak.h"
 
@@ -85,11 +86,14 @@ int MPI_Win_lock_all(int assert, MPI_Win win) {
     for (int r = 0; r < w->size; ++r)
         if (w->t[r].lock != DIRECT_UNLOCKED)
             return direct_sync_error(win);
+    /* osc/ucx's epochs towards single targets (a fence epoch's) would make
+     * its lock_all fail. */
+    int rc = direct_pmpi_close(w);
     int nocheck = (assert &MPI_MODE_NOCHECK) != 0;
     for (int r = 0; r < w->size && !nocheck; ++r)
         lock_shared(w->t[r].ctl);
     __atomic_store_n(&w->lock_all, nocheck ? 2 : 1, __ATOMIC_RELEASE);
-    return MPI_SUCCESS;
+    return rc;
 }
 
 int MPI_Win_unlock_all(MPI_Win win) {
@@ -186,16 +190,27 @@ int MPI_Win_sync(MPI_Win win) {
     return MPI_SUCCESS;
 }
 
-/* osc/ucx's fence flushes and ends in a barrier; the epoch it opens lets puts
- * and gets go through the views (direct_fence). */
+/* A fence completes what this rank started (through the views already;
+ * osc/ucx's by closing the epochs opened for it) and waits for every rank to
+ * have done so: then the targets' memory holds the finished epoch, and the
+ * next one is carried like a passive epoch towards all ranks. osc/ucx's own
+ * fence is not used: in its fence epochs it allows no passive epoch, which
+ * the operations it carries for this library need (accumulates, flushed
+ * under the accumulate lock). */
 int MPI_Win_fence(int assert, MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
     if (w == NULL)
         return PMPI_Win_fence(assert, win);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    int epochs = w->lock_all || w->access || w->exposed >= 0;
+    for (int r = 0; r < w->size; ++r)
+        epochs += w->t[r].lock != DIRECT_UNLOCKED;
+    if (epochs)
+        return direct_sync_error(win);
     __atomic_store_n(&w->fence, 0, __ATOMIC_RELAXED);
-    int rc = PMPI_Win_fence(assert, win);
-    if (rc == MPI_SUCCESS && !(assert &MPI_MODE_NOSUCCEED))
+    int rc = direct_pmpi_close(w);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    int brc = PMPI_Barrier(w->comm);
+    if (!(assert &MPI_MODE_NOSUCCEED))
         __atomic_store_n(&w->fence, 1, __ATOMIC_RELAXED);
-    return rc;
+    return rc != MPI_SUCCESS ? rc : brc;
 }

@@ -137,6 +137,8 @@ static void direct_win_destroy(struct direct_win *w) {
         free(w->t[r].mem.view);
     if (w->group_scratch != NULL)
         PMPI_Group_free(&w->group);
+    if (w->has_comm)
+        PMPI_Comm_free(&w->comm);
     free(w->group_scratch);
     pthread_mutex_destroy(&w->pmpi_mutex);
     free(w);
@@ -205,6 +207,8 @@ void direct_win_setup(MPI_Win win, MPI_Comm comm, void *base, MPI_Aint size, int
     if (all_ok)
         all_ok = PMPI_Allgather(&me, sizeof(me), MPI_BYTE, all, sizeof(me), MPI_BYTE, comm) ==
                  MPI_SUCCESS;
+    if (all_ok)
+        all_ok = w->has_comm = PMPI_Comm_dup(comm, &w->comm) == MPI_SUCCESS;
     for (int r = 0; all_ok && r < nranks; ++r) {
         MPI_Aint seg_size;
         int seg_unit;
@@ -257,6 +261,7 @@ static void report(const struct direct_win *w) {
 int MPI_Win_free(MPI_Win *win) {
     struct direct_win *w = win != NULL ? direct_win_find(*win) : NULL;
     if (w != NULL) {
+        direct_pmpi_close(w);
         report(w);
         registry_remove(w);
         PMPI_Win_free(&w->ctl_win);
@@ -296,6 +301,20 @@ int direct_pmpi_epoch(struct direct_win *w, int target) {
             __atomic_store_n(&w->t[target].pmpi_locked, 1, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&w->pmpi_mutex);
+    return rc;
+}
+
+int direct_pmpi_close(struct direct_win *w) {
+    int rc = MPI_SUCCESS;
+    for (int r = 0; r < w->size; ++r) {
+        if (!__atomic_load_n(&w->t[r].pmpi_locked, __ATOMIC_ACQUIRE))
+            continue;
+        int urc = PMPI_Win_unlock(r, w->win);
+        if (rc == MPI_SUCCESS)
+            rc = urc;
+        __atomic_store_n(&w->t[r].pmpi_locked, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&w->t[r].pmpi_pending, 0, __ATOMIC_RELAXED);
+    }
     return rc;
 }
 

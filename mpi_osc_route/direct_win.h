@@ -12,10 +12,10 @@
  * keys attached). In passive-target epochs, locks are CPU atomics on those
  * words, and contiguous puts, gets, accumulates and atomics (request-based
  * ones too) are loads and stores through the views, accumulates under the
- * window's accumulate lock; in fence epochs, contiguous puts and gets are. Post-start-complete-wait
- * is counters in the same segment (direct_pscw.c), and an access epoch it
- * opens is carried like a passive one. What it cannot do that way (derived
- * datatypes, a target without a view, accumulates in fence epochs) goes to
+ * window's accumulate lock. Post-start-complete-wait is counters in the same
+ * segment (direct_pscw.c), a fence is a barrier of its own (direct_sync.c),
+ * and the access epochs they open are carried like passive ones. What it
+ * cannot do that way (derived datatypes, a target without a view) goes to
  * osc/ucx as before, inside a passive epoch opened for osc/ucx on first need
  * (MPI_MODE_NOCHECK: the lock itself is ours) and, for accumulates, under the
  * same accumulate lock. */
@@ -70,9 +70,11 @@ struct direct_target {
 struct direct_win {
     MPI_Win win, ctl_win;
     int rank, size;
-    int lock_all;               /* an MPI_Win_lock_all epoch is open: 1, or 2 with NOCHECK */
-    int pmpi_lock_all;          /* osc/ucx has the lock_all epoch too */
-    int fence;                  /* a fence opened an epoch (MPI_Win_fence without NOSUCCEED) */
+    int lock_all;      /* an MPI_Win_lock_all epoch is open: 1, or 2 with NOCHECK */
+    int pmpi_lock_all; /* osc/ucx has the lock_all epoch too */
+    int fence;         /* a fence opened an epoch (MPI_Win_fence without NOSUCCEED) */
+    MPI_Comm comm;     /* a duplicate of the window's, for the fence's barrier */
+    int has_comm;
     int access;                 /* an MPI_Win_start epoch is open */
     int exposed;                /* origins of the open MPI_Win_post epoch, -1 without one */
     uint64_t completes_seen;    /* completes of earlier exposure epochs */
@@ -94,17 +96,12 @@ struct direct_win *direct_win_find(MPI_Win win);
  * MPI_Win_create_dynamic have no base: not given here. */
 void direct_win_setup(MPI_Win win, MPI_Comm comm, void *base, MPI_Aint size, int disp_unit);
 
-/* Whether a fence epoch is open: every rank has entered the fence that
- * opened it (osc/ucx's fence ends in a barrier), so puts and gets may go
- * straight to the target's memory; accumulates stay osc/ucx's. */
-static inline int direct_fence(const struct direct_win *w) {
-    return __atomic_load_n(&w->fence, __ATOMIC_RELAXED);
-}
-
-/* Whether this rank has a passive-target epoch, or a PSCW access epoch,
- * towards target open. */
+/* Whether this rank has a passive-target epoch, a PSCW access epoch or a
+ * fence epoch towards target open: operations may go straight to its memory
+ * (every rank has passed the fence's barrier, or target has posted). */
 static inline int direct_passive(const struct direct_win *w, int target) {
     return __atomic_load_n(&w->lock_all, __ATOMIC_RELAXED) ||
+           __atomic_load_n(&w->fence, __ATOMIC_RELAXED) ||
            __atomic_load_n(&w->t[target].lock, __ATOMIC_RELAXED) != DIRECT_UNLOCKED;
 }
 
@@ -118,6 +115,11 @@ static inline void direct_count(uint64_t *counter) {
  * is held through the shared words already) and notes an operation for the
  * next flush. Call in a passive epoch only. */
 int direct_pmpi_epoch(struct direct_win *w, int target);
+
+/* Closes the passive epochs opened for osc/ucx towards single targets
+ * (completing their operations there): at a fence, before a lock_all or a
+ * PSCW epoch, and before the window is freed. */
+int direct_pmpi_close(struct direct_win *w);
 
 /* The window's accumulate lock at target (spins, progressing MPI). */
 void direct_acc_lock(struct direct_win *w, int target);

@@ -53,6 +53,8 @@
 #pragma weak PMPI_Win_flush_local_all
 #pragma weak PMPI_Win_sync
 #pragma weak PMPI_Win_fence
+#pragma weak PMPI_Barrier
+#pragma weak PMPI_Comm_dup
 #pragma weak PMPI_Win_start
 #pragma weak PMPI_Win_post
 #pragma weak PMPI_Win_complete

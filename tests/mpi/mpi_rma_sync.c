@@ -20,6 +20,9 @@
  * zero_count: put, get, accumulates of count 0 change nothing.
  * win_sync:   the target's own stores, made visible by MPI_Win_sync in a
  *             lock_all epoch and a barrier, read by every rank.
+ * fence:      in fence epochs, every rank puts to and accumulates at (in
+ *             place and through osc/ucx) every rank, and gets strided: all
+ *             of it in place, and the gets complete, after the next fence.
  * pscw:       every rank exposes its window to all and accesses all
  *             (post-start-complete-wait, or _test): what a target stored
  *             before its post is what the origins read after their start,
@@ -64,8 +67,10 @@ enum {
     PSCW_MARK,
     PSCW_ACC,
     PSCW_DATA,
+    FENCE_ACC,
     REQ_DATA = PSCW_DATA + MAX_RANKS,
-    BLOCK = REQ_DATA + MAX_RANKS
+    FENCE_DATA = REQ_DATA + MAX_RANKS,
+    BLOCK = FENCE_DATA + MAX_RANKS
 };
 #define BLOCK_WORDS 128 /* written by rank 0 before the phases, read strided */
 #define STRIDED (BLOCK_WORDS / 2 - 1)
@@ -324,6 +329,49 @@ static void phase_zero_count(void) {
              (long long)before);
 }
 
+static void phase_fence(int iterations) {
+    phase = "fence";
+    MPI_Datatype every_other;
+    MPI_CHECK(MPI_Type_vector(STRIDED, 1, 2, MPI_INT64_T, &every_other));
+    MPI_CHECK(MPI_Type_commit(&every_other));
+    static int64_t strided[MAX_RANKS][STRIDED];
+    int64_t one = 1;
+    MPI_CHECK(MPI_Win_fence(MPI_MODE_NOPRECEDE, win));
+    for (int k = 1; k <= iterations; ++k) {
+        int64_t mine = (int64_t)k * 1000 + rank;
+        memset(strided, 0xff, sizeof(strided));
+        pause_briefly();
+        for (int t = 0; t < nranks; ++t) {
+            MPI_CHECK(MPI_Put(&mine, 1, MPI_INT64_T, t, FENCE_DATA + rank, 1, MPI_INT64_T, win));
+            MPI_CHECK(
+                MPI_Accumulate(&one, 1, MPI_INT64_T, t, FENCE_ACC, 1, MPI_INT64_T, MPI_SUM, win));
+            MPI_CHECK(MPI_Accumulate(&one, 1, one_int64, t, FENCE_ACC, 1, one_int64, MPI_SUM, win));
+            MPI_CHECK(
+                MPI_Get(strided[t], STRIDED, MPI_INT64_T, t, BLOCK + k % 2, 1, every_other, win));
+        }
+        MPI_CHECK(MPI_Win_fence(0, win));
+        for (int t = 0; t < nranks; ++t) {
+            int64_t base = (t == 0 ? 5000 : 1000) + k % 2; /* rank 0's block: phase win_sync */
+            for (int i = 0; i < STRIDED; ++i)
+                if (strided[t][i] != base + 2 * i)
+                    fail("epoch %d: strided get of rank %d after the fence: word %d is %lld, "
+                         "want %lld",
+                         k, t, i, (long long)strided[t][i], (long long)base + 2 * i);
+        }
+        for (int o = 0; o < nranks; ++o)
+            if (mem[FENCE_DATA + o] != (int64_t)k * 1000 + o)
+                fail("epoch %d: rank %d's put after the fence: %lld, want %lld", k, o,
+                     (long long)mem[FENCE_DATA + o], (long long)k * 1000 + o);
+        if (mem[FENCE_ACC] != (int64_t)k * 2 * nranks)
+            fail("epoch %d: accumulated %lld after the fence, want %lld", k,
+                 (long long)mem[FENCE_ACC], (long long)k * 2 * nranks);
+        /* Every rank has checked before the next epoch writes. */
+        MPI_CHECK(MPI_Win_fence(0, win));
+    }
+    MPI_CHECK(MPI_Win_fence(MPI_MODE_NOSUCCEED, win));
+    MPI_CHECK(MPI_Type_free(&every_other));
+}
+
 /* Post-start-complete-wait among all ranks. Each target is late to post by
  * a different amount each epoch and the origins read its mark at once, so a
  * start that did not wait for the post reads the previous epoch's; the
@@ -461,6 +509,7 @@ int main(int argc, char **argv) {
     phase_get_flush();
     phase_win_sync();
     phase_zero_count();
+    phase_fence(iterations / 4);
     phase_pscw(iterations / 4);
     /* Last: on osc/ucx alone (the control, or Open MPI 4.1.4 without the
      * routing library) an MPI_Compare_and_swap after request-based

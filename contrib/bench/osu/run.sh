@@ -105,12 +105,16 @@ for b in put_latency get_latency put_bw get_bw put_bibw acc_latency fop_latency 
     done
   done
 done
-# Post-start-complete-wait, on MPI_Win_allocate windows (not with --quick).
+# Post-start-complete-wait and fence, on MPI_Win_allocate windows (not with
+# --quick).
 if [ $quick -eq 0 ]; then
-  for b in put_latency get_latency put_bibw; do
+  for b in put_latency get_latency put_bibw acc_latency; do
     kind=latency
     [ $b = put_bibw ] && kind=bandwidth
-    benches+=("osu_$b -w allocate -s pscw|$kind|mpirun|$osc/osu_$b -w allocate -s pscw")
+    for s in pscw fence; do
+      [ $b = put_bibw ] && [ $s = fence ] && continue # above
+      benches+=("osu_$b -w allocate -s $s|$kind|mpirun|$osc/osu_$b -w allocate -s $s")
+    done
   done
 fi
 for b in put get; do
