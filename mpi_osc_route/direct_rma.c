@@ -38,10 +38,10 @@ static size_t same_layout(MPI_Datatype a, int acount, MPI_Datatype b, int bcount
 }
 
 /* Where bytes at disp of target are in this process, or NULL when the
- * operation has to go to osc/ucx (no view, outside the window, no passive or
- * fence epoch: osc/ucx then answers as it always did). */
+ * operation has to go to osc/ucx (no view, outside the window, no epoch of
+ * ours: osc/ucx then answers as it always did). */
 static uint8_t *target_addr(const struct direct_win *w, int target, MPI_Aint disp, size_t bytes) {
-    if (bytes == 0 || target < 0 || target >= w->size || !direct_passive(w, target))
+    if (bytes == 0 || target < 0 || target >= w->size || !direct_in_epoch(w, target))
         return NULL;
     const struct direct_target *t = &w->t[target];
     const struct direct_views *m = &t->mem;
@@ -61,7 +61,7 @@ static uint8_t *target_addr(const struct direct_win *w, int target, MPI_Aint dis
 /* An operation that moves nothing (count 0) in one of our epochs: done, without a round trip
  * through osc/ucx's accumulate lock. */
 static int moves_nothing(struct direct_win *w, int target, int target_count) {
-    if (target_count != 0 || target < 0 || target >= w->size || !direct_passive(w, target))
+    if (target_count != 0 || target < 0 || target >= w->size || !direct_in_epoch(w, target))
         return 0;
     direct_count(&w->stats.direct);
     return 1;
@@ -69,7 +69,7 @@ static int moves_nothing(struct direct_win *w, int target, int target_count) {
 
 /* Before an operation goes to osc/ucx in one of our epochs. */
 static int to_ucx(struct direct_win *w, int target) {
-    if (target < 0 || target >= w->size || !direct_passive(w, target))
+    if (target < 0 || target >= w->size || !direct_in_epoch(w, target))
         return MPI_SUCCESS;
     return direct_pmpi_epoch(w, target);
 }
@@ -77,7 +77,7 @@ static int to_ucx(struct direct_win *w, int target) {
 /* Whether the accumulate lock covers this call: one of our epochs towards a
  * valid target. */
 static int locked_accumulate(const struct direct_win *w, int target) {
-    return target >= 0 && target < w->size && direct_passive(w, target);
+    return target >= 0 && target < w->size && direct_in_epoch(w, target);
 }
 
 /* target = origin op target, in place. */
@@ -103,16 +103,6 @@ static int done_request(MPI_Request *request) {
     return PMPI_Isend(NULL, 0, MPI_BYTE, MPI_PROC_NULL, 0, MPI_COMM_SELF, request);
 }
 
-/* Where a transfer of this shape goes straight to the target, or NULL. A
- * request-based operation (request != NULL) is one of passive epochs only:
- * anywhere else osc/ucx answers it as before. */
-static uint8_t *transfer_addr(const struct direct_win *w, int target, MPI_Aint disp, size_t bytes,
-                              const MPI_Request *request) {
-    if (request != NULL && (target < 0 || target >= w->size || !direct_passive(w, target)))
-        return NULL;
-    return target_addr(w, target, disp, bytes);
-}
-
 /* MPI_Put and MPI_Rput (request != NULL) on a same-host window. */
 static int put(struct direct_win *w, const void *origin_addr, int origin_count,
                MPI_Datatype origin_datatype, int target_rank, MPI_Aint target_disp,
@@ -120,7 +110,7 @@ static int put(struct direct_win *w, const void *origin_addr, int origin_count,
     size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
     if (moves_nothing(w, target_rank, target_count))
         return request != NULL ? done_request(request) : MPI_SUCCESS;
-    uint8_t *dst = transfer_addr(w, target_rank, target_disp, n, request);
+    uint8_t *dst = target_addr(w, target_rank, target_disp, n);
     if (dst != NULL) {
         memcpy(dst, origin_addr, n);
         direct_count(&w->stats.direct);
@@ -142,7 +132,7 @@ static int get(struct direct_win *w, void *origin_addr, int origin_count,
     size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
     if (moves_nothing(w, target_rank, target_count))
         return request != NULL ? done_request(request) : MPI_SUCCESS;
-    const uint8_t *src = transfer_addr(w, target_rank, target_disp, n, request);
+    const uint8_t *src = target_addr(w, target_rank, target_disp, n);
     if (src != NULL) {
         memcpy(origin_addr, src, n);
         direct_count(&w->stats.direct);

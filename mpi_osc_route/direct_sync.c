@@ -140,7 +140,7 @@ static int flush_needs_ucx(struct direct_win *w, int target) {
 static int flush_all(struct direct_win *w, int (*flush_one)(int, MPI_Win)) {
     int rc = MPI_SUCCESS, epochs = 0;
     for (int r = 0; r < w->size; ++r) {
-        if (!direct_passive(w, r))
+        if (!direct_in_epoch(w, r))
             continue;
         ++epochs;
         if (flush_needs_ucx(w, r) && rc == MPI_SUCCESS)
@@ -151,14 +151,16 @@ static int flush_all(struct direct_win *w, int (*flush_one)(int, MPI_Win)) {
 
 int MPI_Win_flush(int rank, MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
-    if (w == NULL || !valid_target(w, rank) || !direct_passive(w, rank) || flush_needs_ucx(w, rank))
+    if (w == NULL || !valid_target(w, rank) || !direct_in_epoch(w, rank) ||
+        flush_needs_ucx(w, rank))
         return PMPI_Win_flush(rank, win);
     return MPI_SUCCESS;
 }
 
 int MPI_Win_flush_local(int rank, MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
-    if (w == NULL || !valid_target(w, rank) || !direct_passive(w, rank) || flush_needs_ucx(w, rank))
+    if (w == NULL || !valid_target(w, rank) || !direct_in_epoch(w, rank) ||
+        flush_needs_ucx(w, rank))
         return PMPI_Win_flush_local(rank, win);
     return MPI_SUCCESS;
 }
@@ -173,7 +175,7 @@ int MPI_Win_flush_local_all(MPI_Win win) {
     return w == NULL ? PMPI_Win_flush_local_all(win) : flush_all(w, PMPI_Win_flush_local);
 }
 
-/* The memory barrier of a passive epoch; osc/ucx's own only when it has an
+/* The memory barrier of an epoch; osc/ucx's own only when it has an
  * epoch open (it answers MPI_ERR_RMA_SYNC otherwise, and ours is lazy). */
 int MPI_Win_sync(MPI_Win win) {
     struct direct_win *w = direct_win_find(win);

@@ -99,7 +99,7 @@ void direct_win_setup(MPI_Win win, MPI_Comm comm, void *base, MPI_Aint size, int
 /* Whether this rank has a passive-target epoch, a PSCW access epoch or a
  * fence epoch towards target open: operations may go straight to its memory
  * (every rank has passed the fence's barrier, or target has posted). */
-static inline int direct_passive(const struct direct_win *w, int target) {
+static inline int direct_in_epoch(const struct direct_win *w, int target) {
     return __atomic_load_n(&w->lock_all, __ATOMIC_RELAXED) ||
            __atomic_load_n(&w->fence, __ATOMIC_RELAXED) ||
            __atomic_load_n(&w->t[target].lock, __ATOMIC_RELAXED) != DIRECT_UNLOCKED;

@@ -123,15 +123,6 @@ static inline uct_veshm_iface_t *uct_veshm_ep_iface(uct_veshm_ep_t *ep) {
     return ucs_derived_of(ep->super.super.iface, uct_veshm_iface_t);
 }
 
-/* The peer lives and a new operation may start now (not while a fence waits
- * for earlier transfers, nor with the DMA ring full). */
-static inline ucs_status_t uct_veshm_ep_can_post(uct_veshm_ep_t *ep, uct_veshm_iface_t *iface) {
-    ucs_status_t status = uct_veshm_ep_check_peer(ep);
-    if (status != UCS_OK)
-        return status;
-    return uct_veshm_engine_can_start(&iface->engine);
-}
-
 ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned length,
                                     uint64_t remote_addr, uct_rkey_t rkey) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
@@ -206,14 +197,20 @@ ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack
 
 /* ---- atomics: CPU atomics on the host view of the peer's VE memory ---- */
 
-static void *uct_veshm_atomic_ptr(uct_veshm_ep_t *ep, uint64_t remote_addr, uct_rkey_t rkey,
-                                  size_t size, ucs_status_t *status) {
-    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
+/* Done by the caller at once, like a short put: only a fence, or requests
+ * queued before it, make it wait (the DMA ring is not involved). */
+static UCS_F_ALWAYS_INLINE void *uct_veshm_atomic_ptr(uct_veshm_ep_t *ep, uint64_t remote_addr,
+                                                      uct_rkey_t rkey, size_t size,
+                                                      ucs_status_t *status) {
     uct_veshm_rkey_t *k = (uct_veshm_rkey_t *)rkey;
     const veshm_rkey_info_t *i = &k->info;
-    *status = uct_veshm_ep_can_post(ep, iface);
+    *status = uct_veshm_ep_check_peer(ep);
     if (*status != UCS_OK)
         return NULL;
+    if (!uct_veshm_engine_may_copy_now(&uct_veshm_ep_iface(ep)->engine)) {
+        *status = UCS_ERR_NO_RESOURCE;
+        return NULL;
+    }
     if (remote_addr < i->region_addr || remote_addr - i->region_addr > i->region_len - size ||
         (remote_addr & (size - 1)) != 0) {
         *status = UCS_ERR_INVALID_PARAM;

@@ -89,10 +89,8 @@ uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i) {
     return e;
 }
 
-uct_veshm_attach_t *uct_veshm_rkey_area(uct_veshm_rkey_t *rkey, unsigned i) {
-    uct_veshm_attach_t *e = __atomic_load_n(&rkey->areas[i], __ATOMIC_ACQUIRE);
-    if (ucs_likely(e != NULL))
-        return e;
+uct_veshm_attach_t *uct_veshm_rkey_area_attach(uct_veshm_rkey_t *rkey, unsigned i) {
+    uct_veshm_attach_t *e;
     const veshm_rkey_info_t *k = &rkey->info;
     ucs_status_t status = UCS_ERR_UNREACHABLE;
     uct_veshm_proc_lock();

@@ -61,9 +61,16 @@ typedef struct uct_veshm_rkey {
     int pio_writable;
 } uct_veshm_rkey_t;
 
+/* uct_veshm_rkey_area's first use of area i. */
+uct_veshm_attach_t *uct_veshm_rkey_area_attach(uct_veshm_rkey_t *rkey, unsigned i);
+
 /* Attachment of area i of a remote key, attached on first use; NULL (logged,
- * with the reason) when it cannot be attached, e.g. the DMAATB is full. */
-uct_veshm_attach_t *uct_veshm_rkey_area(uct_veshm_rkey_t *rkey, unsigned i);
+ * with the reason) when it cannot be attached, e.g. the DMAATB is full.
+ * Inline: every atomic and every short transfer looks its area up. */
+static inline uct_veshm_attach_t *uct_veshm_rkey_area(uct_veshm_rkey_t *rkey, unsigned i) {
+    uct_veshm_attach_t *e = __atomic_load_n(&rkey->areas[i], __ATOMIC_ACQUIRE);
+    return ucs_likely(e != NULL) ? e : uct_veshm_rkey_area_attach(rkey, i);
+}
 
 /* Local VEHVA of granule index i of a VE memory handle (attaching it on first
  * use); NULL if it cannot be reached by DMA. */

@@ -52,10 +52,6 @@ int uct_veshm_engine_can_start_with(uct_veshm_engine_t *eng, size_t bounce_need)
     return p != NULL;
 }
 
-ucs_status_t uct_veshm_engine_can_start(uct_veshm_engine_t *eng) {
-    return uct_veshm_engine_can_start_with(eng, 0) ? UCS_OK : UCS_ERR_NO_RESOURCE;
-}
-
 /* ---- operations ---- */
 
 static uct_veshm_op_t *uct_veshm_op_get(uct_veshm_engine_t *eng, uct_veshm_rkey_t *rkey,

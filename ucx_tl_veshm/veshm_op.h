@@ -103,9 +103,6 @@ void uct_veshm_engine_perf_buffer(uct_veshm_engine_t *eng, uct_veshm_perf_buffer
 unsigned uct_veshm_engine_progress(uct_veshm_engine_t *eng);
 /* Nothing moving and no completion left to report. */
 int uct_veshm_engine_idle(const uct_veshm_engine_t *eng);
-/* UCS_OK if a new operation may start right now, else UCS_ERR_NO_RESOURCE
- * (a fence waiting, the descriptor ring full, pending requests before it). */
-ucs_status_t uct_veshm_engine_can_start(uct_veshm_engine_t *eng);
 /* Operations started later wait for the completion of all started or queued
  * before; finish: complete the data movement of those now (uct_iface_fence),
  * leaving completion callbacks to progress. */
@@ -128,7 +125,7 @@ ucs_status_t uct_veshm_remote_at(uct_veshm_rkey_t *rkey, uint64_t addr, size_t *
                                  uint64_t *vehva, uint8_t **host, int *writable);
 
 /* The operations. Each returns as the UCT call of the same name, with
- * UCS_ERR_NO_RESOURCE when it cannot start now (uct_veshm_engine_can_start;
+ * UCS_ERR_NO_RESOURCE when it cannot start now (uct_veshm_engine_can_start_with;
  * zcopy queues behind operations already started instead). */
 /* put_short and get_bcopy themselves are inline (veshm_op_int.h: the store
  * or load through the host view); these are their paths through a bounce

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# What a second core adds to one large copy (bench_copy_split.c): the copy of
+# a put or get on the same-host paths, done by one thread (the reference),
+# split with a second thread of the same process, or split with a second
+# process that reads the source with process_vm_readv (what the polling peer
+# rank of an MPI job could contribute: it cannot see the origin's private
+# buffer otherwise). Ratios > 1: the split copy is faster.
+#   contrib/bench/copy/run.sh [--quick] [--csv FILE]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+csv="" max=$((8 << 20))
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --quick) max=$((1 << 20)) ;;
+  --csv) csv=$2; shift ;;
+  *) echo "usage: $0 [--quick] [--csv FILE]" >&2; exit 2 ;;
+  esac
+  shift
+done
+bin=${VESHM_BUILD_DIR:-$root/build}/contrib/bench/copy/bench_copy_split
+[ -x "$bin" ] || { echo "copy: $bin not built" >&2; exit 1; }
+out=$("$bin" "$max")
+echo "One copy split between two cores, 64 KiB chunks claimed one at a time; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores; medians of 5"
+echo
+echo "| size | one thread us | split with a thread us | ratio | split with a process (process_vm_readv) us | ratio |"
+echo "|---:|---:|---:|---:|---:|---:|"
+awk '{ s = $1 >= 1048576 ? $1 / 1048576 " MiB" : $1 / 1024 " KiB"
+       printf "| %s | %.2f | %.2f | %.2f | %.2f | %.2f |\n", s, $2, $3, $2 / $3, $4, $2 / $4 }' <<<"$out"
+if [ -n "$csv" ]; then
+  # Bandwidth in GB/s, the one-thread copy as reference.
+  awk '{ one = $1 / $2 / 1000; th = $1 / $3 / 1000; pr = $1 / $4 / 1000
+         printf "copy,one thread,%d,%.6g,%.6g,GB/s,bandwidth\n", $1, one, one
+         printf "copy,split with a thread,%d,%.6g,%.6g,GB/s,bandwidth\n", $1, th, one
+         printf "copy,split with a process,%d,%.6g,%.6g,GB/s,bandwidth\n", $1, pr, one }' <<<"$out" >>"$csv"
+fi
