@@ -112,7 +112,8 @@ static int put(struct direct_win *w, const void *origin_addr, int origin_count,
         return request != NULL ? done_request(request) : MPI_SUCCESS;
     uint8_t *dst = target_addr(w, target_rank, target_disp, n);
     if (dst != NULL) {
-        memcpy(dst, origin_addr, n);
+        direct_copy(w, target_rank, dst, (uint64_t)target_disp * w->t[target_rank].disp_unit,
+                    (void *)origin_addr, n, 0);
         direct_count(&w->stats.direct);
         return request != NULL ? done_request(request) : MPI_SUCCESS;
     }
@@ -132,9 +133,10 @@ static int get(struct direct_win *w, void *origin_addr, int origin_count,
     size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
     if (moves_nothing(w, target_rank, target_count))
         return request != NULL ? done_request(request) : MPI_SUCCESS;
-    const uint8_t *src = target_addr(w, target_rank, target_disp, n);
+    uint8_t *src = target_addr(w, target_rank, target_disp, n);
     if (src != NULL) {
-        memcpy(origin_addr, src, n);
+        direct_copy(w, target_rank, src, (uint64_t)target_disp * w->t[target_rank].disp_unit,
+                    origin_addr, n, 1);
         direct_count(&w->stats.direct);
         return request != NULL ? done_request(request) : MPI_SUCCESS;
     }

@@ -34,6 +34,14 @@ struct direct_win *direct_win_find(MPI_Win win) {
     return NULL;
 }
 
+unsigned direct_win_count(void) {
+    return __atomic_load_n(&registry_high, __ATOMIC_ACQUIRE);
+}
+
+struct direct_win *direct_win_at(unsigned i) {
+    return __atomic_load_n(&registry[i], __ATOMIC_ACQUIRE);
+}
+
 static int registry_add(struct direct_win *w) {
     int added = 0;
     pthread_mutex_lock(&registry_lock);
@@ -220,6 +228,8 @@ void direct_win_setup(MPI_Win win, MPI_Comm comm, void *base, MPI_Aint size, int
     }
     free(all);
     int added = all_ok && registry_add(w);
+    if (added)
+        direct_help_register();
     /* Agreed again, and the words are zero everywhere before anyone locks. */
     int agreed = 0;
     PMPI_Allreduce(&added, &agreed, 1, MPI_INT, MPI_MIN, comm);
@@ -233,14 +243,18 @@ void direct_win_setup(MPI_Win win, MPI_Comm comm, void *base, MPI_Aint size, int
 }
 
 /* For tests (exported; looked up with dlsym): 1 and the counts when win has
- * a same-host state, else 0. */
-__attribute__((visibility("default"))) int
-veshm_osc_route_window_stats(MPI_Win win, uint64_t *direct, uint64_t *through_ucx) {
+ * a same-host state, else 0. helped: chunks of this rank's copies that their
+ * target did (direct_help.c). */
+__attribute__((visibility("default"))) int veshm_osc_route_window_stats(MPI_Win win,
+                                                                        uint64_t *direct,
+                                                                        uint64_t *through_ucx,
+                                                                        uint64_t *helped) {
     const struct direct_win *w = direct_win_find(win);
     if (w == NULL)
         return 0;
     *direct = __atomic_load_n(&w->stats.direct, __ATOMIC_RELAXED);
     *through_ucx = __atomic_load_n(&w->stats.through_ucx, __ATOMIC_RELAXED);
+    *helped = __atomic_load_n(&w->stats.helped, __ATOMIC_RELAXED);
     return 1;
 }
 
@@ -253,9 +267,9 @@ static void report(const struct direct_win *w) {
         views += w->t[r].mem.view != NULL;
     fprintf(stderr,
             "osc_route: rank %d window: %u of %d ranks reached directly, %llu operations "
-            "direct, %llu through osc/ucx\n",
+            "direct, %llu through osc/ucx, %llu chunks copied by the target\n",
             w->rank, views, w->size, (unsigned long long)w->stats.direct,
-            (unsigned long long)w->stats.through_ucx);
+            (unsigned long long)w->stats.through_ucx, (unsigned long long)w->stats.helped);
 }
 
 int MPI_Win_free(MPI_Win *win) {

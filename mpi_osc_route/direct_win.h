@@ -26,6 +26,25 @@
 #include <pthread.h>
 #include <stdint.h>
 
+/* A large put or get towards this rank that the rank may help copy while it
+ * polls (direct_help.c). */
+struct direct_help {
+    uint64_t owner;  /* 0 free, else the origin's rank + 1 */
+    uint64_t claim;  /* job number << 24 | next unclaimed chunk */
+    uint64_t done;   /* chunks copied */
+    uint64_t failed; /* the helper could not reach the origin: copy it all again */
+    int64_t pid;     /* the origin process */
+    uint64_t remote; /* the origin's buffer, in its address space */
+    uint64_t offset; /* where in this rank's window */
+    uint64_t len, nchunks;
+    uint64_t is_get;
+    char pad[48];
+};
+
+#define DIRECT_HELP_CHUNK (64u * 1024)
+/* From here two cores copy faster than one (contrib/bench/copy). */
+#define DIRECT_HELP_MIN (1024u * 1024)
+
 /* One per rank, in the shared segment, followed by its posts[] (one counter
  * per rank of the window). */
 struct direct_ctl {
@@ -33,7 +52,8 @@ struct direct_ctl {
     uint64_t acc;       /* accumulate lock: 0 free, else holder's rank + 1 */
     uint64_t completes; /* MPI_Win_complete calls of access epochs to this rank */
     char pad[40];       /* the words above in a cache line of their own */
-    uint64_t posts[];   /* posts[r]: MPI_Win_post calls of rank r exposing to this rank */
+    struct direct_help help;
+    uint64_t posts[]; /* posts[r]: MPI_Win_post calls of rank r exposing to this rank */
 };
 
 /* Bytes of one rank's part of the segment, whole cache lines. */
@@ -75,6 +95,7 @@ struct direct_win {
     int fence;         /* a fence opened an epoch (MPI_Win_fence without NOSUCCEED) */
     MPI_Comm comm;     /* a duplicate of the window's, for the fence's barrier */
     int has_comm;
+    int help_off;               /* process_vm_readv/writev refused: this rank helps no more */
     int access;                 /* an MPI_Win_start epoch is open */
     int exposed;                /* origins of the open MPI_Win_post epoch, -1 without one */
     uint64_t completes_seen;    /* completes of earlier exposure epochs */
@@ -84,6 +105,7 @@ struct direct_win {
     pthread_mutex_t pmpi_mutex; /* opening osc/ucx's epochs */
     struct {
         uint64_t direct, through_ucx; /* operations each way, for tests */
+        uint64_t helped;              /* chunks of this rank's copies the target did */
     } stats;
     struct direct_target t[];
 };
@@ -91,6 +113,19 @@ struct direct_win {
 /* The same-host state of win, or NULL when it has none (not on osc/ucx, ranks
  * on other hosts, or VESHM_OSC_DIRECT=0). Called on every operation. */
 struct direct_win *direct_win_find(MPI_Win win);
+
+/* The windows with a same-host state, for the progress callback: slots
+ * 0..count-1, NULL where a window was freed. */
+unsigned direct_win_count(void);
+struct direct_win *direct_win_at(unsigned i);
+
+/* Copies n bytes between buf and view (target's memory at offset of its
+ * window), with the target's help when it is large (direct_help.c). */
+void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offset, void *buf,
+                 size_t n, int is_get);
+
+/* Makes every opal_progress of this process help copy (once). */
+void direct_help_register(void);
 
 /* After an osc/ucx window was created (collective over comm). Windows of
  * MPI_Win_create_dynamic have no base: not given here. */

@@ -440,22 +440,91 @@ static void phase_pscw(int iterations) {
     MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
 }
 
+typedef int (*stats_fn)(MPI_Win, uint64_t *, uint64_t *, uint64_t *);
+
+/* mpi_osc_route's counters for w, when it is loaded and w has a same-host
+ * state: 1, else 0. */
+static int route_stats(MPI_Win w, int *loaded, uint64_t *direct, uint64_t *through_ucx,
+                       uint64_t *helped) {
+    void *sym = dlsym(RTLD_DEFAULT, "veshm_osc_route_window_stats");
+    *loaded = sym != NULL;
+    *direct = *through_ucx = *helped = 0;
+    if (sym == NULL)
+        return 0;
+    stats_fn stats;
+    memcpy(&stats, &sym, sizeof(stats));
+    return stats(w, direct, through_ucx, helped);
+}
+
+/* Large transfers while the target polls inside MPI (a barrier): rank 0
+ * puts 4 MiB into rank 1's window and gets them back, then gets rank 1's
+ * own 4 MiB; every byte checked. On the same-host path, rank 1 copies part
+ * of each while it polls (mpi_osc_route direct_help.c): with "direct", the
+ * counters must say it did. */
+#define LARGE (4u << 20)
+static void phase_large(const char *expect) {
+    phase = "large";
+    MPI_Win big;
+    uint8_t *base, *out = malloc(LARGE), *back = malloc(LARGE);
+    if (out == NULL || back == NULL)
+        fail("out of memory");
+    MPI_CHECK(MPI_Win_allocate(2 * LARGE, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &base, &big));
+    for (size_t i = 0; i < LARGE; ++i) {
+        base[LARGE + i] = (uint8_t)(i * 7 + rank + 3);
+        out[i] = (uint8_t)(i * 13 + 1);
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    if (rank == 0 && nranks > 1) {
+        for (int round = 0; round < 8; ++round) {
+            out[round] ^= 0xff; /* each round other bytes */
+            memset(back, 0, LARGE);
+            MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 1, 0, big));
+            MPI_CHECK(MPI_Put(out, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
+            MPI_CHECK(MPI_Win_flush(1, big));
+            MPI_CHECK(MPI_Get(back, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
+            MPI_CHECK(MPI_Win_unlock(1, big));
+            /* From the end: the chunks copied last are checked first, while a
+             * helper the origin did not wait for may still be at them. */
+            for (size_t off = LARGE; off > 0; off -= 4096)
+                if (memcmp(back + off - 4096, out + off - 4096, 4096) != 0)
+                    fail("round %d: the 4 KiB at %zu got back differ from those put", round,
+                         off - 4096);
+            MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 1, 0, big));
+            MPI_CHECK(MPI_Get(back, LARGE, MPI_BYTE, 1, LARGE, LARGE, MPI_BYTE, big));
+            MPI_CHECK(MPI_Win_unlock(1, big));
+            for (size_t i = LARGE; i-- > 0;)
+                if (back[i] != (uint8_t)(i * 7 + 1 + 3))
+                    fail("round %d: byte %zu of rank 1's own data: %u, want %u", round, i, back[i],
+                         (uint8_t)(i * 7 + 1 + 3));
+        }
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    int loaded, ok = 1;
+    uint64_t direct, through_ucx, helped;
+    int has_state = route_stats(big, &loaded, &direct, &through_ucx, &helped);
+    if (rank == 0) {
+        printf("mpi_rma_sync [rank 0] large transfers: %llu chunks copied by the target\n",
+               (unsigned long long)helped);
+        ok = strcmp(expect, "direct") != 0 || !loaded || nranks < 2 || (has_state && helped > 0);
+    }
+    MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (!ok && rank == 0)
+        fail("the target copied no part of any large transfer while it polled");
+    MPI_CHECK(MPI_Win_free(&big));
+    free(out);
+    free(back);
+}
+
 /* What mpi_osc_route counted for the window, when it is loaded. */
 static void check_path(const char *expect) {
     phase = "path";
-    typedef int (*stats_fn)(MPI_Win, uint64_t *, uint64_t *);
-    void *sym = dlsym(RTLD_DEFAULT, "veshm_osc_route_window_stats");
-    uint64_t direct = 0, through_ucx = 0;
-    int has_state = 0;
-    if (sym != NULL) {
-        stats_fn stats;
-        memcpy(&stats, &sym, sizeof(stats));
-        has_state = stats(win, &direct, &through_ucx);
-    }
+    int loaded;
+    uint64_t direct, through_ucx, helped;
+    int has_state = route_stats(win, &loaded, &direct, &through_ucx, &helped);
     printf("mpi_rma_sync [rank %d] routing library %s, same-host state %s, %llu operations "
            "in place, %llu through osc/ucx\n",
-           rank, sym != NULL ? "loaded" : "absent", has_state ? "yes" : "no",
-           (unsigned long long)direct, (unsigned long long)through_ucx);
+           rank, loaded ? "loaded" : "absent", has_state ? "yes" : "no", (unsigned long long)direct,
+           (unsigned long long)through_ucx);
     /* One verdict, said by rank 0 alone: mpirun (Open MPI 4.1.4) can hang
      * when several ranks abort at once. */
     int mine = strcmp(expect, "direct") == 0      ? has_state && direct > 0
@@ -516,6 +585,7 @@ int main(int argc, char **argv) {
      * operations hangs, in every run of 2 ranks. */
     phase_requests(iterations);
     check_path(argv[1]);
+    phase_large(argv[1]);
 
     MPI_CHECK(MPI_Win_free(&win));
     if (create)
