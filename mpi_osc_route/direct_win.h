@@ -18,7 +18,8 @@
  * cannot do that way (derived datatypes, a target without a view) goes to
  * osc/ucx as before, inside a passive epoch opened for osc/ucx on first need
  * (MPI_MODE_NOCHECK: the lock itself is ours) and, for accumulates, under the
- * same accumulate lock. */
+ * same accumulate lock. Copies of 1 MiB and more are shared with the target
+ * when it polls inside MPI (direct_help.c). */
 #ifndef VESHM_DIRECT_WIN_H
 #define VESHM_DIRECT_WIN_H
 
