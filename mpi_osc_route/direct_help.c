@@ -12,6 +12,7 @@
 #endif
 #include "direct_win.h"
 
+#include <sched.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -128,16 +129,28 @@ static int help(struct direct_win *w) {
     return events;
 }
 
+/* Progress callbacks running now, in any thread (direct_help_quiesce). */
+static int helping;
+
 /* Called by every opal_progress: only a rank inside MPI helps. */
 static int help_progress(void) {
     int events = 0;
+    __atomic_fetch_add(&helping, 1, __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* before reading the registry */
     unsigned count = direct_win_count();
     for (unsigned i = 0; i < count; ++i) {
         struct direct_win *w = direct_win_at(i);
         if (w != NULL)
             events += help(w);
     }
+    __atomic_fetch_sub(&helping, 1, __ATOMIC_SEQ_CST);
     return events;
+}
+
+void direct_help_quiesce(void) {
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the registry slot cleared first */
+    while (__atomic_load_n(&helping, __ATOMIC_SEQ_CST) != 0)
+        sched_yield();
 }
 
 void direct_help_register(void) {

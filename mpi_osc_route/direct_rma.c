@@ -103,49 +103,39 @@ static int done_request(MPI_Request *request) {
     return PMPI_Isend(NULL, 0, MPI_BYTE, MPI_PROC_NULL, 0, MPI_COMM_SELF, request);
 }
 
-/* MPI_Put and MPI_Rput (request != NULL) on a same-host window. */
-static int put(struct direct_win *w, const void *origin_addr, int origin_count,
-               MPI_Datatype origin_datatype, int target_rank, MPI_Aint target_disp,
-               int target_count, MPI_Datatype target_datatype, MPI_Request *request) {
+/* What an operation done here returns: its request, complete already, if it
+ * is a request-based one. */
+static int finished(MPI_Request *request) {
+    return request != NULL ? done_request(request) : MPI_SUCCESS;
+}
+
+/* MPI_Put, MPI_Get and their request-based forms (request != NULL) on a
+ * same-host window. */
+static int transfer(struct direct_win *w, int is_get, void *origin_addr, int origin_count,
+                    MPI_Datatype origin_datatype, int target_rank, MPI_Aint target_disp,
+                    int target_count, MPI_Datatype target_datatype, MPI_Request *request) {
     size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
     if (moves_nothing(w, target_rank, target_count))
-        return request != NULL ? done_request(request) : MPI_SUCCESS;
-    uint8_t *dst = target_addr(w, target_rank, target_disp, n);
-    if (dst != NULL) {
-        direct_copy(w, target_rank, dst, (uint64_t)target_disp * w->t[target_rank].disp_unit,
-                    (void *)origin_addr, n, 0);
+        return finished(request);
+    uint8_t *at = target_addr(w, target_rank, target_disp, n);
+    if (at != NULL) {
+        direct_copy(w, target_rank, at, (uint64_t)target_disp * w->t[target_rank].disp_unit,
+                    origin_addr, n, is_get);
         direct_count(&w->stats.direct);
-        return request != NULL ? done_request(request) : MPI_SUCCESS;
+        return finished(request);
     }
     int rc = to_ucx(w, target_rank);
     if (rc != MPI_SUCCESS)
         return rc;
+    if (is_get)
+        return request != NULL
+                   ? PMPI_Rget(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                               target_count, target_datatype, w->win, request)
+                   : PMPI_Get(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                              target_count, target_datatype, w->win);
     return request != NULL ? PMPI_Rput(origin_addr, origin_count, origin_datatype, target_rank,
                                        target_disp, target_count, target_datatype, w->win, request)
                            : PMPI_Put(origin_addr, origin_count, origin_datatype, target_rank,
-                                      target_disp, target_count, target_datatype, w->win);
-}
-
-/* MPI_Get and MPI_Rget (request != NULL) on a same-host window. */
-static int get(struct direct_win *w, void *origin_addr, int origin_count,
-               MPI_Datatype origin_datatype, int target_rank, MPI_Aint target_disp,
-               int target_count, MPI_Datatype target_datatype, MPI_Request *request) {
-    size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
-    if (moves_nothing(w, target_rank, target_count))
-        return request != NULL ? done_request(request) : MPI_SUCCESS;
-    uint8_t *src = target_addr(w, target_rank, target_disp, n);
-    if (src != NULL) {
-        direct_copy(w, target_rank, src, (uint64_t)target_disp * w->t[target_rank].disp_unit,
-                    origin_addr, n, 1);
-        direct_count(&w->stats.direct);
-        return request != NULL ? done_request(request) : MPI_SUCCESS;
-    }
-    int rc = to_ucx(w, target_rank);
-    if (rc != MPI_SUCCESS)
-        return rc;
-    return request != NULL ? PMPI_Rget(origin_addr, origin_count, origin_datatype, target_rank,
-                                       target_disp, target_count, target_datatype, w->win, request)
-                           : PMPI_Get(origin_addr, origin_count, origin_datatype, target_rank,
                                       target_disp, target_count, target_datatype, w->win);
 }
 
@@ -156,8 +146,8 @@ int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype origin_datat
     if (w == NULL)
         return PMPI_Put(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
                         target_count, target_datatype, win);
-    return put(w, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
-               target_count, target_datatype, NULL);
+    return transfer(w, 0, (void *)origin_addr, origin_count, origin_datatype, target_rank,
+                    target_disp, target_count, target_datatype, NULL);
 }
 
 int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin_datatype, int target_rank,
@@ -166,8 +156,8 @@ int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin_datatype, i
     if (w == NULL)
         return PMPI_Get(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
                         target_count, target_datatype, win);
-    return get(w, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
-               target_count, target_datatype, NULL);
+    return transfer(w, 1, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                    target_count, target_datatype, NULL);
 }
 
 int MPI_Rput(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
@@ -177,8 +167,8 @@ int MPI_Rput(const void *origin_addr, int origin_count, MPI_Datatype origin_data
     if (w == NULL)
         return PMPI_Rput(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
                          target_count, target_datatype, win, request);
-    return put(w, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
-               target_count, target_datatype, request);
+    return transfer(w, 0, (void *)origin_addr, origin_count, origin_datatype, target_rank,
+                    target_disp, target_count, target_datatype, request);
 }
 
 int MPI_Rget(void *origin_addr, int origin_count, MPI_Datatype origin_datatype, int target_rank,
@@ -188,8 +178,8 @@ int MPI_Rget(void *origin_addr, int origin_count, MPI_Datatype origin_datatype, 
     if (w == NULL)
         return PMPI_Rget(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
                          target_count, target_datatype, win, request);
-    return get(w, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
-               target_count, target_datatype, request);
+    return transfer(w, 1, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                    target_count, target_datatype, request);
 }
 
 /* MPI_Accumulate and MPI_Raccumulate (request != NULL) under the accumulate
@@ -199,7 +189,7 @@ static int accumulate(struct direct_win *w, const void *origin_addr, int origin_
                       int target_count, MPI_Datatype target_datatype, MPI_Op op,
                       MPI_Request *request) {
     if (moves_nothing(w, target_rank, target_count))
-        return request != NULL ? done_request(request) : MPI_SUCCESS;
+        return finished(request);
     size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
     uint8_t *dst = target_addr(w, target_rank, target_disp, n);
     direct_acc_lock(w, target_rank);
@@ -207,8 +197,8 @@ static int accumulate(struct direct_win *w, const void *origin_addr, int origin_
     if (dst != NULL) {
         rc = apply(dst, origin_addr, origin_count, origin_datatype, op, n);
         direct_count(&w->stats.direct);
-        if (rc == MPI_SUCCESS && request != NULL)
-            rc = done_request(request);
+        if (rc == MPI_SUCCESS)
+            rc = finished(request);
     } else if ((rc = direct_pmpi_epoch(w, target_rank)) == MPI_SUCCESS) {
         rc = request != NULL
                  ? PMPI_Raccumulate(origin_addr, origin_count, origin_datatype, target_rank,
@@ -251,7 +241,7 @@ static int get_accumulate(struct direct_win *w, const void *origin_addr, int ori
                           int target_count, MPI_Datatype target_datatype, MPI_Op op,
                           MPI_Request *request) {
     if (moves_nothing(w, target_rank, target_count))
-        return request != NULL ? done_request(request) : MPI_SUCCESS;
+        return finished(request);
     /* MPI_NO_OP ignores the origin arguments. */
     size_t n = same_layout(result_datatype, result_count, target_datatype, target_count);
     if (op != MPI_NO_OP &&
@@ -264,8 +254,8 @@ static int get_accumulate(struct direct_win *w, const void *origin_addr, int ori
         memcpy(result_addr, dst, n);
         rc = apply(dst, origin_addr, target_count, target_datatype, op, n);
         direct_count(&w->stats.direct);
-        if (rc == MPI_SUCCESS && request != NULL)
-            rc = done_request(request);
+        if (rc == MPI_SUCCESS)
+            rc = finished(request);
     } else if ((rc = direct_pmpi_epoch(w, target_rank)) == MPI_SUCCESS) {
         rc = request != NULL
                  ? PMPI_Rget_accumulate(origin_addr, origin_count, origin_datatype, result_addr,

@@ -278,6 +278,7 @@ int MPI_Win_free(MPI_Win *win) {
         direct_pmpi_close(w);
         report(w);
         registry_remove(w);
+        direct_help_quiesce();
         PMPI_Win_free(&w->ctl_win);
         direct_win_destroy(w);
     }

@@ -128,6 +128,11 @@ void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offse
 /* Makes every opal_progress of this process help copy (once). */
 void direct_help_register(void);
 
+/* Waits until no thread's progress callback can still hold a window taken
+ * out of the registry (with MPI_THREAD_MULTIPLE another thread may be
+ * helping while this one frees the window). */
+void direct_help_quiesce(void);
+
 /* After an osc/ucx window was created (collective over comm). Windows of
  * MPI_Win_create_dynamic have no base: not given here. */
 void direct_win_setup(MPI_Win win, MPI_Comm comm, void *base, MPI_Aint size, int disp_unit);
