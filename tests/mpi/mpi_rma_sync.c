@@ -330,42 +330,58 @@ static void phase_zero_count(void) {
              (long long)before);
 }
 
+/* The operations of epoch k of the fence and PSCW phases, towards every
+ * rank: this rank's value into data + rank, 1 added to acc in place and 1
+ * through osc/ucx (a derived type), and a strided get (osc/ucx) of the
+ * target's block, last so that the accumulates' flushes do not complete it
+ * before the epoch's end does. */
+static void epoch_operations(int k, int data, int acc, MPI_Datatype every_other,
+                             int64_t strided[][STRIDED]) {
+    int64_t one = 1, mine = (int64_t)k * 1000 + rank;
+    memset(strided, 0xff, sizeof(int64_t) * STRIDED * (size_t)nranks);
+    for (int t = 0; t < nranks; ++t) {
+        MPI_CHECK(MPI_Put(&mine, 1, MPI_INT64_T, t, data + rank, 1, MPI_INT64_T, win));
+        MPI_CHECK(MPI_Accumulate(&one, 1, MPI_INT64_T, t, acc, 1, MPI_INT64_T, MPI_SUM, win));
+        MPI_CHECK(MPI_Accumulate(&one, 1, one_int64, t, acc, 1, one_int64, MPI_SUM, win));
+        MPI_CHECK(MPI_Get(strided[t], STRIDED, MPI_INT64_T, t, BLOCK + k % 2, 1, every_other, win));
+    }
+}
+
+/* The strided gets of epoch k, once the epoch has ended at the origin. */
+static void check_strided(int k, int64_t strided[][STRIDED], const char *after) {
+    for (int t = 0; t < nranks; ++t) {
+        int64_t base = (t == 0 ? 5000 : 1000) + k % 2; /* rank 0's block: phase win_sync */
+        for (int i = 0; i < STRIDED; ++i)
+            if (strided[t][i] != base + 2 * i)
+                fail("epoch %d: strided get of rank %d after the %s: word %d is %lld, want %lld", k,
+                     t, after, i, (long long)strided[t][i], (long long)base + 2 * i);
+    }
+}
+
+/* What every rank wrote into this one in epoch k, once it has ended here. */
+static void check_received(int k, int data, int acc, const char *after) {
+    for (int o = 0; o < nranks; ++o)
+        if (mem[data + o] != (int64_t)k * 1000 + o)
+            fail("epoch %d: rank %d's put after the %s: %lld, want %lld", k, o, after,
+                 (long long)mem[data + o], (long long)k * 1000 + o);
+    if (mem[acc] != (int64_t)k * 2 * nranks)
+        fail("epoch %d: accumulated %lld after the %s, want %lld", k, (long long)mem[acc], after,
+             (long long)k * 2 * nranks);
+}
+
 static void phase_fence(int iterations) {
     phase = "fence";
     MPI_Datatype every_other;
     MPI_CHECK(MPI_Type_vector(STRIDED, 1, 2, MPI_INT64_T, &every_other));
     MPI_CHECK(MPI_Type_commit(&every_other));
     static int64_t strided[MAX_RANKS][STRIDED];
-    int64_t one = 1;
     MPI_CHECK(MPI_Win_fence(MPI_MODE_NOPRECEDE, win));
     for (int k = 1; k <= iterations; ++k) {
-        int64_t mine = (int64_t)k * 1000 + rank;
-        memset(strided, 0xff, sizeof(strided));
         pause_briefly();
-        for (int t = 0; t < nranks; ++t) {
-            MPI_CHECK(MPI_Put(&mine, 1, MPI_INT64_T, t, FENCE_DATA + rank, 1, MPI_INT64_T, win));
-            MPI_CHECK(
-                MPI_Accumulate(&one, 1, MPI_INT64_T, t, FENCE_ACC, 1, MPI_INT64_T, MPI_SUM, win));
-            MPI_CHECK(MPI_Accumulate(&one, 1, one_int64, t, FENCE_ACC, 1, one_int64, MPI_SUM, win));
-            MPI_CHECK(
-                MPI_Get(strided[t], STRIDED, MPI_INT64_T, t, BLOCK + k % 2, 1, every_other, win));
-        }
+        epoch_operations(k, FENCE_DATA, FENCE_ACC, every_other, strided);
         MPI_CHECK(MPI_Win_fence(0, win));
-        for (int t = 0; t < nranks; ++t) {
-            int64_t base = (t == 0 ? 5000 : 1000) + k % 2; /* rank 0's block: phase win_sync */
-            for (int i = 0; i < STRIDED; ++i)
-                if (strided[t][i] != base + 2 * i)
-                    fail("epoch %d: strided get of rank %d after the fence: word %d is %lld, "
-                         "want %lld",
-                         k, t, i, (long long)strided[t][i], (long long)base + 2 * i);
-        }
-        for (int o = 0; o < nranks; ++o)
-            if (mem[FENCE_DATA + o] != (int64_t)k * 1000 + o)
-                fail("epoch %d: rank %d's put after the fence: %lld, want %lld", k, o,
-                     (long long)mem[FENCE_DATA + o], (long long)k * 1000 + o);
-        if (mem[FENCE_ACC] != (int64_t)k * 2 * nranks)
-            fail("epoch %d: accumulated %lld after the fence, want %lld", k,
-                 (long long)mem[FENCE_ACC], (long long)k * 2 * nranks);
+        check_strided(k, strided, "fence");
+        check_received(k, FENCE_DATA, FENCE_ACC, "fence");
         /* Every rank has checked before the next epoch writes. */
         MPI_CHECK(MPI_Win_fence(0, win));
     }
@@ -387,7 +403,7 @@ static void phase_pscw(int iterations) {
     MPI_CHECK(MPI_Type_vector(STRIDED, 1, 2, MPI_INT64_T, &every_other));
     MPI_CHECK(MPI_Type_commit(&every_other));
     static int64_t strided[MAX_RANKS][STRIDED];
-    int64_t one = 1, marks[MAX_RANKS];
+    int64_t marks[MAX_RANKS];
     for (int k = 1; k <= iterations; ++k) {
         struct timespec late = {0, 100000L * ((k + rank) % nranks)};
         nanosleep(&late, NULL);
@@ -397,30 +413,13 @@ static void phase_pscw(int iterations) {
         for (int t = 0; t < nranks; ++t)
             MPI_CHECK(MPI_Get(&marks[t], 1, MPI_INT64_T, t, PSCW_MARK, 1, MPI_INT64_T, win));
         pause_briefly();
-        int64_t mine = (int64_t)k * 1000 + rank;
-        memset(strided, 0xff, sizeof(strided));
-        for (int t = 0; t < nranks; ++t) {
-            MPI_CHECK(MPI_Put(&mine, 1, MPI_INT64_T, t, PSCW_DATA + rank, 1, MPI_INT64_T, win));
-            MPI_CHECK(
-                MPI_Accumulate(&one, 1, MPI_INT64_T, t, PSCW_ACC, 1, MPI_INT64_T, MPI_SUM, win));
-            MPI_CHECK(MPI_Accumulate(&one, 1, one_int64, t, PSCW_ACC, 1, one_int64, MPI_SUM, win));
-            /* Last: the accumulates through osc/ucx flush what came before. */
-            MPI_CHECK(
-                MPI_Get(strided[t], STRIDED, MPI_INT64_T, t, BLOCK + k % 2, 1, every_other, win));
-        }
+        epoch_operations(k, PSCW_DATA, PSCW_ACC, every_other, strided);
         MPI_CHECK(MPI_Win_complete(win));
-        for (int t = 0; t < nranks; ++t) {
+        for (int t = 0; t < nranks; ++t)
             if (marks[t] != (int64_t)k * 1000 + t)
                 fail("epoch %d: rank %d's mark read after the start: %lld, want %lld", k, t,
                      (long long)marks[t], (long long)k * 1000 + t);
-            /* Rank 0's block was rewritten by phase win_sync. */
-            int64_t base = (t == 0 ? 5000 : 1000) + k % 2;
-            for (int i = 0; i < STRIDED; ++i)
-                if (strided[t][i] != base + 2 * i)
-                    fail("epoch %d: strided get of rank %d after the complete: word %d is %lld, "
-                         "want %lld",
-                         k, t, i, (long long)strided[t][i], (long long)base + 2 * i);
-        }
+        check_strided(k, strided, "complete");
         if (k % 2) {
             MPI_CHECK(MPI_Win_wait(win));
         } else {
@@ -428,13 +427,7 @@ static void phase_pscw(int iterations) {
             while (!done)
                 MPI_CHECK(MPI_Win_test(win, &done));
         }
-        for (int o = 0; o < nranks; ++o)
-            if (mem[PSCW_DATA + o] != (int64_t)k * 1000 + o)
-                fail("epoch %d: rank %d's put after the wait: %lld, want %lld", k, o,
-                     (long long)mem[PSCW_DATA + o], (long long)k * 1000 + o);
-        if (mem[PSCW_ACC] != (int64_t)k * 2 * nranks)
-            fail("epoch %d: accumulated %lld after the wait, want %lld", k,
-                 (long long)mem[PSCW_ACC], (long long)k * 2 * nranks);
+        check_received(k, PSCW_DATA, PSCW_ACC, "wait");
     }
     MPI_CHECK(MPI_Type_free(&every_other));
     MPI_CHECK(MPI_Group_free(&world));
