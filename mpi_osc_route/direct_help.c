@@ -20,20 +20,29 @@
 #pragma weak opal_progress_register
 extern int opal_progress_register(int (*cb)(void));
 
-/* The claim word: the job's number above, the next unclaimed chunk below. */
-#define CHUNK_BITS 24
-#define CHUNK_MASK ((1ull << CHUNK_BITS) - 1)
+/* The claim word: the job's number (24 bits, 0: none yet), its chunk count
+ * and the next unclaimed chunk (20 bits each). The count is in the word, not
+ * only in the fields, so that a late helper cannot claim past the end of a
+ * finished job while the next origin rewrites the fields. */
+#define SEQ_SHIFT 40
+#define COUNT_SHIFT 20
+#define FIELD_MASK ((1ull << 20) - 1)
 
-/* Claims the next chunk of job seq; -1 when none is left (or the job is
- * over: a stale helper's compare-and-swap fails on the number). */
-static int64_t claim(struct direct_help *h, uint64_t seq, uint64_t nchunks) {
+static uint64_t job_seq(uint64_t word) {
+    return word >> SEQ_SHIFT;
+}
+
+/* Claims the next chunk of job seq; -1 when none is left or the job is over
+ * (the compare-and-swap fails on the number). */
+static int64_t claim(struct direct_help *h, uint64_t seq) {
     uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
     for (;;) {
-        if (word >> CHUNK_BITS != seq || (word & CHUNK_MASK) >= nchunks)
+        uint64_t count = (word >> COUNT_SHIFT) & FIELD_MASK, next = word & FIELD_MASK;
+        if (job_seq(word) != seq || next >= count)
             return -1;
         if (__atomic_compare_exchange_n(&h->claim, &word, word + 1, 0, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE))
-            return (int64_t)(word & CHUNK_MASK);
+            return (int64_t)next;
     }
 }
 
@@ -44,9 +53,9 @@ static size_t chunk_len(uint64_t len, int64_t c) {
 
 void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offset, void *buf,
                  size_t n, int is_get) {
-    struct direct_help *h = &w->t[target].ctl->help;
-    uint64_t none = 0;
-    if (n < DIRECT_HELP_MIN || target == w->rank || w->t[target].ctl == NULL ||
+    struct direct_help *h = w->t[target].ctl != NULL ? &w->t[target].ctl->help : NULL;
+    uint64_t none = 0, nchunks = (n + DIRECT_HELP_CHUNK - 1) / DIRECT_HELP_CHUNK;
+    if (n < DIRECT_HELP_MIN || nchunks > FIELD_MASK || target == w->rank || h == NULL ||
         !__atomic_compare_exchange_n(&h->owner, &none, (uint64_t)w->rank + 1, 0, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED)) {
         if (is_get)
@@ -55,20 +64,22 @@ void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offse
             memcpy(view, buf, n);
         return;
     }
-    uint64_t nchunks = (n + DIRECT_HELP_CHUNK - 1) / DIRECT_HELP_CHUNK;
-    uint64_t seq = (__atomic_load_n(&h->claim, __ATOMIC_RELAXED) >> CHUNK_BITS) + 1;
-    h->pid = getpid();
-    h->remote = (uint64_t)(uintptr_t)buf;
-    h->offset = offset;
-    h->len = n;
-    h->nchunks = nchunks;
-    h->is_get = is_get;
+    uint64_t seq = (job_seq(__atomic_load_n(&h->claim, __ATOMIC_RELAXED)) + 1) & 0xffffff;
+    if (seq == 0)
+        seq = 1;
+    /* Atomic, relaxed: a late helper may read them while they change (its
+     * claim then fails). */
+    __atomic_store_n(&h->pid, (int64_t)getpid(), __ATOMIC_RELAXED);
+    __atomic_store_n(&h->remote, (uint64_t)(uintptr_t)buf, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->offset, offset, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->len, (uint64_t)n, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->is_get, (uint64_t)is_get, __ATOMIC_RELAXED);
     __atomic_store_n(&h->done, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&h->failed, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->claim, seq << CHUNK_BITS, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->claim, seq << SEQ_SHIFT | nchunks << COUNT_SHIFT, __ATOMIC_RELEASE);
     int64_t c;
     uint64_t own = 0;
-    while ((c = claim(h, seq, nchunks)) >= 0) {
+    while ((c = claim(h, seq)) >= 0) {
         ++own;
         size_t off = (size_t)c * DIRECT_HELP_CHUNK, len = chunk_len(n, c);
         if (is_get)
@@ -97,21 +108,22 @@ void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offse
 /* This rank's part of a job in its own slot of w. */
 static int help(struct direct_win *w) {
     struct direct_help *h = &w->t[w->rank].ctl->help;
-    uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
-    uint64_t seq = word >> CHUNK_BITS;
+    uint64_t seq = job_seq(__atomic_load_n(&h->claim, __ATOMIC_ACQUIRE));
     if (seq == 0 || w->help_off || w->t[w->rank].mem.view == NULL)
         return 0;
     /* Read before claiming: a claim that succeeds proves the job they
      * describe was still open. */
-    pid_t pid = (pid_t)h->pid;
-    uint64_t remote = h->remote, offset = h->offset, len = h->len, nchunks = h->nchunks;
-    int is_get = h->is_get;
+    pid_t pid = (pid_t)__atomic_load_n(&h->pid, __ATOMIC_RELAXED);
+    uint64_t remote = __atomic_load_n(&h->remote, __ATOMIC_RELAXED);
+    uint64_t offset = __atomic_load_n(&h->offset, __ATOMIC_RELAXED);
+    uint64_t len = __atomic_load_n(&h->len, __ATOMIC_RELAXED);
+    int is_get = __atomic_load_n(&h->is_get, __ATOMIC_RELAXED) != 0;
     if (offset > w->t[w->rank].size || len > w->t[w->rank].size - offset)
         return 0;
     uint8_t *mine = w->t[w->rank].mem.view[0] + offset;
     int events = 0;
     int64_t c;
-    while ((c = claim(h, seq, nchunks)) >= 0) {
+    while ((c = claim(h, seq)) >= 0) {
         size_t off = (size_t)c * DIRECT_HELP_CHUNK, n = chunk_len(len, c);
         struct iovec local = {mine + off, n}, peer = {(void *)(uintptr_t)(remote + off), n};
         ssize_t got = is_get ? process_vm_writev(pid, &local, 1, &peer, 1, 0)

@@ -31,15 +31,15 @@
  * polls (direct_help.c). */
 struct direct_help {
     uint64_t owner;  /* 0 free, else the origin's rank + 1 */
-    uint64_t claim;  /* job number << 24 | next unclaimed chunk */
+    uint64_t claim;  /* job number, chunk count, next unclaimed chunk (direct_help.c) */
     uint64_t done;   /* chunks copied */
     uint64_t failed; /* the helper could not reach the origin: copy it all again */
     int64_t pid;     /* the origin process */
     uint64_t remote; /* the origin's buffer, in its address space */
     uint64_t offset; /* where in this rank's window */
-    uint64_t len, nchunks;
+    uint64_t len;
     uint64_t is_get;
-    char pad[48];
+    char pad[56];
 };
 
 #define DIRECT_HELP_CHUNK (64u * 1024)
