@@ -46,6 +46,14 @@ static int64_t claim(struct direct_help *h, uint64_t seq) {
     }
 }
 
+/* n bytes at off between the target's memory (view) and the origin's buffer. */
+static void copy(uint8_t *view, void *buf, size_t off, size_t n, int is_get) {
+    if (is_get)
+        memcpy((uint8_t *)buf + off, view + off, n);
+    else
+        memcpy(view + off, (uint8_t *)buf + off, n);
+}
+
 static size_t chunk_len(uint64_t len, int64_t c) {
     uint64_t off = (uint64_t)c * DIRECT_HELP_CHUNK;
     return len - off < DIRECT_HELP_CHUNK ? len - off : DIRECT_HELP_CHUNK;
@@ -58,10 +66,7 @@ void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offse
     if (n < DIRECT_HELP_MIN || nchunks > FIELD_MASK || target == w->rank || h == NULL ||
         !__atomic_compare_exchange_n(&h->owner, &none, (uint64_t)w->rank + 1, 0, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED)) {
-        if (is_get)
-            memcpy(buf, view, n);
-        else
-            memcpy(view, buf, n);
+        copy(view, buf, 0, n, is_get);
         return;
     }
     uint64_t seq = (job_seq(__atomic_load_n(&h->claim, __ATOMIC_RELAXED)) + 1) & 0xffffff;
@@ -81,11 +86,7 @@ void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offse
     uint64_t own = 0;
     while ((c = claim(h, seq)) >= 0) {
         ++own;
-        size_t off = (size_t)c * DIRECT_HELP_CHUNK, len = chunk_len(n, c);
-        if (is_get)
-            memcpy((uint8_t *)buf + off, view + off, len);
-        else
-            memcpy(view + off, (uint8_t *)buf + off, len);
+        copy(view, buf, (size_t)c * DIRECT_HELP_CHUNK, chunk_len(n, c), is_get);
         __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
     }
     /* The helper's chunks: it is copying them now (it claims only while it
@@ -94,14 +95,10 @@ void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offse
         ;
     /* A helper that could not reach this process copied nothing of the chunk
      * it claimed: all again (the same bytes; the source has not changed). */
-    if (__atomic_load_n(&h->failed, __ATOMIC_ACQUIRE)) {
-        if (is_get)
-            memcpy(buf, view, n);
-        else
-            memcpy(view, buf, n);
-    } else {
+    if (__atomic_load_n(&h->failed, __ATOMIC_ACQUIRE))
+        copy(view, buf, 0, n, is_get);
+    else
         __atomic_store_n(&w->stats.helped, w->stats.helped + (nchunks - own), __ATOMIC_RELAXED);
-    }
     __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
 }
 

@@ -68,9 +68,9 @@ int MPI_Win_start(MPI_Group group, int assert, MPI_Win win) {
         if (w->t[w->group_scratch[i]].lock != DIRECT_UNLOCKED)
             return direct_sync_error(win);
     /* The fence epoch, if any, ends here, and with it osc/ucx's epochs
-     * towards targets outside the group. */
+     * towards targets outside the group (only a fence epoch leaves any). */
+    rc = w->fence ? direct_pmpi_close(w) : MPI_SUCCESS;
     __atomic_store_n(&w->fence, 0, __ATOMIC_RELAXED);
-    rc = direct_pmpi_close(w);
     const uint64_t *posts = w->t[w->rank].ctl->posts;
     for (int i = 0; i < n; ++i) {
         int r = w->group_scratch[i];
@@ -98,13 +98,9 @@ int MPI_Win_complete(MPI_Win win) {
         struct direct_target *t = &w->t[r];
         if (t->lock != DIRECT_PSCW)
             continue;
-        if (t->pmpi_locked) {
-            int urc = PMPI_Win_unlock(r, win);
-            if (rc == MPI_SUCCESS)
-                rc = urc;
-            __atomic_store_n(&t->pmpi_locked, 0, __ATOMIC_RELEASE);
-        }
-        __atomic_store_n(&t->pmpi_pending, 0, __ATOMIC_RELAXED);
+        int urc = direct_pmpi_unlock(w, r);
+        if (rc == MPI_SUCCESS)
+            rc = urc;
         __atomic_store_n(&t->lock, DIRECT_UNLOCKED, __ATOMIC_RELEASE);
         __atomic_fetch_add(&t->ctl->completes, 1, __ATOMIC_RELEASE);
     }

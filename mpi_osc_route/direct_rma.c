@@ -58,8 +58,8 @@ static uint8_t *target_addr(const struct direct_win *w, int target, MPI_Aint dis
     return m->view[1 + (off - m->first_len) / m->area_len] + in_area;
 }
 
-/* An operation that moves nothing (count 0) in one of our epochs: done, without a round trip
- * through osc/ucx's accumulate lock. */
+/* An operation that moves nothing (count 0) in one of our epochs: done,
+ * without a round trip through osc/ucx's accumulate lock. */
 static int moves_nothing(struct direct_win *w, int target, int target_count) {
     if (target_count != 0 || target < 0 || target >= w->size || !direct_in_epoch(w, target))
         return 0;

@@ -65,12 +65,7 @@ int MPI_Win_unlock(int rank, MPI_Win win) {
     if (type == DIRECT_UNLOCKED || type == DIRECT_PSCW)
         return direct_sync_error(win);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    int rc = MPI_SUCCESS;
-    if (t->pmpi_locked) {
-        rc = PMPI_Win_unlock(rank, win);
-        __atomic_store_n(&t->pmpi_locked, 0, __ATOMIC_RELEASE);
-    }
-    __atomic_store_n(&t->pmpi_pending, 0, __ATOMIC_RELAXED);
+    int rc = direct_pmpi_unlock(w, rank);
     __atomic_store_n(&t->lock, DIRECT_UNLOCKED, __ATOMIC_RELEASE);
     if (type != DIRECT_NOCHECK)
         unlock_word(t->ctl, type);
@@ -86,9 +81,9 @@ int MPI_Win_lock_all(int assert, MPI_Win win) {
     for (int r = 0; r < w->size; ++r)
         if (w->t[r].lock != DIRECT_UNLOCKED)
             return direct_sync_error(win);
-    /* osc/ucx's epochs towards single targets (a fence epoch's) would make
-     * its lock_all fail. */
-    int rc = direct_pmpi_close(w);
+    /* A fence epoch's osc/ucx epochs towards single targets would make its
+     * lock_all fail; only a fence epoch leaves any open. */
+    int rc = w->fence ? direct_pmpi_close(w) : MPI_SUCCESS;
     int nocheck = (assert &MPI_MODE_NOCHECK) != 0;
     for (int r = 0; r < w->size && !nocheck; ++r)
         lock_shared(w->t[r].ctl);

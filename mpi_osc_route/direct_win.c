@@ -319,16 +319,23 @@ int direct_pmpi_epoch(struct direct_win *w, int target) {
     return rc;
 }
 
+int direct_pmpi_unlock(struct direct_win *w, int target) {
+    struct direct_target *t = &w->t[target];
+    int rc = MPI_SUCCESS;
+    if (__atomic_load_n(&t->pmpi_locked, __ATOMIC_ACQUIRE)) {
+        rc = PMPI_Win_unlock(target, w->win);
+        __atomic_store_n(&t->pmpi_locked, 0, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&t->pmpi_pending, 0, __ATOMIC_RELAXED);
+    return rc;
+}
+
 int direct_pmpi_close(struct direct_win *w) {
     int rc = MPI_SUCCESS;
     for (int r = 0; r < w->size; ++r) {
-        if (!__atomic_load_n(&w->t[r].pmpi_locked, __ATOMIC_ACQUIRE))
-            continue;
-        int urc = PMPI_Win_unlock(r, w->win);
+        int urc = direct_pmpi_unlock(w, r);
         if (rc == MPI_SUCCESS)
             rc = urc;
-        __atomic_store_n(&w->t[r].pmpi_locked, 0, __ATOMIC_RELEASE);
-        __atomic_store_n(&w->t[r].pmpi_pending, 0, __ATOMIC_RELAXED);
     }
     return rc;
 }

@@ -157,9 +157,12 @@ static inline void direct_count(uint64_t *counter) {
  * next flush. Call in a passive epoch only. */
 int direct_pmpi_epoch(struct direct_win *w, int target);
 
-/* Closes the passive epochs opened for osc/ucx towards single targets
- * (completing their operations there): at a fence, before a lock_all or a
- * PSCW epoch, and before the window is freed. */
+/* Closes the passive epoch opened for osc/ucx towards target, if any
+ * (completing its operations there): at unlock and at complete. */
+int direct_pmpi_unlock(struct direct_win *w, int target);
+
+/* The same towards every target: at a fence, when a lock_all or a PSCW epoch
+ * ends a fence epoch, and before the window is freed. */
 int direct_pmpi_close(struct direct_win *w);
 
 /* The window's accumulate lock at target (spins, progressing MPI). */
