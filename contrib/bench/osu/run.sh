@@ -2,7 +2,7 @@
 # The OSU micro-benchmarks (one-sided MPI, OpenSHMEM, a few collectives) in
 # veshm mode against the default path, interleaved in one run, with ratios:
 #   OSU_SRC=/path/to/osu-micro-benchmarks contrib/bench/osu/run.sh \
-#     [--quick] [--busy] [--with-ucx] [--reps N] [--only REGEX] [--csv FILE] [--out DIR]
+#     [--quick] [--busy] [--with-ucx | --control] [--reps N] [--only REGEX] [--csv FILE] [--out DIR]
 # OSU_SRC: an extracted OSU micro-benchmarks source tree (5.x) the user
 #   provides; it is built (mpicc, oshcc) outside the repository, in
 #   ${VESHM_OSU_CACHE:-~/.cache/veshm/osu-build}, never copied into it.
@@ -20,6 +20,10 @@
 #           (the same Open MPI components as veshm mode, over UCX's posix,
 #           sysv and cma instead of veshm): its column and veshm / ucx tell
 #           the transport's share apart from Open MPI's osc/ucx.
+# --control: every benchmark also a second time on the default path, in the
+#           same interleaved run (column "control"): control / default is
+#           the run's own noise, what a ratio of two identical paths looks
+#           like row by row (a veshm ratio inside it is no finding).
 # --reps N: repetitions (default 3, --quick 1); the tables show medians.
 # --busy:   one spinning process per core beside the ranks, at normal
 #           priority, for the whole run (a node whose cores all compute).
@@ -34,20 +38,29 @@
 # faster), veshm / default for latency (< 1: veshm faster).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-csv="" quick=0 busy=0 with_ucx=0 reps="" only="" out=$root/bench-report/osu
+csv="" quick=0 busy=0 with_ucx=0 control=0 reps="" only="" out=$root/bench-report/osu
 while [ $# -gt 0 ]; do
   case "$1" in
   --quick) quick=1 ;;
   --busy) busy=1 ;;
   --with-ucx) with_ucx=1 ;;
+  --control) control=1 ;;
   --reps) reps=$2; shift ;;
   --only) only=$2; shift ;;
   --csv) csv=$2; shift ;;
   --out) out=$2; shift ;;
-  *) echo "usage: OSU_SRC=DIR $0 [--quick] [--busy] [--with-ucx] [--reps N] [--only REGEX] [--csv FILE] [--out DIR]" >&2; exit 2 ;;
+  *) echo "usage: OSU_SRC=DIR $0 [--quick] [--busy] [--with-ucx | --control] [--reps N] [--only REGEX] [--csv FILE] [--out DIR]" >&2; exit 2 ;;
   esac
   shift
 done
+if [ $with_ucx -eq 1 ] && [ $control -eq 1 ]; then
+  echo "osu: --with-ucx and --control both want the third column: one of them" >&2
+  exit 2
+fi
+# The third column's mode, if any.
+third=""
+[ $with_ucx -eq 1 ] && third=ucx
+[ $control -eq 1 ] && third=control
 if [ -z "${OSU_SRC:-}" ]; then
   echo "osu: OSU_SRC is not set (an extracted OSU micro-benchmarks source tree): skipped"
   exit 0
@@ -149,12 +162,14 @@ for ((rep = 1; rep <= reps; rep++)); do
     IFS='|' read -r label kind launcher cmd <<<"$entry"
     if [ -n "$only" ] && ! grep -qE "$only" <<<"$label"; then continue; fi
     modes=(veshm default)
-    [ $with_ucx -eq 1 ] && [ "$launcher" = mpirun ] && modes+=(ucx)
+    [ "$third" = ucx ] && [ "$launcher" = mpirun ] && modes+=(ucx)
+    [ "$third" = control ] && modes+=(control)
     for mode in "${modes[@]}"; do
       env_mode=$mode extra=()
-      if [ "$mode" = default ] && [ "$launcher" = oshrun ]; then env_mode=ucx; fi
+      [ "$mode" = control ] && env_mode=default
+      if [ "$env_mode" = default ] && [ "$launcher" = oshrun ]; then env_mode=ucx; fi
       # Mode ucx stands for veshm mode without the transport: the same extras.
-      if [ "$mode" != default ] && [ -n "${VESHM_OSU_VESHM_ARGS:-}" ]; then
+      if [ "$env_mode" != default ] && [ "$env_mode" = "$mode" ] && [ -n "${VESHM_OSU_VESHM_ARGS:-}" ]; then
         read -r -a extra <<<"$VESHM_OSU_VESHM_ARGS"
       fi
       echo "osu: [$rep/$reps] $label ($mode)" >&2
@@ -182,8 +197,8 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 busy_stop
 
 # ---- medians, table, CSV, plots ----
-medians=$tmp/medians # label kind key veshm default ratio
-awk -F'\t' '
+medians=$tmp/medians # label kind key veshm default ratio third third-ratio
+awk -F'\t' -v third="${third:-none}" '
   FNR == NR { kind[$1] = $2; next }
   { k = $1 SUBSEP $4; v[$2, k, ++n[$2, k]] = $5; if (!(k in seen)) { seen[k] = 1; order[++o] = k } }
   function med(m, k,   c, i, j, t, a) {
@@ -195,9 +210,13 @@ awk -F'\t' '
   END {
     for (i = 1; i <= o; i++) {
       split(order[i], p, SUBSEP); a = med("veshm", order[i]); b = med("default", order[i])
-      c = med("ucx", order[i])
+      c = med(third, order[i])
       r = (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b)
-      rc = (a == "" || c == "" || c == 0) ? "-" : sprintf("%.2f", a / c)
+      # veshm / ucx, or control / default.
+      if (third == "control")
+        rc = (c == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", c / b)
+      else
+        rc = (a == "" || c == "" || c == 0) ? "-" : sprintf("%.2f", a / c)
       printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p[1], kind[p[1]], p[2], a == "" ? "-" : a, b == "" ? "-" : b, r,
         c == "" ? "-" : c, rc
     }
@@ -208,20 +227,32 @@ echo "OSU micro-benchmarks $(basename "$OSU_SRC"), 2 ranks/PEs; $(date -u +%Y-%m
   "load average $load_before before, $load_after after; medians of $reps"
 echo "veshm: veshm-mpi-env.sh veshm ${VESHM_OSU_VESHM_ARGS:+(+ $VESHM_OSU_VESHM_ARGS)}; default: mode default (MPI), ucx (OpenSHMEM)"
 echo "ratio = veshm / default: bandwidth and rate > 1, latency < 1 mean veshm is faster"
+[ "$third" = control ] && echo "control: the default path again, in the same run; control / default is the noise"
 echo
-if [ $with_ucx -eq 1 ]; then
+if [ "$third" = ucx ]; then
   echo "| benchmark | size | unit | veshm | default | veshm/default | ucx | veshm/ucx |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|"
+elif [ "$third" = control ]; then
+  echo "| benchmark | size | unit | veshm | default | veshm/default | control | control/default |"
   echo "|---|---:|---|---:|---:|---:|---:|---:|"
 else
   echo "| benchmark | size | unit | veshm | default | veshm/default |"
   echo "|---|---:|---|---:|---:|---:|"
 fi
-awk -F'\t' -v u3=$with_ucx '
+awk -F'\t' -v u3="$third" '
   function hs(b) { return b !~ /^[0-9]+$/ ? b : b >= 1048576 ? b / 1048576 " MiB" : b >= 1024 ? b / 1024 " KiB" : b " B" }
   { u = $2 == "latency" ? "us" : $2 == "rate" ? "msg/s" : "MB/s"
     printf "| %s | %s | %s | %s | %s | %s |", $1, hs($3), u, $4, $5, $6
-    if (u3) printf " %s | %s |", $7, $8
+    if (u3 != "") printf " %s | %s |", $7, $8
     printf "\n" }' "$medians"
+if [ "$third" = control ]; then
+  # The issue's bar (latency <= 1.05x, bandwidth and rate >= 0.95x), counted
+  # for veshm and for the default path against itself.
+  awk -F'\t' '
+    function miss(r, kind) { return r != "-" && (kind == "latency" ? r > 1.05 : r < 0.95) }
+    $6 != "-" && $8 != "-" { n++; v += miss($6, $2); c += miss($8, $2) }
+    END { printf "\nrows below the bar (latency > 1.05x, bandwidth or rate < 0.95x): veshm %d of %d, control %d of %d\n", v, n, c, n }' "$medians"
+fi
 
 if [ -n "$csv" ]; then
   # put_mr message rates become GB/s (rate x size), MB/s GB/s; atomics keep
