@@ -27,34 +27,17 @@
 #include <pthread.h>
 #include <stdint.h>
 
-/* A large put or get towards this rank that the rank may help copy while it
- * polls (direct_help.c). */
-struct direct_help {
-    uint64_t owner;  /* 0 free, else the origin's rank + 1 */
-    uint64_t claim;  /* job number, chunk count, next unclaimed chunk (direct_help.c) */
-    uint64_t done;   /* chunks copied */
-    uint64_t failed; /* the helper could not reach the origin: copy it all again */
-    int64_t pid;     /* the origin process */
-    uint64_t remote; /* the origin's buffer, in its address space */
-    uint64_t offset; /* where in this rank's window */
-    uint64_t len;
-    uint64_t is_get;
-    char pad[56];
-};
-
-#define DIRECT_HELP_CHUNK (64u * 1024)
-/* From here two cores copy faster than one (contrib/bench/copy). */
-#define DIRECT_HELP_MIN (1024u * 1024)
+#include "copy_help.h"
 
 /* One per rank, in the shared segment, followed by its posts[] (one counter
  * per rank of the window). */
 struct direct_ctl {
-    uint64_t lock;      /* passive-target lock: shared holders, plus DIRECT_LOCK_EXCL */
-    uint64_t acc;       /* accumulate lock: 0 free, else holder's rank + 1 */
-    uint64_t completes; /* MPI_Win_complete calls of access epochs to this rank */
-    char pad[40];       /* the words above in a cache line of their own */
-    struct direct_help help;
-    uint64_t posts[]; /* posts[r]: MPI_Win_post calls of rank r exposing to this rank */
+    uint64_t lock;               /* passive-target lock: shared holders, plus DIRECT_LOCK_EXCL */
+    uint64_t acc;                /* accumulate lock: 0 free, else holder's rank + 1 */
+    uint64_t completes;          /* MPI_Win_complete calls of access epochs to this rank */
+    char pad[40];                /* the words above in a cache line of their own */
+    struct veshm_copy_help help; /* large copies to this rank (direct_help.c) */
+    uint64_t posts[];            /* posts[r]: MPI_Win_post calls of rank r exposing to this rank */
 };
 
 /* Bytes of one rank's part of the segment, whole cache lines. */

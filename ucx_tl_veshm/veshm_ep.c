@@ -27,7 +27,9 @@
 #include <uct/base/uct_iov.inl>
 #include <ucs/time/time.h>
 
+#include "veshm_help.h"
 #include "veshm_op_int.h"
+#include "veshm_pio.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -163,6 +165,19 @@ static ucs_status_t uct_veshm_ep_zcopy(uct_ep_h tl_ep, int is_get, const uct_iov
     ucs_status_t status = uct_veshm_ep_check_peer(ep);
     if (status != UCS_OK)
         return status;
+    /* One large piece the calling thread would copy alone: the peer helps. */
+    uct_veshm_engine_t *eng = &uct_veshm_ep_iface(ep)->engine;
+    if (iovcnt == 1 && iov->count <= 1 && iov->length <= eng->config.pio_max &&
+        uct_veshm_help_wanted(ep, iov->length) && uct_veshm_engine_may_copy_now(eng)) {
+        uint8_t *host =
+            uct_veshm_pio_span((uct_veshm_rkey_t *)rkey, remote_addr, iov->length, !is_get);
+        if (host != NULL) {
+            status = uct_veshm_help_copy(ep, host, remote_addr, iov->buffer, iov->length, is_get);
+            if (status == UCS_OK)
+                uct_veshm_pio_count(is_get, iov->length);
+            return status;
+        }
+    }
     return uct_veshm_op_zcopy(&uct_veshm_ep_iface(ep)->engine, is_get, iov, iovcnt, remote_addr,
                               (uct_veshm_rkey_t *)rkey, comp);
 }

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "copy_help.h"
+
 #define UCT_VESHM_FIFO_LINE 64
 
 /* The element's payload was not delivered (its sender failed to move it). */
@@ -40,6 +42,9 @@ typedef struct uct_veshm_fifo_ctl {
      * FIFO's memory given to someone else). */
     uint64_t token;
     uint8_t pad2[UCT_VESHM_FIFO_LINE - sizeof(uint64_t)];
+    /* Large puts and gets into the receiver's memory that it may help copy
+     * (veshm_help.h). */
+    struct veshm_copy_help help;
 } uct_veshm_fifo_ctl_t;
 
 typedef struct uct_veshm_fifo_elem {

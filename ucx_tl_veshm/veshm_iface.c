@@ -18,6 +18,7 @@
 #include <ucs/time/time.h>
 
 #include "veshm_ep.h"
+#include "veshm_help.h"
 #include "veshm_perf.h"
 #include "veshm_platform.h"
 #include "veshm_proc.h"
@@ -117,7 +118,8 @@ static void uct_veshm_iface_scan_peers(uct_veshm_iface_t *iface) {
 static unsigned uct_veshm_iface_progress(uct_iface_h tl_iface) {
     uct_veshm_iface_t *iface = ucs_derived_of(tl_iface, uct_veshm_iface_t);
     uct_veshm_iface_scan_peers(iface);
-    return uct_veshm_am_rx_progress(iface) + uct_veshm_engine_progress(&iface->engine);
+    return uct_veshm_am_rx_progress(iface) + uct_veshm_engine_progress(&iface->engine) +
+           uct_veshm_help_progress(iface);
 }
 
 /* ---- interface ---- */

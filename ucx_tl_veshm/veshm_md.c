@@ -275,6 +275,19 @@ static uint64_t uct_veshm_hmem_of(void *address, size_t length) {
     return first;
 }
 
+int uct_veshm_md_exported(const void *address, size_t length) {
+    uint64_t hmem = uct_veshm_hmem_of((void *)address, length);
+    if (hmem == 0)
+        return 0;
+    uint64_t g = uct_veshm_proc.granule;
+    int open = 1;
+    uct_veshm_proc_lock();
+    for (uint64_t a = hmem & ~(g - 1); open && a < hmem + length; a += g)
+        open = uct_veshm_area_is_open(a);
+    uct_veshm_proc_unlock();
+    return open;
+}
+
 static ucs_status_t uct_veshm_mem_reg(uct_md_h md, void *address, size_t length, unsigned flags,
                                       uct_mem_h *memh_p) {
     uct_veshm_memh_t *memh = calloc(1, sizeof(*memh));

@@ -72,6 +72,10 @@ static inline uct_veshm_attach_t *uct_veshm_rkey_area(uct_veshm_rkey_t *rkey, un
     return ucs_likely(e != NULL) ? e : uct_veshm_rkey_area_attach(rkey, i);
 }
 
+/* Whether [address, address+length) is VE memory of this process in areas
+ * the transport opened for its peers. */
+int uct_veshm_md_exported(const void *address, size_t length);
+
 /* Local VEHVA of granule index i of a VE memory handle (attaching it on first
  * use); NULL if it cannot be reached by DMA. */
 uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i);

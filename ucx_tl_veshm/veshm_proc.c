@@ -130,6 +130,15 @@ ucs_status_t uct_veshm_area_open(uint64_t hmem) {
     return UCS_OK;
 }
 
+int uct_veshm_area_is_open(uint64_t hmem) {
+    ucs_assert(uct_veshm_proc_is_locked());
+    for (unsigned i = 0; i < uct_veshm_proc.open_areas.count; ++i) {
+        if (uct_veshm_proc.open_areas.hmem[i] == hmem)
+            return 1;
+    }
+    return 0;
+}
+
 void uct_veshm_area_close(uint64_t hmem) {
     typeof(uct_veshm_proc.open_areas) *t = &uct_veshm_proc.open_areas;
     ucs_assert(uct_veshm_proc_is_locked());

@@ -76,5 +76,7 @@ ucs_status_t uct_veshm_area_open(uint64_t hmem);
 /* Drops a reference to the area at hmem, closing it with the last; proc lock
  * held. */
 void uct_veshm_area_close(uint64_t hmem);
+/* Whether the transport has the area at hmem open; proc lock held. */
+int uct_veshm_area_is_open(uint64_t hmem);
 
 #endif

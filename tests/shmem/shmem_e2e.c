@@ -5,8 +5,9 @@
  * around each target range. Everything that is accessed remotely lives on the
  * symmetric heap, none of it in static data: static data is host memory that
  * no transport registers, which UCP reaches only through its software RMA
- * emulation. */
+ * emulation. Over veshm, large copies must be shared with their target. */
 #include <shmem.h>
+#include <dlfcn.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -347,6 +348,61 @@ static void phase_collectives(void) {
     shmem_barrier_all();
 }
 
+/* Large puts and gets from PE 0 to PE 1 while PE 1 waits in a barrier: over
+ * veshm, PE 1 copies chunks of them (ucx_tl_veshm/veshm_help.h). Every byte
+ * is checked. Where the transport's statistics are found and VE memory is
+ * promised (veshm mode), PE 1 must have helped by the end: the copies repeat
+ * until it has (whether it runs during a given copy is the scheduler's
+ * choice), at most 500 times. */
+static void phase_helped(void) {
+    phase = "large put/get while the target polls";
+    void (*stats)(uint64_t *, uint64_t *) = NULL;
+    void *sym = dlsym(RTLD_DEFAULT, "uct_veshm_help_stats");
+    memcpy(&stats, &sym, sizeof(sym));
+    long *more = shmem_calloc(1, sizeof(long));
+    if (more == NULL)
+        fail("allocation failed");
+    const size_t n = 3 * MIB + 8, o = OFF + 40;
+    uint64_t helped0 = 0, helped = 0;
+    if (stats != NULL)
+        stats(&helped0, NULL);
+    unsigned round = 0;
+    for (;; round++) {
+        unsigned tag = 900 + round;
+        if (me == 1) {
+            fill(src + o, n, me, tag);
+            prepare(dst + o, n);
+        }
+        shmem_barrier_all();
+        if (me == 0) {
+            fill(lbuf, n, me, tag);
+            shmem_putmem(dst + o, lbuf, n, 1);
+            memset(lbuf, SENT, n + GUARD);
+            shmem_getmem(lbuf, src + o, n, 1);
+            expect_pat(lbuf, n, 1, tag, "large get from PE 1");
+            expect_byte(lbuf + n, GUARD, SENT, "large get: bytes past the end");
+            if (stats != NULL)
+                stats(&helped, NULL);
+            long again = stats != NULL && helped == helped0 && round < 500;
+            for (int pe = 0; pe < npes; pe++)
+                shmem_long_p(more, again, pe);
+            shmem_quiet();
+        }
+        shmem_barrier_all(); /* PE 1 polls here while PE 0 copies */
+        if (me == 1)
+            check_range(dst + o, n, 0, tag, "large put from PE 0");
+        if (!*more)
+            break;
+    }
+    if (me == 0 && ve_memory_expected()) {
+        if (stats == NULL)
+            fail("the veshm transport's statistics (uct_veshm_help_stats) are not loaded");
+        if (helped == helped0)
+            fail("PE 1 copied nothing of %u large puts and gets", 2 * (round + 1));
+    }
+    shmem_free(more);
+}
+
 int main(void) {
     shmem_init();
     me = shmem_my_pe();
@@ -383,7 +439,8 @@ int main(void) {
         const char *name;
     } phases[] = {{phase_put_get, "put/get"},         {phase_nbi, "nbi + quiet"},
                   {phase_strided, "iput/iget"},       {phase_atomics, "atomics"},
-                  {phase_fence_wait, "fence + wait"}, {phase_collectives, "collectives"}};
+                  {phase_fence_wait, "fence + wait"}, {phase_collectives, "collectives"},
+                  {phase_helped, "large, helped"}};
     for (size_t p = 0; p < sizeof(phases) / sizeof(phases[0]); p++) {
         phases[p].fn();
         shmem_barrier_all();

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -23,9 +24,16 @@
 
 #include <ucs/debug/log_def.h>
 
+#include "copy_help.h"
 #include "uct_common.h"
 #include "uct_peer_process.hpp"
 #include "veshm_rkey_format.h"
+#include "veo_veshm_defs.h" // C++ operators: not inside extern "C" below
+// The transport's C headers (the interface address, the FIFO's layout).
+extern "C" {
+#include "veshm_fifo.h"
+#include "veshm_iface.h"
+}
 #include "veshm_scope.h"
 #include "ve_offload.h"
 #include "veo_hmem.h"
@@ -38,6 +46,7 @@ extern "C" void uct_veshm_rkey_cache_stats(uint64_t *hits, uint64_t *misses);
 extern "C" void *uct_veshm_peer_view(pid_t owner_pid, uint64_t hmem, size_t *len);
 extern "C" void uct_veshm_dma_stats(uint64_t *posts, uint64_t *bytes);
 extern "C" void uct_veshm_pio_stats(uint64_t *put_bytes, uint64_t *get_bytes);
+extern "C" void uct_veshm_help_stats(uint64_t *helped, uint64_t *served);
 
 namespace {
 
@@ -935,6 +944,128 @@ TEST_F(UctVeshm, RmaIsVeDma) {
 // transport caches (16 of them) beyond the memory handles: many buffers
 // (eviction), and a buffer unmapped and another mapped at the same address
 // while its registration is still cached.
+// Whether the kernel lets the peer (our child) reach this process's memory
+// with process_vm_readv: root, or no Yama restriction beyond the classic one.
+bool peer_may_reach_us() {
+    if (geteuid() == 0)
+        return true;
+    FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "r");
+    int scope = 0;
+    if (f != nullptr) {
+        if (fscanf(f, "%d", &scope) != 1)
+            scope = 0;
+        fclose(f);
+    }
+    return scope == 0;
+}
+
+// Large zcopy puts and gets while the peer polls: it copies chunks of them
+// (veshm_help.h), and every byte arrives. Whether the peer runs during a given
+// copy is the scheduler's choice, so copies repeat until it has helped with one.
+TEST_F(UctVeshm, PeerHelpsLargeCopiesWhileItPolls) {
+    if (!peer_may_reach_us())
+        GTEST_SKIP() << "ptrace scope keeps the peer from reaching this process";
+    const size_t n = 3 * kMiB + 8; // the last chunk is 8 bytes
+    const uint64_t off = 24;
+    remote(ALLOC_MD, 4 * kMiB);
+    LocalBuf buf(ctx, n, false);
+    for (int is_get = 0; is_get < 2; ++is_get) {
+        SCOPED_TRACE(is_get ? "get" : "put");
+        const uint32_t seed = 31 + is_get;
+        if (is_get) {
+            ASSERT_EQ(peer.call(PEER_FILL, 0, off, n, seed).status, UCS_OK);
+        } else {
+            uct_test_fill(buf.p, n, 0, seed);
+        }
+        uint64_t helped0 = 0, helped = 0;
+        uct_veshm_help_stats(&helped0, nullptr);
+        peer_request_t req{PEER_PROGRESS, 0, 30000, 1, 0};
+        ASSERT_EQ(uct_test_send(peer.fd, &req, sizeof(req)), 0);
+        unsigned copies = 0;
+        for (helped = helped0; helped == helped0 && copies < 5000; ++copies) {
+            if (is_get) {
+                memset(buf.p, 0, n);
+                ASSERT_EQ(get(ZCOPY, buf.p, buf.memh, n, raddr + off), UCS_OK);
+                ASSERT_EQ(uct_test_hash(buf.p, n), uct_test_pattern_hash(off, n, seed))
+                    << "copy " << copies;
+            } else {
+                ASSERT_EQ(put(ZCOPY, buf.p, buf.memh, n, raddr + off), UCS_OK);
+            }
+            uct_veshm_help_stats(&helped, nullptr);
+        }
+        peer_reply_t rep;
+        ASSERT_EQ(uct_test_recv(peer.fd, &rep, sizeof(rep)), 0);
+        EXPECT_GT(helped, helped0) << "the peer copied nothing of " << copies << " copies";
+        EXPECT_GE(rep.value, helped - helped0)
+            << "chunks we count as the peer's that it did not do";
+        if (!is_get) {
+            EXPECT_EQ(remote_hash(off, n), uct_test_hash(buf.p, n));
+        }
+    }
+}
+
+// A help job any process with an endpoint can write into the peer's FIFO must
+// not make the peer copy into or out of memory it did not open for its peers,
+// nor between its own buffers. The control: the same job aimed at the memory it
+// did open is served, so the refusals are the checks', not a helper that never
+// runs.
+TEST_F(UctVeshm, ForgedHelpJobsAreRefused) {
+    if (!peer_may_reach_us())
+        GTEST_SKIP() << "ptrace scope keeps the peer from reaching this process";
+    remote(ALLOC_MD, 2 * kMiB);
+    const uint64_t ve_addr = raddr; // VE memory the peer opened for its peers
+    // Its private memory: ordinary host memory (now what PEER_FILL/HASH use).
+    peer_reply_t host = peer.call(PEER_ALLOC, ALLOC_HOST, 2 * kMiB);
+    ASSERT_EQ(host.status, UCS_OK);
+    ASSERT_EQ(peer.call(PEER_FILL, 0, 0, 2 * kMiB, 5).status, UCS_OK);
+    const uint64_t private_hash = remote_hash(0, 2 * kMiB);
+
+    uct_veshm_iface_addr_t ia;
+    memcpy(&ia, host.iface_addr, sizeof(ia));
+    size_t vlen = SIZE_MAX;
+    auto *fifo = static_cast<uint8_t *>(uct_veshm_peer_view(ia.am.owner_pid, ia.am.hmem, &vlen));
+    ASSERT_NE(fifo, nullptr) << "the peer's FIFO is not attached";
+    veshm_copy_help *h = &uct_veshm_fifo_ctl(fifo)->help;
+    constexpr uint64_t kChunks = kMiB / VESHM_COPY_HELP_CHUNK;
+    // Publishes a job of 1 MiB like an origin would, lets the peer poll, then
+    // ends the job; the chunks the peer copied.
+    auto forge = [&](pid_t pid, const void *mine, uint64_t target, int is_get) {
+        uint64_t none = 0;
+        EXPECT_TRUE(__atomic_compare_exchange_n(&h->owner, &none, 1, 0, __ATOMIC_ACQUIRE,
+                                                __ATOMIC_RELAXED));
+        uint64_t seq = veshm_copy_help_seq(__atomic_load_n(&h->claim, __ATOMIC_RELAXED)) + 1;
+        __atomic_store_n(&h->pid, (int64_t)pid, __ATOMIC_RELAXED);
+        __atomic_store_n(&h->remote, (uint64_t)(uintptr_t)mine, __ATOMIC_RELAXED);
+        __atomic_store_n(&h->target, target, __ATOMIC_RELAXED);
+        __atomic_store_n(&h->len, kMiB, __ATOMIC_RELAXED);
+        __atomic_store_n(&h->is_get, (uint64_t)is_get, __ATOMIC_RELAXED);
+        __atomic_store_n(&h->done, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&h->failed, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&h->claim,
+                         seq << VESHM_COPY_HELP_SEQ_SHIFT | kChunks << VESHM_COPY_HELP_COUNT_SHIFT,
+                         __ATOMIC_RELEASE);
+        peer_reply_t r = peer.call(PEER_PROGRESS, 0, 300, kChunks);
+        EXPECT_EQ(r.status, UCS_OK);
+        while (veshm_copy_help_claim(h, seq) >= 0) {
+        }
+        EXPECT_EQ(__atomic_load_n(&h->done, __ATOMIC_ACQUIRE), r.value);
+        EXPECT_EQ(__atomic_load_n(&h->failed, __ATOMIC_ACQUIRE), 0u);
+        __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
+        return r.value;
+    };
+    std::vector<uint8_t> payload(kMiB, 0xee), sink(kMiB, 0);
+    EXPECT_EQ(forge(getpid(), payload.data(), host.addr, 0), 0u) << "put into private memory";
+    EXPECT_EQ(remote_hash(0, 2 * kMiB), private_hash);
+    EXPECT_EQ(forge(getpid(), sink.data(), host.addr, 1), 0u) << "get out of private memory";
+    EXPECT_EQ(std::count(sink.begin(), sink.end(), 0), (long)kMiB);
+    EXPECT_EQ(forge(peer.pid, reinterpret_cast<void *>(host.addr), ve_addr, 0), 0u)
+        << "a copy between the peer's own buffers";
+    EXPECT_EQ(forge(getpid(), payload.data(), ve_addr, 0), kChunks) << "control";
+    LocalBuf back(ctx, kMiB, false);
+    ASSERT_EQ(get(ZCOPY, back.p, back.memh, kMiB, ve_addr), UCS_OK);
+    EXPECT_EQ(memcmp(back.p, payload.data(), kMiB), 0) << "the control's job did not arrive";
+}
+
 TEST_F(UctVeshm, HostBufferRegistrationsAreCachedSafely) {
     const size_t n = 256 * 1024 + 12;
     remote(ALLOC_MD, 4 * kMiB);

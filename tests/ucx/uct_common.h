@@ -45,7 +45,9 @@ uint64_t uct_test_pattern_hash(uint64_t start, size_t len, uint32_t seed);
 /* PEER_AM_COLLECT: take a messages of AM id b, reply with the hash of
  * their data (in arrival order) and their number. PEER_REREGISTER: deregister
  * the last registration (not an MD allocation) and register the same memory
- * again, replying with the new key. */
+ * again, replying with the new key. PEER_PROGRESS: progress the worker until
+ * it has copied b chunks of peers' large copies (veshm_help.h) or a
+ * milliseconds have passed; reply with the chunks it copied. */
 enum {
     PEER_ALLOC = 1,
     PEER_FILL,
@@ -53,7 +55,8 @@ enum {
     PEER_EXIT,
     PEER_AM_COLLECT,
     PEER_CLOSE_IFACE,
-    PEER_REREGISTER
+    PEER_REREGISTER,
+    PEER_PROGRESS
 };
 /* ALLOC kinds: md alloc, md alloc at a fixed address, VE memory registered
  * twice with the first registration released, ordinary host memory. */

@@ -6,11 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "uct_common.h"
 #include "ve_offload.h"
 #include "veo_emu.h"
+
+void uct_veshm_help_stats(uint64_t *helped, uint64_t *served);
+
+static uint64_t now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
 
 /* Messages taken by PEER_AM_COLLECT. */
 typedef struct {
@@ -149,6 +158,16 @@ int main(int argc, char **argv) {
             rep.addr = (uint64_t)(uintptr_t)base;
             rep.length = length;
             break;
+        case PEER_PROGRESS: {
+            uint64_t served0, served, end = now_ms() + req.a;
+            uct_veshm_help_stats(NULL, &served0);
+            do {
+                uct_worker_progress(ctx.worker);
+                uct_veshm_help_stats(NULL, &served);
+            } while (served - served0 < req.b && now_ms() < end);
+            rep.value = served - served0;
+            break;
+        }
         case PEER_CLOSE_IFACE: /* the process (and its VE process) stays */
             if (ctx.iface != NULL)
                 uct_iface_close(ctx.iface);

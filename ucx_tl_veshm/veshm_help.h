@@ -1,0 +1,34 @@
+/* Large puts and gets shared with the peer that owns the memory
+ * (core/wire/copy_help.h): the help slot of an interface is in the control
+ * block of its receive FIFO, which every peer with an endpoint to it has
+ * attached; the interface helps from its progress, so a peer waiting inside
+ * UCX (a barrier, a quiet, a wait_until) copies half of what is put into its
+ * memory or taken from it. */
+#ifndef UCT_VESHM_HELP_H
+#define UCT_VESHM_HELP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ucs/type/status.h>
+
+struct uct_veshm_ep;
+struct uct_veshm_iface;
+
+/* Whether a put or get of length bytes is one to share (and ep can). */
+int uct_veshm_help_wanted(struct uct_veshm_ep *ep, size_t length);
+
+/* Copies length bytes between buf and the peer's memory at its address addr,
+ * host being this process's view of it, with the peer's help. UCS_OK, or
+ * UCS_ERR_ENDPOINT_TIMEOUT if the peer died before its chunks were done. */
+ucs_status_t uct_veshm_help_copy(struct uct_veshm_ep *ep, uint8_t *host, uint64_t addr, void *buf,
+                                 size_t length, int is_get);
+
+/* Copies chunks of the job in iface's slot, if one is open; how many. */
+unsigned uct_veshm_help_progress(struct uct_veshm_iface *iface);
+
+/* Chunks of this process's copies that peers did, and chunks it did of its
+ * peers' (all interfaces; for tests and proofs). */
+void uct_veshm_help_stats(uint64_t *helped, uint64_t *served);
+
+#endif
