@@ -1,10 +1,14 @@
 /* Large puts and gets of the same-host path, copied by two cores when the
  * target rank is inside MPI (core/wire/copy_help.h): the help slot of each
  * rank is in the window's shared segment, the target helps from
- * opal_progress, between its own window and the origin's buffer. */
+ * opal_progress, between its own window and the origin's buffer. Large
+ * accumulates of predefined operations and types are shared the same way,
+ * under the accumulate lock the origin holds. */
 #include "direct_win.h"
+#include "osc_route_weak.h"
 
 #include <sched.h>
+#include <string.h>
 
 #include "copy_help.h"
 
@@ -13,13 +17,91 @@ extern int opal_progress_register(int (*cb)(void));
 
 void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offset, void *buf,
                  size_t n, int is_get) {
+    struct veshm_copy_help_job job = {view, offset, buf, n, is_get, 0};
     if (w->t[target].ctl == NULL || target == w->rank) {
-        veshm_copy_help_copy(view, buf, 0, n, is_get);
+        veshm_copy_help_do(&job, 0, n, NULL);
         return;
     }
-    int64_t helped = veshm_copy_help_origin(&w->t[target].ctl->help, (uint64_t)w->rank + 1, view,
-                                            offset, buf, n, is_get, NULL, NULL);
+    int64_t helped = veshm_copy_help_origin(&w->t[target].ctl->help, (uint64_t)w->rank + 1, &job,
+                                            NULL, NULL, NULL);
     __atomic_store_n(&w->stats.helped, w->stats.helped + (uint64_t)helped, __ATOMIC_RELAXED);
+}
+
+/* The accumulates two ranks can share: predefined operations and types that
+ * are valid together, named by their places in these lists (a handle is an
+ * address in each process's own libmpi). */
+static int acc_ops(MPI_Op *ops) {
+    MPI_Op all[] = {MPI_SUM, MPI_PROD, MPI_MAX, MPI_MIN, MPI_REPLACE};
+    memcpy(ops, all, sizeof(all));
+    return (int)(sizeof(all) / sizeof(all[0]));
+}
+
+static int acc_types(MPI_Datatype *types) {
+    MPI_Datatype all[] = {MPI_CHAR,
+                          MPI_SIGNED_CHAR,
+                          MPI_UNSIGNED_CHAR,
+                          MPI_SHORT,
+                          MPI_UNSIGNED_SHORT,
+                          MPI_INT,
+                          MPI_UNSIGNED,
+                          MPI_LONG,
+                          MPI_UNSIGNED_LONG,
+                          MPI_LONG_LONG,
+                          MPI_UNSIGNED_LONG_LONG,
+                          MPI_FLOAT,
+                          MPI_DOUBLE,
+                          MPI_INT8_T,
+                          MPI_UINT8_T,
+                          MPI_INT16_T,
+                          MPI_UINT16_T,
+                          MPI_INT32_T,
+                          MPI_UINT32_T,
+                          MPI_INT64_T,
+                          MPI_UINT64_T};
+    memcpy(types, all, sizeof(all));
+    return (int)(sizeof(all) / sizeof(all[0]));
+}
+
+/* The code of op on dt (type index + 1) << 8 | (op index + 1), 0 if it is
+ * not one to share. */
+static uint64_t acc_code(MPI_Op op, MPI_Datatype dt) {
+    MPI_Op ops[8];
+    MPI_Datatype types[32];
+    int nops = acc_ops(ops), ntypes = acc_types(types), o = 0, t = 0;
+    while (o < nops && ops[o] != op)
+        ++o;
+    while (t < ntypes && types[t] != dt)
+        ++t;
+    return o < nops && t < ntypes ? (uint64_t)(t + 1) << 8 | (uint64_t)(o + 1) : 0;
+}
+
+/* veshm_copy_help_apply_fn of accumulates: dst = src op dst. */
+static int acc_apply(uint64_t code, uint8_t *dst, const uint8_t *src, size_t n) {
+    MPI_Op ops[8];
+    MPI_Datatype types[32];
+    uint64_t o = code & 0xff, t = code >> 8;
+    if (o == 0 || o > (uint64_t)acc_ops(ops) || t == 0 || t > (uint64_t)acc_types(types))
+        return -1;
+    int size = 0;
+    if (n == 0 || PMPI_Type_size(types[t - 1], &size) != MPI_SUCCESS || size <= 0)
+        return n == 0 ? 0 : -1;
+    if (ops[o - 1] == MPI_REPLACE)
+        memmove(dst, src, n);
+    else
+        PMPI_Reduce_local(src, dst, (int)(n / (size_t)size), types[t - 1], ops[o - 1]);
+    return 0;
+}
+
+int direct_accumulate_helped(struct direct_win *w, int target, uint8_t *view, uint64_t offset,
+                             const void *origin, MPI_Datatype dt, MPI_Op op, size_t n) {
+    uint64_t code = acc_code(op, dt);
+    if (code == 0 || n < VESHM_COPY_HELP_MIN || w->t[target].ctl == NULL || target == w->rank)
+        return 0;
+    struct veshm_copy_help_job job = {view, offset, (void *)origin, n, 0, code};
+    int64_t helped = veshm_copy_help_origin(&w->t[target].ctl->help, (uint64_t)w->rank + 1, &job,
+                                            acc_apply, NULL, NULL);
+    __atomic_store_n(&w->stats.helped, w->stats.helped + (uint64_t)helped, __ATOMIC_RELAXED);
+    return 1;
 }
 
 /* The job's place in this rank's window, if the window holds it whole. */
@@ -34,7 +116,7 @@ static uint8_t *own_window(void *arg, uint64_t offset, uint64_t len) {
 static int help(struct direct_win *w) {
     if (w->help_off || w->t[w->rank].mem.view == NULL)
         return 0;
-    return veshm_copy_help_serve(&w->t[w->rank].ctl->help, own_window, w, &w->help_off);
+    return veshm_copy_help_serve(&w->t[w->rank].ctl->help, own_window, acc_apply, w, &w->help_off);
 }
 
 /* Progress callbacks running now, in any thread (direct_help_quiesce). */

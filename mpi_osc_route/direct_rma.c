@@ -195,7 +195,11 @@ static int accumulate(struct direct_win *w, const void *origin_addr, int origin_
     direct_acc_lock(w, target_rank);
     int rc;
     if (dst != NULL) {
-        rc = apply(dst, origin_addr, origin_count, origin_datatype, op, n);
+        rc = direct_accumulate_helped(w, target_rank, dst,
+                                      (uint64_t)target_disp * w->t[target_rank].disp_unit,
+                                      origin_addr, origin_datatype, op, n)
+                 ? MPI_SUCCESS
+                 : apply(dst, origin_addr, origin_count, origin_datatype, op, n);
         direct_count(&w->stats.direct);
         if (rc == MPI_SUCCESS)
             rc = finished(request);

@@ -108,6 +108,13 @@ struct direct_win *direct_win_at(unsigned i);
 void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offset, void *buf,
                  size_t n, int is_get);
 
+/* An accumulate of n bytes of origin into view (target's memory at offset of
+ * its window) with the target's help: 1 if done so, 0 if the caller must do
+ * it alone (too small, or not a predefined operation and type to share). The
+ * caller holds the accumulate lock. */
+int direct_accumulate_helped(struct direct_win *w, int target, uint8_t *view, uint64_t offset,
+                             const void *origin, MPI_Datatype dt, MPI_Op op, size_t n);
+
 /* Makes every opal_progress of this process help copy (once). */
 void direct_help_register(void);
 

@@ -34,8 +34,9 @@ static int uct_veshm_help_peer_alive(void *arg) {
 ucs_status_t uct_veshm_help_copy(uct_veshm_ep_t *ep, uint8_t *host, uint64_t addr, void *buf,
                                  size_t length, int is_get) {
     struct veshm_copy_help *h = &uct_veshm_fifo_ctl(ep->am_tx.area)->help;
-    int64_t helped = veshm_copy_help_origin(h, (uint64_t)getpid(), host, addr, buf, length, is_get,
-                                            uct_veshm_help_peer_alive, ep);
+    struct veshm_copy_help_job job = {host, addr, buf, length, is_get, 0};
+    int64_t helped =
+        veshm_copy_help_origin(h, (uint64_t)getpid(), &job, NULL, uct_veshm_help_peer_alive, ep);
     if (helped < 0)
         return UCS_ERR_ENDPOINT_TIMEOUT;
     __atomic_fetch_add(&uct_veshm_help_helped, (uint64_t)helped, __ATOMIC_RELAXED);
@@ -54,7 +55,7 @@ unsigned uct_veshm_help_progress(uct_veshm_iface_t *iface) {
     if (ucs_likely(!veshm_copy_help_open(__atomic_load_n(&h->claim, __ATOMIC_RELAXED))) ||
         iface->help_off)
         return 0;
-    int n = veshm_copy_help_serve(h, uct_veshm_help_resolve, NULL, &iface->help_off);
+    int n = veshm_copy_help_serve(h, uct_veshm_help_resolve, NULL, NULL, &iface->help_off);
     if (iface->help_off)
         ucs_debug("veshm: the kernel refused to reach a peer's buffer: this interface helps no "
                   "more");

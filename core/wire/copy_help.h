@@ -19,12 +19,16 @@
 /* Needs _GNU_SOURCE (process_vm_readv) before the first system header. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+/* Chunks are 64 KiB, or larger for jobs above 4 MiB: at most 64 per job, so
+ * that one word says which ones a helper could not do. */
 #define VESHM_COPY_HELP_CHUNK (64u * 1024)
+#define VESHM_COPY_HELP_MAX_CHUNKS 64u
 /* From here two cores copy faster than one (contrib/bench/copy). */
 #define VESHM_COPY_HELP_MIN (1024u * 1024)
 
@@ -32,15 +36,32 @@
 struct veshm_copy_help {
     uint64_t owner;  /* 0 free, else the origin's id (never 0) */
     uint64_t claim;  /* job number (24 bits), chunk count, next chunk (20 bits each) */
-    uint64_t done;   /* chunks copied */
-    uint64_t failed; /* the helper could not reach the origin: copy it all again */
+    uint64_t done;   /* chunks finished, by whoever took them */
+    uint64_t failed; /* bit c: the helper could not reach the origin for chunk c */
     int64_t pid;     /* the origin process */
     uint64_t remote; /* the origin's buffer, in its address space */
     uint64_t target; /* where in the target's memory, as its user names it */
     uint64_t len;
     uint64_t is_get;
-    char pad[56];
+    uint64_t op; /* 0: a copy; else an operation the users agree on (apply) */
+    char pad[48];
 };
+
+/* What an origin asks: a put (copy buf to the target's memory, or apply op
+ * with buf as the origin operand) or a get (copy the target's memory to buf;
+ * op 0 only). */
+struct veshm_copy_help_job {
+    uint8_t *view;   /* the target's memory as the origin sees it */
+    uint64_t target; /* the same memory as the target names it */
+    void *buf;
+    size_t len;
+    int is_get;
+    uint64_t op;
+};
+
+/* dst = src op dst over n bytes of whole elements, for a job whose op is not
+ * 0; 0, or -1 for an op it does not know (then nothing is done). */
+typedef int (*veshm_copy_help_apply_fn)(uint64_t op, uint8_t *dst, const uint8_t *src, size_t n);
 
 #define VESHM_COPY_HELP_SEQ_SHIFT 40
 #define VESHM_COPY_HELP_COUNT_SHIFT 20
@@ -70,35 +91,47 @@ static inline int64_t veshm_copy_help_claim(struct veshm_copy_help *h, uint64_t 
     }
 }
 
-static inline size_t veshm_copy_help_chunk_len(uint64_t len, int64_t c) {
-    uint64_t off = (uint64_t)c * VESHM_COPY_HELP_CHUNK;
-    return len - off < VESHM_COPY_HELP_CHUNK ? len - off : VESHM_COPY_HELP_CHUNK;
+/* The chunk size of a job of len bytes: both sides derive it from len. */
+static inline uint64_t veshm_copy_help_chunk(uint64_t len) {
+    uint64_t per = (len + VESHM_COPY_HELP_MAX_CHUNKS - 1) / VESHM_COPY_HELP_MAX_CHUNKS;
+    per = (per + VESHM_COPY_HELP_CHUNK - 1) / VESHM_COPY_HELP_CHUNK * VESHM_COPY_HELP_CHUNK;
+    return per > VESHM_COPY_HELP_CHUNK ? per : VESHM_COPY_HELP_CHUNK;
 }
 
-/* n bytes at off between the target's memory (view) and the origin's buffer. */
-static inline void veshm_copy_help_copy(uint8_t *view, void *buf, size_t off, size_t n,
-                                        int is_get) {
-    if (is_get)
-        memcpy((uint8_t *)buf + off, view + off, n);
+static inline uint64_t veshm_copy_help_chunk_len(uint64_t len, uint64_t chunk, int64_t c) {
+    uint64_t off = (uint64_t)c * chunk;
+    return len - off < chunk ? len - off : chunk;
+}
+
+/* The origin's part of chunk bytes [off, off + n): through its view. */
+static inline void veshm_copy_help_do(const struct veshm_copy_help_job *job, size_t off, size_t n,
+                                      veshm_copy_help_apply_fn apply) {
+    uint8_t *buf = (uint8_t *)job->buf;
+    if (job->op != 0)
+        apply(job->op, job->view + off, buf + off, n);
+    else if (job->is_get)
+        memcpy(buf + off, job->view + off, n);
     else
-        memcpy(view + off, (uint8_t *)buf + off, n);
+        memcpy(job->view + off, buf + off, n);
 }
 
-/* Origin: copies n bytes between view (the target's memory as this process
- * sees it, named target for the target) and buf, with the help of whoever
- * serves h. owner: this origin's id in the slot (not 0). alive (may be NULL)
- * is asked now and then while a helper's chunk is outstanding: 0 means the
- * target is gone. Returns the chunks the target copied (0: all done here,
- * also when the slot was taken or the copy too small), or -1 if alive said
- * the target is gone before its chunks were done. */
+/* Origin: does job with the help of whoever serves h. owner: this origin's
+ * id in the slot (not 0). apply: for a job with an op (may be NULL
+ * otherwise; it must know job->op). alive (may be NULL) is asked now and
+ * then while a helper's chunk is outstanding: 0 means the target is gone.
+ * Returns the chunks the target did (0: all done here, also when the slot
+ * was taken or the job too small), or -1 if alive said the target is gone
+ * before its chunks were done. */
 static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t owner,
-                                             uint8_t *view, uint64_t target, void *buf, size_t n,
-                                             int is_get, int (*alive)(void *), void *arg) {
-    uint64_t none = 0, nchunks = (n + VESHM_COPY_HELP_CHUNK - 1) / VESHM_COPY_HELP_CHUNK;
-    if (n < VESHM_COPY_HELP_MIN || nchunks > VESHM_COPY_HELP_FIELD_MASK ||
+                                             const struct veshm_copy_help_job *job,
+                                             veshm_copy_help_apply_fn apply, int (*alive)(void *),
+                                             void *arg) {
+    uint64_t none = 0, chunk = veshm_copy_help_chunk(job->len),
+             nchunks = (job->len + chunk - 1) / chunk;
+    if (job->len < VESHM_COPY_HELP_MIN ||
         !__atomic_compare_exchange_n(&h->owner, &none, owner, 0, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED)) {
-        veshm_copy_help_copy(view, buf, 0, n, is_get);
+        veshm_copy_help_do(job, 0, job->len, apply);
         return 0;
     }
     uint64_t seq =
@@ -108,10 +141,11 @@ static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t
     /* Atomic, relaxed: a late helper may read them while they change (its
      * claim then fails). */
     __atomic_store_n(&h->pid, (int64_t)getpid(), __ATOMIC_RELAXED);
-    __atomic_store_n(&h->remote, (uint64_t)(uintptr_t)buf, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->target, target, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->len, (uint64_t)n, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->is_get, (uint64_t)is_get, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->remote, (uint64_t)(uintptr_t)job->buf, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->target, job->target, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->len, (uint64_t)job->len, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->is_get, (uint64_t)job->is_get, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->op, job->op, __ATOMIC_RELAXED);
     __atomic_store_n(&h->done, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&h->failed, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&h->claim,
@@ -121,37 +155,41 @@ static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t
     uint64_t own = 0;
     while ((c = veshm_copy_help_claim(h, seq)) >= 0) {
         ++own;
-        veshm_copy_help_copy(view, buf, (size_t)c * VESHM_COPY_HELP_CHUNK,
-                             veshm_copy_help_chunk_len(n, c), is_get);
+        veshm_copy_help_do(job, (size_t)c * chunk, veshm_copy_help_chunk_len(job->len, chunk, c),
+                           apply);
         __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
     }
-    /* The helper's chunks: it is copying them now (it claims only while it
-     * runs, one at a time). */
+    /* The helper's chunks: it is working on them now (it claims only while
+     * it runs, one at a time). */
     for (unsigned spins = 0; __atomic_load_n(&h->done, __ATOMIC_ACQUIRE) < nchunks;) {
         if (alive != NULL && ++spins % (1u << 16) == 0 && !alive(arg))
             return -1;
     }
-    /* A helper that could not reach this process copied nothing of the chunk
-     * it claimed: all again (the same bytes; the source has not changed). */
-    int64_t helped = (int64_t)(nchunks - own);
-    if (__atomic_load_n(&h->failed, __ATOMIC_ACQUIRE)) {
-        veshm_copy_help_copy(view, buf, 0, n, is_get);
-        helped = 0;
+    /* Chunks a helper could not reach this process for: it did nothing of
+     * them (an accumulate must not be applied twice). */
+    uint64_t failed = __atomic_load_n(&h->failed, __ATOMIC_ACQUIRE);
+    for (c = 0; failed != 0; ++c, failed >>= 1) {
+        if (failed & 1) {
+            veshm_copy_help_do(job, (size_t)c * chunk,
+                               veshm_copy_help_chunk_len(job->len, chunk, c), apply);
+            ++own;
+        }
     }
     __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
-    return helped;
+    return (int64_t)(nchunks - own);
 }
 
-/* Target: copies the chunks of h's open job it can claim. resolve turns the
- * job's target and length into this process's memory, or NULL to refuse
- * (whatever the slot says is checked there: any process that can write the
- * slot can write it). *refused is set when the kernel refused to reach the
- * origin (ptrace scope): the origin copies it all again, and the caller
- * should not help any more. Returns the chunks copied here. */
+/* Target: does the chunks of h's open job it can claim. resolve turns the
+ * job's target and length into this process's memory, or NULL to refuse;
+ * apply (NULL: jobs with an op are refused) does a job's op. Whatever the
+ * slot says is checked (any process that can write the slot can write it).
+ * *refused is set when the kernel refused to reach the origin (ptrace
+ * scope): the origin does that chunk itself, and the caller should not help
+ * any more. Returns the chunks done here. */
 static inline int veshm_copy_help_serve(struct veshm_copy_help *h,
                                         uint8_t *(*resolve)(void *arg, uint64_t target,
                                                             uint64_t len),
-                                        void *arg, int *refused) {
+                                        veshm_copy_help_apply_fn apply, void *arg, int *refused) {
     uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
     if (!veshm_copy_help_open(word))
         return 0;
@@ -163,23 +201,41 @@ static inline int veshm_copy_help_serve(struct veshm_copy_help *h,
     uint64_t target = __atomic_load_n(&h->target, __ATOMIC_RELAXED);
     uint64_t len = __atomic_load_n(&h->len, __ATOMIC_RELAXED);
     int is_get = __atomic_load_n(&h->is_get, __ATOMIC_RELAXED) != 0;
+    uint64_t op = __atomic_load_n(&h->op, __ATOMIC_RELAXED);
+    uint64_t chunk = veshm_copy_help_chunk(len);
     /* A job of this very process would copy between its own buffers at an
      * address the slot chose. */
-    if (pid == getpid() || pid <= 0)
+    if (pid == getpid() || pid <= 0 || (op != 0 && (is_get || apply == NULL)))
+        return 0;
+    /* An op this process does not know: refused before any chunk is taken. */
+    if (op != 0 && apply(op, NULL, NULL, 0) != 0)
         return 0;
     uint8_t *mine = resolve(arg, target, len);
     if (mine == NULL)
         return 0;
+    /* The origin's operand of an op, read here first. */
+    static __thread uint8_t *operand;
+    static __thread uint64_t operand_len;
+    if (op != 0 && operand_len < chunk) {
+        uint8_t *p = (uint8_t *)realloc(operand, chunk);
+        if (p == NULL)
+            return 0;
+        operand = p;
+        operand_len = chunk;
+    }
     int events = 0;
     int64_t c;
     while ((c = veshm_copy_help_claim(h, seq)) >= 0) {
-        size_t off = (size_t)c * VESHM_COPY_HELP_CHUNK, n = veshm_copy_help_chunk_len(len, c);
-        struct iovec local = {mine + off, n}, peer = {(void *)(uintptr_t)(remote + off), n};
+        size_t off = (size_t)c * chunk, n = veshm_copy_help_chunk_len(len, chunk, c);
+        struct iovec local = {op != 0 ? operand : mine + off, n},
+                     peer = {(void *)(uintptr_t)(remote + off), n};
         ssize_t got = is_get ? process_vm_writev(pid, &local, 1, &peer, 1, 0)
                              : process_vm_readv(pid, &local, 1, &peer, 1, 0);
         if (got != (ssize_t)n) {
-            __atomic_store_n(&h->failed, 1, __ATOMIC_RELEASE);
+            __atomic_fetch_or(&h->failed, 1ull << c, __ATOMIC_RELEASE);
             *refused = 1;
+        } else if (op != 0) {
+            apply(op, mine + off, operand, n);
         }
         __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
         ++events;

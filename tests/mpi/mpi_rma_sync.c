@@ -451,16 +451,19 @@ static int route_stats(MPI_Win w, int *loaded, uint64_t *direct, uint64_t *throu
 }
 
 /* Large transfers while the target polls inside MPI (a barrier): rank 0
- * puts 4 MiB into rank 1's window and gets them back, then gets rank 1's
- * own 4 MiB; every byte checked. On the same-host path, rank 1 copies part
- * of each while it polls (mpi_osc_route direct_help.c): with "direct", the
- * counters must say it did. */
+ * puts 4 MiB into rank 1's window and gets them back, adds 4 MiB of
+ * unsigned ints to them (MPI_Accumulate, MPI_SUM) and gets the sums, then
+ * gets rank 1's own 4 MiB; every byte checked. On the same-host path, rank
+ * 1 does part of each while it polls (mpi_osc_route direct_help.c): with
+ * "direct", the counters must say it did, of the accumulates too. */
 #define LARGE (4u << 20)
 static void phase_large(const char *expect) {
     phase = "large";
     MPI_Win big;
     uint8_t *base, *out = malloc(LARGE), *back = malloc(LARGE);
-    if (out == NULL || back == NULL)
+    uint32_t *add = malloc(LARGE);
+    uint64_t acc_helped = 0;
+    if (out == NULL || back == NULL || add == NULL)
         fail("out of memory");
     MPI_CHECK(MPI_Win_allocate(2 * LARGE, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &base, &big));
     for (size_t i = 0; i < LARGE; ++i) {
@@ -483,6 +486,28 @@ static void phase_large(const char *expect) {
                 if (memcmp(back + off - 4096, out + off - 4096, 4096) != 0)
                     fail("round %d: the 4 KiB at %zu got back differ from those put", round,
                          off - 4096);
+            for (size_t i = 0; i < LARGE / 4; ++i)
+                add[i] = (uint32_t)i * 2654435761u + (uint32_t)round;
+            int loaded;
+            uint64_t d, t, before, after;
+            route_stats(big, &loaded, &d, &t, &before);
+            MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 1, 0, big));
+            MPI_CHECK(MPI_Accumulate(add, LARGE / 4, MPI_UNSIGNED, 1, 0, LARGE / 4, MPI_UNSIGNED,
+                                     MPI_SUM, big));
+            MPI_CHECK(MPI_Win_flush(1, big));
+            route_stats(big, &loaded, &d, &t, &after);
+            acc_helped += after - before;
+            memset(back, 0, LARGE);
+            MPI_CHECK(MPI_Get(back, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
+            MPI_CHECK(MPI_Win_unlock(1, big));
+            for (size_t i = LARGE / 4; i-- > 0;) {
+                uint32_t was, sum;
+                memcpy(&was, out + 4 * i, 4);
+                memcpy(&sum, back + 4 * i, 4);
+                if (sum != was + add[i])
+                    fail("round %d: accumulated int %zu is %u, want %u + %u", round, i, sum, was,
+                         add[i]);
+            }
             MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 1, 0, big));
             MPI_CHECK(MPI_Get(back, LARGE, MPI_BYTE, 1, LARGE, LARGE, MPI_BYTE, big));
             MPI_CHECK(MPI_Win_unlock(1, big));
@@ -497,14 +522,18 @@ static void phase_large(const char *expect) {
     uint64_t direct, through_ucx, helped;
     int has_state = route_stats(big, &loaded, &direct, &through_ucx, &helped);
     if (rank == 0) {
-        printf("mpi_rma_sync [rank 0] large transfers: %llu chunks copied by the target\n",
-               (unsigned long long)helped);
-        ok = strcmp(expect, "direct") != 0 || !loaded || nranks < 2 || (has_state && helped > 0);
+        printf("mpi_rma_sync [rank 0] large transfers: %llu chunks done by the target, %llu of "
+               "them of accumulates\n",
+               (unsigned long long)helped, (unsigned long long)acc_helped);
+        ok = strcmp(expect, "direct") != 0 || !loaded || nranks < 2 ||
+             (has_state && helped > 0 && acc_helped > 0);
     }
     MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
     if (!ok && rank == 0)
-        fail("the target copied no part of any large transfer while it polled");
+        fail("the target did no part of the large transfers, or of the accumulates, while it "
+             "polled");
     MPI_CHECK(MPI_Win_free(&big));
+    free(add);
     free(out);
     free(back);
 }

@@ -1006,9 +1006,9 @@ TEST_F(UctVeshm, PeerHelpsLargeCopiesWhileItPolls) {
 
 // A help job any process with an endpoint can write into the peer's FIFO must
 // not make the peer copy into or out of memory it did not open for its peers,
-// nor between its own buffers. The control: the same job aimed at the memory it
-// did open is served, so the refusals are the checks', not a helper that never
-// runs.
+// nor between its own buffers, nor do an operation other than a copy. The control: the same job
+// aimed at the memory it did open is served, so the refusals are the checks', not a helper that
+// never runs.
 TEST_F(UctVeshm, ForgedHelpJobsAreRefused) {
     if (!peer_may_reach_us())
         GTEST_SKIP() << "ptrace scope keeps the peer from reaching this process";
@@ -1029,7 +1029,7 @@ TEST_F(UctVeshm, ForgedHelpJobsAreRefused) {
     constexpr uint64_t kChunks = kMiB / VESHM_COPY_HELP_CHUNK;
     // Publishes a job of 1 MiB like an origin would, lets the peer poll, then
     // ends the job; the chunks the peer copied.
-    auto forge = [&](pid_t pid, const void *mine, uint64_t target, int is_get) {
+    auto forge = [&](pid_t pid, const void *mine, uint64_t target, int is_get, uint64_t op = 0) {
         uint64_t none = 0;
         EXPECT_TRUE(__atomic_compare_exchange_n(&h->owner, &none, 1, 0, __ATOMIC_ACQUIRE,
                                                 __ATOMIC_RELAXED));
@@ -1039,6 +1039,7 @@ TEST_F(UctVeshm, ForgedHelpJobsAreRefused) {
         __atomic_store_n(&h->target, target, __ATOMIC_RELAXED);
         __atomic_store_n(&h->len, kMiB, __ATOMIC_RELAXED);
         __atomic_store_n(&h->is_get, (uint64_t)is_get, __ATOMIC_RELAXED);
+        __atomic_store_n(&h->op, op, __ATOMIC_RELAXED);
         __atomic_store_n(&h->done, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&h->failed, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&h->claim,
@@ -1060,6 +1061,8 @@ TEST_F(UctVeshm, ForgedHelpJobsAreRefused) {
     EXPECT_EQ(std::count(sink.begin(), sink.end(), 0), (long)kMiB);
     EXPECT_EQ(forge(peer.pid, reinterpret_cast<void *>(host.addr), ve_addr, 0), 0u)
         << "a copy between the peer's own buffers";
+    EXPECT_EQ(forge(getpid(), payload.data(), ve_addr, 0, 1), 0u)
+        << "an operation (the MPI library's accumulates) the transport does not do";
     EXPECT_EQ(forge(getpid(), payload.data(), ve_addr, 0), kChunks) << "control";
     LocalBuf back(ctx, kMiB, false);
     ASSERT_EQ(get(ZCOPY, back.p, back.memh, kMiB, ve_addr), UCS_OK);
