@@ -82,9 +82,11 @@ static int acc_apply(uint64_t code, uint8_t *dst, const uint8_t *src, size_t n) 
     uint64_t o = code & 0xff, t = code >> 8;
     if (o == 0 || o > (uint64_t)acc_ops(ops) || t == 0 || t > (uint64_t)acc_types(types))
         return -1;
+    if (n == 0)
+        return 0;
     int size = 0;
-    if (n == 0 || PMPI_Type_size(types[t - 1], &size) != MPI_SUCCESS || size <= 0)
-        return n == 0 ? 0 : -1;
+    if (PMPI_Type_size(types[t - 1], &size) != MPI_SUCCESS || size <= 0)
+        return -1;
     if (ops[o - 1] == MPI_REPLACE)
         memmove(dst, src, n);
     else
@@ -94,8 +96,11 @@ static int acc_apply(uint64_t code, uint8_t *dst, const uint8_t *src, size_t n) 
 
 int direct_accumulate_helped(struct direct_win *w, int target, uint8_t *view, uint64_t offset,
                              const void *origin, MPI_Datatype dt, MPI_Op op, size_t n) {
+    /* The size first: every accumulate passes here, few are large. */
+    if (n < VESHM_COPY_HELP_MIN || w->t[target].ctl == NULL || target == w->rank)
+        return 0;
     uint64_t code = acc_code(op, dt);
-    if (code == 0 || n < VESHM_COPY_HELP_MIN || w->t[target].ctl == NULL || target == w->rank)
+    if (code == 0)
         return 0;
     struct veshm_copy_help_job job = {view, offset, (void *)origin, n, 0, code};
     int64_t helped = veshm_copy_help_origin(&w->t[target].ctl->help, (uint64_t)w->rank + 1, &job,
