@@ -29,7 +29,11 @@ struct Shared {
     veshm_copy_help slot;
     int ready;
     int stop;
+    int chunks_failed; // by a helper that plays one the kernel refuses
 };
+
+// What the forked helper does with the chunks it claims.
+enum class Helper { serves, dies_holding_one, cannot_reach_origin };
 
 uint8_t *child_memory;
 
@@ -80,31 +84,71 @@ class CopyHelp : public testing::Test {
                 cpus[n++] = c;
         if (n < 2)
             GTEST_SKIP() << "one CPU: nothing helps";
-        child = fork();
-        ASSERT_GE(child, 0);
-        pin(cpus[child == 0 ? 1 : 0]);
-        if (child == 0) {
-            child_memory = static_cast<uint8_t *>(
-                mmap(nullptr, kMem, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
-            if (child_memory == MAP_FAILED)
-                _exit(2);
-            int refused = 0;
-            __atomic_store_n(&shared->ready, 1, __ATOMIC_RELEASE);
-            while (!__atomic_load_n(&shared->stop, __ATOMIC_ACQUIRE) && !refused)
-                veshm_copy_help_serve(&shared->slot, resolve, nullptr, nullptr, &refused);
-            _exit(refused ? 3 : 0);
-        }
-        // Where Yama restricts ptrace, a child may not reach its parent unless
-        // named (fails harmlessly without Yama).
-        (void)prctl(PR_SET_PTRACER, child, 0, 0, 0);
-        // The origin's view, made after the fork and never touched here.
+        cpu_origin = cpus[0];
+        cpu_helper = cpus[1];
+        // The origin's view, never touched before a job.
         view =
             static_cast<uint8_t *>(mmap(nullptr, kMem, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
         ASSERT_NE(MAP_FAILED, view);
+    }
+
+    void start(Helper what) {
+        child = fork();
+        ASSERT_GE(child, 0);
+        pin(child == 0 ? cpu_helper : cpu_origin);
+        if (child == 0)
+            _exit(helper(what));
+        // Where Yama restricts ptrace, a child may not reach its parent unless
+        // named (fails harmlessly without Yama).
+        (void)prctl(PR_SET_PTRACER, child, 0, 0, 0);
         for (int i = 0; i < 10000 && !__atomic_load_n(&shared->ready, __ATOMIC_ACQUIRE); ++i)
             usleep(1000);
         ASSERT_TRUE(__atomic_load_n(&shared->ready, __ATOMIC_ACQUIRE)) << "no helper";
     }
+    int helper(Helper what) {
+        child_memory =
+            static_cast<uint8_t *>(mmap(nullptr, kMem, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+        if (child_memory == MAP_FAILED)
+            return 2;
+        __atomic_store_n(&shared->ready, 1, __ATOMIC_RELEASE);
+        veshm_copy_help *h = &shared->slot;
+        while (!__atomic_load_n(&shared->stop, __ATOMIC_ACQUIRE)) {
+            if (what == Helper::serves) {
+                int refused = 0;
+                veshm_copy_help_serve(h, resolve, nullptr, nullptr, &refused);
+                if (refused)
+                    return 3;
+                continue;
+            }
+            uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
+            int64_t c;
+            if (!veshm_copy_help_open(word) ||
+                (c = veshm_copy_help_claim(h, veshm_copy_help_seq(word))) < 0)
+                continue;
+            if (what == Helper::dies_holding_one)
+                return 0; // the chunk is never done
+            __atomic_fetch_or(&h->failed, 1ull << c, __ATOMIC_RELEASE);
+            __atomic_fetch_add(&shared->chunks_failed, 1, __ATOMIC_RELEASE);
+            __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
+        }
+        return 0;
+    }
+
+    static int alive(void *arg) {
+        auto *self = static_cast<CopyHelp *>(arg);
+        int status;
+        if (waitpid(self->child, &status, WNOHANG) != self->child)
+            return 1;
+        self->child = -1;
+        return 0;
+    }
+
+    void fill(std::vector<uint8_t> &buf) {
+        buf.resize(kJob);
+        for (size_t i = 0; i < kJob; ++i)
+            buf[i] = (uint8_t)(i * 7 + 1);
+    }
+
     void TearDown() override {
         (void)sched_setaffinity(0, sizeof(allowed), &allowed);
         if (child > 0) {
@@ -127,9 +171,9 @@ class CopyHelp : public testing::Test {
     // takes varies, and the edges of blocks shared by two of its chunks must
     // be mapped too).
     void helped_jobs_map_view(int is_get) {
-        std::vector<uint8_t> buf(kJob);
-        for (size_t i = 0; i < kJob; ++i)
-            buf[i] = (uint8_t)(i * 7 + 1);
+        start(Helper::serves);
+        std::vector<uint8_t> buf;
+        fill(buf);
         int jobs_helped = 0;
         for (size_t off = kSkew; off + kJob <= kMem && jobs_helped < kHelpedJobs; off += kStride) {
             veshm_copy_help_job job = {view + off, off, buf.data(), kJob, is_get, 0};
@@ -153,6 +197,7 @@ class CopyHelp : public testing::Test {
     }
 
     cpu_set_t allowed;
+    int cpu_origin = 0, cpu_helper = 0;
     Shared *shared = nullptr;
     int fd = -1;
     pid_t child = -1;
@@ -165,6 +210,43 @@ TEST_F(CopyHelp, HelpedPutLeavesTheOriginsViewMapped) {
 
 TEST_F(CopyHelp, HelpedGetLeavesTheOriginsViewMapped) {
     helped_jobs_map_view(1);
+}
+
+// A helper killed with a chunk claimed: the origin says so (-1) instead of
+// waiting for the chunk for ever.
+TEST_F(CopyHelp, HelperDyingWithAChunkIsNoticed) {
+    start(Helper::dies_holding_one);
+    std::vector<uint8_t> buf;
+    fill(buf);
+    int64_t result = 0;
+    for (size_t off = 0; off + kJob <= kMem && result == 0 && child > 0; off += kStride) {
+        veshm_copy_help_job job = {view + off, off, buf.data(), kJob, 0, 0};
+        result = veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, alive, this);
+        if (result == 0)
+            sched_yield();
+    }
+    EXPECT_EQ(-1, result);
+    EXPECT_EQ(-1, child) << "the helper is still there";
+}
+
+// Chunks the helper claims and cannot do (the kernel refused it the
+// origin's memory) are done by the origin: every byte arrives.
+TEST_F(CopyHelp, ChunksTheHelperCouldNotDoAreRedone) {
+    start(Helper::cannot_reach_origin);
+    std::vector<uint8_t> buf;
+    fill(buf);
+    for (size_t off = kSkew; off + kJob <= kMem; off += kStride) {
+        int before = __atomic_load_n(&shared->chunks_failed, __ATOMIC_ACQUIRE);
+        veshm_copy_help_job job = {view + off, off, buf.data(), kJob, 0, 0};
+        ASSERT_EQ(0, veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, alive, this));
+        if (__atomic_load_n(&shared->chunks_failed, __ATOMIC_ACQUIRE) == before) {
+            sched_yield();
+            continue;
+        }
+        EXPECT_EQ(0, memcmp(buf.data(), view + off, kJob));
+        return;
+    }
+    FAIL() << "the helper never claimed a chunk";
 }
 
 // A block mapped in two parts (the edges of two chunks): the table must not
