@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <ucs/debug/log_def.h>
@@ -1067,6 +1069,44 @@ TEST_F(UctVeshm, ForgedHelpJobsAreRefused) {
     LocalBuf back(ctx, kMiB, false);
     ASSERT_EQ(get(ZCOPY, back.p, back.memh, kMiB, ve_addr), UCS_OK);
     EXPECT_EQ(memcmp(back.p, payload.data(), kMiB), 0) << "the control's job did not arrive";
+}
+
+// The peer dying while it holds a chunk of a large put (a thread of this
+// process claims the chunk in the peer's name, as its progress would, then
+// kills it): the put fails with UCS_ERR_ENDPOINT_TIMEOUT instead of waiting
+// for that chunk for ever, and so does the endpoint's next operation.
+TEST_F(UctVeshm, PeerKilledHoldingAChunkFailsTheCopy) {
+    remote(ALLOC_MD, 2 * kMiB);
+    peer_reply_t any = peer.call(PEER_ALLOC, ALLOC_HOST, 4096); // for its interface address
+    ASSERT_EQ(any.status, UCS_OK);
+    uct_veshm_iface_addr_t ia;
+    memcpy(&ia, any.iface_addr, sizeof(ia));
+    size_t vlen = SIZE_MAX;
+    auto *fifo = static_cast<uint8_t *>(uct_veshm_peer_view(ia.am.owner_pid, ia.am.hmem, &vlen));
+    ASSERT_NE(fifo, nullptr) << "the peer's FIFO is not attached";
+    veshm_copy_help *h = &uct_veshm_fifo_ctl(fifo)->help;
+    std::atomic<bool> stop{false}, killed{false};
+    std::thread thief([&] {
+        while (!stop.load()) {
+            uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
+            if (veshm_copy_help_open(word) &&
+                veshm_copy_help_claim(h, veshm_copy_help_seq(word)) >= 0) {
+                peer.kill_now();
+                killed = true;
+                return;
+            }
+        }
+    });
+    LocalBuf buf(ctx, kMiB, false);
+    ucs_status_t s = UCS_OK;
+    for (int i = 0; i < 100000 && s == UCS_OK && !killed.load(); ++i)
+        s = put(ZCOPY, buf.p, buf.memh, kMiB, raddr);
+    stop = true;
+    thief.join();
+    ASSERT_TRUE(killed.load()) << "no put was shared: " << ucs_status_string(s);
+    // The put under way when the chunk was taken (it cannot end without it).
+    EXPECT_EQ(s, UCS_ERR_ENDPOINT_TIMEOUT);
+    EXPECT_EQ(put(SHORT, buf.p, buf.memh, 8, raddr), UCS_ERR_ENDPOINT_TIMEOUT);
 }
 
 TEST_F(UctVeshm, HostBufferRegistrationsAreCachedSafely) {
