@@ -110,6 +110,16 @@ class UctVeshm : public ::testing::Test {
         ASSERT_EQ(s, expect_unpack);
         have_rkey = s == UCS_OK;
     }
+    // The help slot (veshm_help.h) in the FIFO of the interface whose
+    // address r carries, as our endpoint attached it; NULL if it did not.
+    static veshm_copy_help *peer_help_slot(const peer_reply_t &r) {
+        uct_veshm_iface_addr_t ia;
+        memcpy(&ia, r.iface_addr, sizeof(ia));
+        size_t vlen = SIZE_MAX;
+        auto *fifo =
+            static_cast<uint8_t *>(uct_veshm_peer_view(ia.am.owner_pid, ia.am.hmem, &vlen));
+        return fifo != nullptr ? &uct_veshm_fifo_ctl(fifo)->help : nullptr;
+    }
     void progress() { uct_worker_progress(ctx.worker); }
     ucs_status_t wait(ucs_status_t s, Completion &c) {
         if (s != UCS_INPROGRESS)
@@ -1022,12 +1032,8 @@ TEST_F(UctVeshm, ForgedHelpJobsAreRefused) {
     ASSERT_EQ(peer.call(PEER_FILL, 0, 0, 2 * kMiB, 5).status, UCS_OK);
     const uint64_t private_hash = remote_hash(0, 2 * kMiB);
 
-    uct_veshm_iface_addr_t ia;
-    memcpy(&ia, host.iface_addr, sizeof(ia));
-    size_t vlen = SIZE_MAX;
-    auto *fifo = static_cast<uint8_t *>(uct_veshm_peer_view(ia.am.owner_pid, ia.am.hmem, &vlen));
-    ASSERT_NE(fifo, nullptr) << "the peer's FIFO is not attached";
-    veshm_copy_help *h = &uct_veshm_fifo_ctl(fifo)->help;
+    veshm_copy_help *h = peer_help_slot(host);
+    ASSERT_NE(h, nullptr) << "the peer's FIFO is not attached";
     constexpr uint64_t kChunks = kMiB / VESHM_COPY_HELP_CHUNK;
     // Publishes a job of 1 MiB like an origin would, lets the peer poll, then
     // ends the job; the chunks the peer copied.
@@ -1079,12 +1085,8 @@ TEST_F(UctVeshm, PeerKilledHoldingAChunkFailsTheCopy) {
     remote(ALLOC_MD, 2 * kMiB);
     peer_reply_t any = peer.call(PEER_ALLOC, ALLOC_HOST, 4096); // for its interface address
     ASSERT_EQ(any.status, UCS_OK);
-    uct_veshm_iface_addr_t ia;
-    memcpy(&ia, any.iface_addr, sizeof(ia));
-    size_t vlen = SIZE_MAX;
-    auto *fifo = static_cast<uint8_t *>(uct_veshm_peer_view(ia.am.owner_pid, ia.am.hmem, &vlen));
-    ASSERT_NE(fifo, nullptr) << "the peer's FIFO is not attached";
-    veshm_copy_help *h = &uct_veshm_fifo_ctl(fifo)->help;
+    veshm_copy_help *h = peer_help_slot(any);
+    ASSERT_NE(h, nullptr) << "the peer's FIFO is not attached";
     std::atomic<bool> stop{false}, killed{false};
     std::thread thief([&] {
         while (!stop.load()) {
