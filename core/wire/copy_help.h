@@ -135,7 +135,8 @@ static inline void veshm_copy_help_do(const struct veshm_copy_help_job *job, siz
 
 static inline void veshm_copy_help_map_in(uint8_t *p, size_t n, int is_get) {
     static uint64_t seen[VESHM_COPY_HELP_BLOCKS];
-    const uintptr_t page_shift = 12, block = (uintptr_t)1 << VESHM_COPY_HELP_BLOCK_SHIFT;
+    const uintptr_t page_shift = 12 /* x86-64: 16 pages a block */,
+                    block = (uintptr_t)1 << VESHM_COPY_HELP_BLOCK_SHIFT;
     uintptr_t end = (uintptr_t)p + n;
     for (uintptr_t at = (uintptr_t)p; at < end;) {
         uintptr_t b = at >> VESHM_COPY_HELP_BLOCK_SHIFT, next = (b + 1)
@@ -195,9 +196,8 @@ static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t
                      seq << VESHM_COPY_HELP_SEQ_SHIFT | nchunks << VESHM_COPY_HELP_COUNT_SHIFT,
                      __ATOMIC_RELEASE);
     int64_t c;
-    uint64_t own = 0, mine = 0;
+    uint64_t mine = 0; /* bit c: chunk c done here */
     while ((c = veshm_copy_help_claim(h, seq)) >= 0) {
-        ++own;
         mine |= 1ull << c;
         veshm_copy_help_do(job, (size_t)c * chunk, veshm_copy_help_chunk_len(job->len, chunk, c),
                            apply);
@@ -216,7 +216,6 @@ static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t
         if (failed & 1) {
             veshm_copy_help_do(job, (size_t)c * chunk,
                                veshm_copy_help_chunk_len(job->len, chunk, c), apply);
-            ++own;
             mine |= 1ull << c;
         }
     }
@@ -225,7 +224,7 @@ static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t
         if (!(mine >> c & 1))
             veshm_copy_help_map_in(job->view + (size_t)c * chunk,
                                    veshm_copy_help_chunk_len(job->len, chunk, c), job->is_get);
-    return (int64_t)(nchunks - own);
+    return (int64_t)nchunks - __builtin_popcountll(mine);
 }
 
 /* Target: does the chunks of h's open job it can claim. resolve turns the

@@ -919,6 +919,56 @@ TEST_F(UctVeshmBusy, NothingOvertakesAPendingRequest) {
     EXPECT_EQ(remote_hash(120 * kMiB, 8), uct_test_hash(&p.value, 8));
 }
 
+// Atomics reach only aligned words inside the region the key names: the
+// last words are reachable (the usual path through the key's host view), a
+// word across the end (the region is 64 KiB + 4 of VE memory), past it,
+// before the start or misaligned is UCS_ERR_INVALID_PARAM and changes
+// nothing.
+TEST_F(UctVeshm, AtomicsReachOnlyAlignedWordsOfTheRegion) {
+    const size_t n = 64 * 1024 + 4;
+    remote(ALLOC_VE_REG_TWICE, n);
+    ASSERT_EQ(rinfo.region_len, n);
+    const uint32_t seed = 9;
+    // 64 bytes more: the VE allocation goes on to its page's end, and a
+    // word across the region's end must not change them either.
+    ASSERT_EQ(peer.call(PEER_FILL, 0, 0, n + 64, seed).status, UCS_OK);
+    const uint64_t before = remote_hash(0, n + 64);
+    uint64_t old64 = 0;
+    uint32_t old32 = 0;
+    EXPECT_EQ(
+        uct_ep_atomic64_fetch(ep, UCT_ATOMIC_OP_ADD, 1, &old64, raddr + n - 4, rkey.rkey, nullptr),
+        UCS_ERR_INVALID_PARAM)
+        << "a word across the end";
+    EXPECT_EQ(uct_ep_atomic32_post(ep, UCT_ATOMIC_OP_ADD, 1, raddr + n, rkey.rkey),
+              UCS_ERR_INVALID_PARAM)
+        << "past the end";
+    EXPECT_EQ(uct_ep_atomic64_post(ep, UCT_ATOMIC_OP_ADD, 1, raddr + 4, rkey.rkey),
+              UCS_ERR_INVALID_PARAM)
+        << "misaligned";
+    EXPECT_EQ(
+        uct_ep_atomic32_fetch(ep, UCT_ATOMIC_OP_XOR, 1, &old32, raddr - 4, rkey.rkey, nullptr),
+        UCS_ERR_INVALID_PARAM)
+        << "before the start";
+    EXPECT_EQ(remote_hash(0, n + 64), before);
+
+    uint64_t last;
+    uint32_t end;
+    uct_test_fill(&last, 8, n - 12, seed);
+    uct_test_fill(&end, 4, n - 4, seed);
+    ASSERT_EQ(
+        uct_ep_atomic64_fetch(ep, UCT_ATOMIC_OP_ADD, 5, &old64, raddr + n - 12, rkey.rkey, nullptr),
+        UCS_OK);
+    EXPECT_EQ(old64, last);
+    last += 5;
+    EXPECT_EQ(remote_hash(n - 12, 8), uct_test_hash(&last, 8));
+    ASSERT_EQ(uct_ep_atomic32_fetch(ep, UCT_ATOMIC_OP_XOR, 0xff, &old32, raddr + n - 4, rkey.rkey,
+                                    nullptr),
+              UCS_OK);
+    EXPECT_EQ(old32, end);
+    end ^= 0xff;
+    EXPECT_EQ(remote_hash(n - 4, 4), uct_test_hash(&end, 4));
+}
+
 struct TwoStepRequest {
     uct_pending_req_t req;
     int calls = 0;
