@@ -255,9 +255,8 @@ static UCS_F_ALWAYS_INLINE void *uct_veshm_atomic_ptr(uct_veshm_ep_t *ep, uint64
                                                       ucs_status_t *status) {
     uct_veshm_rkey_t *k = (uct_veshm_rkey_t *)rkey;
     uint64_t off = remote_addr - k->info.region_addr;
-    if (ucs_likely(!ep->failed && ep->ops_since_check + 1 < UCT_VESHM_CHECK_EVERY &&
-                   off < k->pio_len && size <= k->pio_len - off && k->pio_writable &&
-                   (remote_addr & (size - 1)) == 0 &&
+    if (ucs_likely(uct_veshm_ep_checked_recently(ep) && off < k->pio_len &&
+                   size <= k->pio_len - off && k->pio_writable && (remote_addr & (size - 1)) == 0 &&
                    uct_veshm_engine_may_copy_now(&uct_veshm_ep_iface(ep)->engine))) {
         ++ep->ops_since_check;
         *status = UCS_OK;

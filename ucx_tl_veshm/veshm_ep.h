@@ -34,6 +34,15 @@ ucs_status_t uct_veshm_ep_invalidate(uct_ep_h tl_ep, unsigned flags);
 
 #define UCT_VESHM_CHECK_EVERY 256
 
+/* Whether uct_veshm_ep_check_peer would only count this operation: the
+ * peer not known to be gone and checked within the last
+ * UCT_VESHM_CHECK_EVERY operations. A fast path tests this and then counts
+ * (++ep->ops_since_check) instead of calling it, to keep the check it may
+ * make out of line. */
+static UCS_F_ALWAYS_INLINE int uct_veshm_ep_checked_recently(const uct_veshm_ep_t *ep) {
+    return !ep->failed && ep->ops_since_check + 1 < UCT_VESHM_CHECK_EVERY;
+}
+
 /* Every few operations, and always when asked, make sure the peer lives. */
 static inline ucs_status_t uct_veshm_ep_check_peer(uct_veshm_ep_t *ep) {
     if (ucs_unlikely(ep->failed))
