@@ -254,13 +254,13 @@ static UCS_F_ALWAYS_INLINE void *uct_veshm_atomic_ptr(uct_veshm_ep_t *ep, uint64
                                                       uct_rkey_t rkey, size_t size,
                                                       ucs_status_t *status) {
     uct_veshm_rkey_t *k = (uct_veshm_rkey_t *)rkey;
-    uint64_t off = remote_addr - k->info.region_addr;
-    if (ucs_likely(uct_veshm_ep_checked_recently(ep) && off < k->pio_len &&
-                   size <= k->pio_len - off && k->pio_writable && (remote_addr & (size - 1)) == 0 &&
+    uint8_t *p = uct_veshm_pio_run(k, remote_addr, size, 1);
+    if (ucs_likely(p != NULL && (remote_addr & (size - 1)) == 0 &&
+                   uct_veshm_ep_checked_recently(ep) &&
                    uct_veshm_engine_may_copy_now(&uct_veshm_ep_iface(ep)->engine))) {
         ++ep->ops_since_check;
         *status = UCS_OK;
-        return k->pio_base + off;
+        return p;
     }
     return uct_veshm_atomic_ptr_slow(ep, remote_addr, k, size, status);
 }
