@@ -4,7 +4,7 @@
  * interface's), claims chunks of it too, with process_vm_readv/_writev (the
  * origin's buffer is private memory: the kernel is the only way in). Who
  * takes a chunk is decided by a compare-and-swap on one word holding the
- * job's number, its chunk count and the next chunk, so a late helper can
+ * job's number and the bounds of its chunks left, so a late helper can
  * neither take a chunk of a finished job nor run past its end while the next
  * origin rewrites the fields. A target that computes never claims: the
  * origin then copies everything, for one atomic per chunk. contrib/bench/copy
@@ -36,7 +36,7 @@
 /* The slot, in memory both processes map; two cache lines. */
 struct veshm_copy_help {
     uint64_t owner;  /* 0 free, else the origin's id (never 0) */
-    uint64_t claim;  /* job number (24 bits), chunk count, next chunk (20 bits each) */
+    uint64_t claim;  /* job number (24 bits), end and start of the chunks left (20 bits each) */
     uint64_t done;   /* chunks finished, by whoever took them */
     uint64_t failed; /* bit c: the helper could not reach the origin for chunk c */
     int64_t pid;     /* the origin process */
@@ -79,17 +79,31 @@ static inline int veshm_copy_help_open(uint64_t word) {
                ((word >> VESHM_COPY_HELP_COUNT_SHIFT) & VESHM_COPY_HELP_FIELD_MASK);
 }
 
-/* Claims the next chunk of job seq; -1 when none is left or the job is over
- * (the compare-and-swap fails on the number). */
-static inline int64_t veshm_copy_help_claim(struct veshm_copy_help *h, uint64_t seq) {
+/* Claims a chunk of job seq: the origin the first one left, a helper the
+ * last one left, so that from one job to the next each core mostly copies
+ * the same part (its lines still in its cache when a buffer is used again)
+ * and the two meet wherever the helper's start puts them. -1 when none is
+ * left or the job is over (the compare-and-swap fails on the number). */
+static inline int64_t veshm_copy_help_claim_at(struct veshm_copy_help *h, uint64_t seq, int last) {
     uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
     for (;;) {
         if (veshm_copy_help_seq(word) != seq || !veshm_copy_help_open(word))
             return -1;
-        if (__atomic_compare_exchange_n(&h->claim, &word, word + 1, 0, __ATOMIC_ACQ_REL,
+        uint64_t next = last ? word - (1ull << VESHM_COPY_HELP_COUNT_SHIFT) : word + 1;
+        if (__atomic_compare_exchange_n(&h->claim, &word, next, 0, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE))
-            return (int64_t)(word & VESHM_COPY_HELP_FIELD_MASK);
+            return (int64_t)((last ? next >> VESHM_COPY_HELP_COUNT_SHIFT : word) &
+                             VESHM_COPY_HELP_FIELD_MASK);
     }
+}
+
+static inline int64_t veshm_copy_help_claim(struct veshm_copy_help *h, uint64_t seq) {
+    return veshm_copy_help_claim_at(h, seq, 0);
+}
+
+/* A helper's claim. */
+static inline int64_t veshm_copy_help_claim_last(struct veshm_copy_help *h, uint64_t seq) {
+    return veshm_copy_help_claim_at(h, seq, 1);
 }
 
 /* The chunk size of a job of len bytes: both sides derive it from len. */
@@ -159,6 +173,31 @@ static inline void veshm_copy_help_map_in(uint8_t *p, size_t n, int is_get) {
     }
 }
 
+/* Fills the slot the caller owns with job (pid: the process whose buf it
+ * is), opening it to claims; returns the job's number. */
+static inline uint64_t veshm_copy_help_publish(struct veshm_copy_help *h, pid_t pid,
+                                               const struct veshm_copy_help_job *job,
+                                               uint64_t nchunks) {
+    uint64_t seq =
+        (veshm_copy_help_seq(__atomic_load_n(&h->claim, __ATOMIC_RELAXED)) + 1) & 0xffffff;
+    if (seq == 0)
+        seq = 1;
+    /* Atomic, relaxed: a late helper may read them while they change (its
+     * claim then fails). */
+    __atomic_store_n(&h->pid, (int64_t)pid, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->remote, (uint64_t)(uintptr_t)job->buf, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->target, job->target, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->len, (uint64_t)job->len, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->is_get, (uint64_t)job->is_get, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->op, job->op, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->done, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->failed, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->claim,
+                     seq << VESHM_COPY_HELP_SEQ_SHIFT | nchunks << VESHM_COPY_HELP_COUNT_SHIFT,
+                     __ATOMIC_RELEASE);
+    return seq;
+}
+
 /* Origin: does job with the help of whoever serves h. owner: this origin's
  * id in the slot (not 0). apply: for a job with an op (may be NULL
  * otherwise; it must know job->op). alive (may be NULL) is asked now and
@@ -178,23 +217,7 @@ static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t
         veshm_copy_help_do(job, 0, job->len, apply);
         return 0;
     }
-    uint64_t seq =
-        (veshm_copy_help_seq(__atomic_load_n(&h->claim, __ATOMIC_RELAXED)) + 1) & 0xffffff;
-    if (seq == 0)
-        seq = 1;
-    /* Atomic, relaxed: a late helper may read them while they change (its
-     * claim then fails). */
-    __atomic_store_n(&h->pid, (int64_t)getpid(), __ATOMIC_RELAXED);
-    __atomic_store_n(&h->remote, (uint64_t)(uintptr_t)job->buf, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->target, job->target, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->len, (uint64_t)job->len, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->is_get, (uint64_t)job->is_get, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->op, job->op, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->done, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->failed, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->claim,
-                     seq << VESHM_COPY_HELP_SEQ_SHIFT | nchunks << VESHM_COPY_HELP_COUNT_SHIFT,
-                     __ATOMIC_RELEASE);
+    uint64_t seq = veshm_copy_help_publish(h, getpid(), job, nchunks);
     int64_t c;
     uint64_t mine = 0; /* bit c: chunk c done here */
     while ((c = veshm_copy_help_claim(h, seq)) >= 0) {
@@ -273,7 +296,7 @@ static inline int veshm_copy_help_serve(struct veshm_copy_help *h,
     }
     int events = 0;
     int64_t c;
-    while ((c = veshm_copy_help_claim(h, seq)) >= 0) {
+    while ((c = veshm_copy_help_claim_last(h, seq)) >= 0) {
         size_t off = (size_t)c * chunk, n = veshm_copy_help_chunk_len(len, chunk, c);
         struct iovec local = {op != 0 ? operand : mine + off, n},
                      peer = {(void *)(uintptr_t)(remote + off), n};

@@ -1091,18 +1091,8 @@ TEST_F(UctVeshm, ForgedHelpJobsAreRefused) {
         uint64_t none = 0;
         EXPECT_TRUE(__atomic_compare_exchange_n(&h->owner, &none, 1, 0, __ATOMIC_ACQUIRE,
                                                 __ATOMIC_RELAXED));
-        uint64_t seq = veshm_copy_help_seq(__atomic_load_n(&h->claim, __ATOMIC_RELAXED)) + 1;
-        __atomic_store_n(&h->pid, (int64_t)pid, __ATOMIC_RELAXED);
-        __atomic_store_n(&h->remote, (uint64_t)(uintptr_t)mine, __ATOMIC_RELAXED);
-        __atomic_store_n(&h->target, target, __ATOMIC_RELAXED);
-        __atomic_store_n(&h->len, kMiB, __ATOMIC_RELAXED);
-        __atomic_store_n(&h->is_get, (uint64_t)is_get, __ATOMIC_RELAXED);
-        __atomic_store_n(&h->op, op, __ATOMIC_RELAXED);
-        __atomic_store_n(&h->done, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&h->failed, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&h->claim,
-                         seq << VESHM_COPY_HELP_SEQ_SHIFT | kChunks << VESHM_COPY_HELP_COUNT_SHIFT,
-                         __ATOMIC_RELEASE);
+        veshm_copy_help_job job = {nullptr, target, const_cast<void *>(mine), kMiB, is_get, op};
+        uint64_t seq = veshm_copy_help_publish(h, pid, &job, kChunks);
         peer_reply_t r = peer.call(PEER_PROGRESS, 0, 300, kChunks);
         EXPECT_EQ(r.status, UCS_OK);
         while (veshm_copy_help_claim(h, seq) >= 0) {
@@ -1142,7 +1132,7 @@ TEST_F(UctVeshm, PeerKilledHoldingAChunkFailsTheCopy) {
         while (!stop.load()) {
             uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
             if (veshm_copy_help_open(word) &&
-                veshm_copy_help_claim(h, veshm_copy_help_seq(word)) >= 0) {
+                veshm_copy_help_claim_last(h, veshm_copy_help_seq(word)) >= 0) {
                 peer.kill_now();
                 killed = true;
                 return;

@@ -123,7 +123,7 @@ class CopyHelp : public testing::Test {
             uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
             int64_t c;
             if (!veshm_copy_help_open(word) ||
-                (c = veshm_copy_help_claim(h, veshm_copy_help_seq(word))) < 0)
+                (c = veshm_copy_help_claim_last(h, veshm_copy_help_seq(word))) < 0)
                 continue;
             if (what == Helper::dies_holding_one)
                 return 0; // the chunk is never done
@@ -247,6 +247,41 @@ TEST_F(CopyHelp, ChunksTheHelperCouldNotDoAreRedone) {
         return;
     }
     FAIL() << "the helper never claimed a chunk";
+}
+
+// The helper takes the last chunks left and the origin the first ones, so
+// each core copies about the same part of a buffer from one job to the next.
+// The origin here claims nothing until the helper has started: the helper's
+// claims must leave the start where it was; then the origin's own chunks are
+// the first ones in order, and every byte arrives.
+TEST_F(CopyHelp, HelperTakesTheLastChunksLeft) {
+    start(Helper::serves);
+    std::vector<uint8_t> buf;
+    fill(buf);
+    veshm_copy_help *h = &shared->slot;
+    uint64_t chunk = veshm_copy_help_chunk(kJob), nchunks = (kJob + chunk - 1) / chunk;
+    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 0};
+    ASSERT_EQ(0u, __atomic_exchange_n(&h->owner, 1, __ATOMIC_ACQUIRE));
+    uint64_t seq = veshm_copy_help_publish(h, getpid(), &job, nchunks), opened;
+    opened = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
+    uint64_t word = opened;
+    for (int i = 0; i < 10000000 && word == opened; ++i)
+        word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
+    ASSERT_NE(opened, word) << "the helper never claimed";
+    EXPECT_EQ(0u, word & VESHM_COPY_HELP_FIELD_MASK) << "the helper took a chunk at the start";
+    int64_t c, expect = 0;
+    while ((c = veshm_copy_help_claim(h, seq)) >= 0) {
+        EXPECT_EQ(expect++, c);
+        veshm_copy_help_do(&job, (size_t)c * chunk, veshm_copy_help_chunk_len(kJob, chunk, c),
+                           nullptr);
+        __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
+    }
+    EXPECT_LT((uint64_t)expect, nchunks);
+    while (__atomic_load_n(&h->done, __ATOMIC_ACQUIRE) < nchunks)
+        ;
+    EXPECT_EQ(0u, __atomic_load_n(&h->failed, __ATOMIC_ACQUIRE));
+    __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
+    EXPECT_EQ(0, memcmp(buf.data(), view + kSkew, kJob));
 }
 
 // A block mapped in two parts (the edges of two chunks): the table must not
