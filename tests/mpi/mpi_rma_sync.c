@@ -457,6 +457,9 @@ static int route_stats(MPI_Win w, int *loaded, uint64_t *direct, uint64_t *throu
  * 1 does part of each while it polls (mpi_osc_route direct_help.c): with
  * "direct", the counters must say it did, of the accumulates too. */
 #define LARGE (4u << 20)
+/* core/wire/copy_help.h: such a transfer is 64 chunks of 64 KiB; the target
+ * takes the last ones left, the origin the first ones. */
+#define HELP_CHUNKS 64u
 static void phase_large(const char *expect) {
     phase = "large";
     MPI_Win big;
@@ -483,9 +486,26 @@ static void phase_large(const char *expect) {
              ++round) {
             out[round] ^= 0xff; /* each round other bytes */
             memset(back, 0, LARGE);
+            int loaded;
+            uint64_t d, t, before, after;
+            route_stats(big, &loaded, &d, &t, &before);
             MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 1, 0, big));
             MPI_CHECK(MPI_Put(out, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
             MPI_CHECK(MPI_Win_flush(1, big));
+            route_stats(big, &loaded, &d, &t, &after);
+            if (after > before && after - before <= HELP_CHUNKS) {
+                /* The chunk the target took last, at once (a get too small to
+                 * be shared): an origin that did not wait for it would find
+                 * it still being copied. */
+                size_t last = (HELP_CHUNKS - (after - before)) * (LARGE / HELP_CHUNKS);
+                MPI_CHECK(MPI_Get(back + last, LARGE / HELP_CHUNKS, MPI_BYTE, 1, (MPI_Aint)last,
+                                  LARGE / HELP_CHUNKS, MPI_BYTE, big));
+                MPI_CHECK(MPI_Win_flush(1, big));
+                if (memcmp(back + last, out + last, LARGE / HELP_CHUNKS) != 0)
+                    fail("round %d: the chunk at %zu the target copied last differs from the one "
+                         "put",
+                         round, last);
+            }
             MPI_CHECK(MPI_Get(back, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
             MPI_CHECK(MPI_Win_unlock(1, big));
             /* From the end: the chunks copied last are checked first, while a
@@ -496,8 +516,6 @@ static void phase_large(const char *expect) {
                          off - 4096);
             for (size_t i = 0; i < LARGE / 4; ++i)
                 add[i] = (uint32_t)i * 2654435761u + (uint32_t)round;
-            int loaded;
-            uint64_t d, t, before, after;
             route_stats(big, &loaded, &d, &t, &before);
             MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 1, 0, big));
             MPI_CHECK(MPI_Accumulate(add, LARGE / 4, MPI_UNSIGNED, 1, 0, LARGE / 4, MPI_UNSIGNED,

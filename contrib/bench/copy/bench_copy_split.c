@@ -5,6 +5,8 @@
  * thread could use), and split with a second process that copies its half
  * with process_vm_readv (the only way the other rank of a job, polling in
  * MPI, could help: it cannot see the origin's private buffer otherwise).
+ * Both split copies run the protocol the paths use (core/wire/copy_help.h),
+ * from 64 KiB up whatever its threshold, to show where the threshold belongs.
  *   bench_copy_split [MAX_SIZE]   -> one line per size from 64 KiB:
  *   "SIZE ONE_US THREAD_US PROCESS_US" (medians of 5 rounds). */
 #define _GNU_SOURCE
@@ -20,16 +22,17 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A copy shared by two workers: chunks are claimed one by one, so a helper
- * that is late (or never comes) leaves its part to the poster. */
-struct job {
-    uint64_t seq;               /* a new job is published by incrementing it */
-    uint64_t src, len, nchunks; /* the poster's source address, for the helper */
-    uint64_t next, done;        /* chunks claimed, chunks copied */
-    uint64_t stop;
-};
+/* Every size shared, to measure below the paths' threshold too. */
+#define VESHM_COPY_HELP_MIN 1u
+#include "wire/copy_help.h"
 
-#define CHUNK (64 * 1024)
+static size_t max;
+/* Shared memory, as a window's is: both helpers write it. */
+static char *dst;
+static struct shared {
+    struct veshm_copy_help slot;
+    int stop;
+} * shared;
 
 static double now(void) {
     struct timespec t;
@@ -44,64 +47,32 @@ static void pin(int cpu) {
     sched_setaffinity(0, sizeof(set), &set);
 }
 
-typedef void (*copy_fn)(char *dst, const char *src, size_t n, void *arg);
-
-static void copy_local(char *dst, const char *src, size_t n, void *arg) {
-    (void)arg;
-    memcpy(dst, src, n);
-}
-
-static void copy_remote(char *dst, const char *src, size_t n, void *arg) {
-    struct iovec local = {dst, n}, remote = {(void *)src, n};
-    if (process_vm_readv(*(pid_t *)arg, &local, 1, &remote, 1, 0) != (ssize_t)n) {
-        perror("process_vm_readv");
-        exit(1);
-    }
-}
-
-/* Claims and copies chunks of the job until none is left. */
-static void work(struct job *j, char *dst, copy_fn copy, void *arg) {
-    for (;;) {
-        uint64_t c = __atomic_fetch_add(&j->next, 1, __ATOMIC_ACQ_REL);
-        if (c >= j->nchunks)
-            return;
-        uint64_t off = c * CHUNK, n = j->len - off < CHUNK ? j->len - off : CHUNK;
-        copy(dst + off, (const char *)(uintptr_t)j->src + off, n, arg);
-        __atomic_fetch_add(&j->done, 1, __ATOMIC_RELEASE);
-    }
-}
-
-static void helper_loop(struct job *j, char *dst, copy_fn copy, void *arg) {
-    uint64_t seen = 0;
-    for (;;) {
-        uint64_t q = __atomic_load_n(&j->seq, __ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&j->stop, __ATOMIC_ACQUIRE))
-            return;
-        if (q != seen) {
-            seen = q;
-            work(j, dst, copy, arg);
+/* The helper thread serves the slot the way a polling target does, but with
+ * memcpy (it sees the poster's buffer); veshm_copy_help_serve, which the
+ * helper process runs, refuses a job of its own process. */
+static void *helper_thread(void *p) {
+    struct veshm_copy_help *h = p;
+    pin(1);
+    while (!__atomic_load_n(&shared->stop, __ATOMIC_ACQUIRE)) {
+        uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
+        if (!veshm_copy_help_open(word))
+            continue;
+        const char *src = (const char *)(uintptr_t)__atomic_load_n(&h->remote, __ATOMIC_RELAXED);
+        uint64_t len = __atomic_load_n(&h->len, __ATOMIC_RELAXED),
+                 chunk = veshm_copy_help_chunk(len);
+        int64_t c;
+        while ((c = veshm_copy_help_claim_last(h, veshm_copy_help_seq(word))) >= 0) {
+            size_t off = (size_t)c * chunk;
+            memcpy(dst + off, src + off, veshm_copy_help_chunk_len(len, chunk, c));
+            __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
         }
     }
-}
-
-static void *helper_thread(void *p) {
-    void **a = p;
-    pin(1);
-    helper_loop(a[0], a[1], copy_local, NULL);
     return NULL;
 }
 
-/* One split copy: publish, work, wait for the helper's chunks. */
-static void split_copy(struct job *j, char *dst, const char *src, size_t n) {
-    j->src = (uintptr_t)src;
-    j->len = n;
-    j->nchunks = (n + CHUNK - 1) / CHUNK;
-    __atomic_store_n(&j->next, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&j->done, 0, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&j->seq, 1, __ATOMIC_RELEASE);
-    work(j, dst, copy_local, NULL);
-    while (__atomic_load_n(&j->done, __ATOMIC_ACQUIRE) < j->nchunks)
-        ;
+static uint8_t *own_dst(void *arg, uint64_t target, uint64_t len) {
+    (void)arg;
+    return target == 0 && len <= max ? (uint8_t *)dst : NULL;
 }
 
 static int compare(const void *a, const void *b) {
@@ -109,17 +80,19 @@ static int compare(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Median over 5 rounds of the time per copy, in microseconds. */
-static double measure(int mode, struct job *j, char *dst, const char *src, size_t n) {
+/* Median over 5 rounds of the time per copy, in microseconds; h NULL: one
+ * memcpy. */
+static double measure(struct veshm_copy_help *h, const char *src, size_t n) {
     double t[5];
     int iters = (int)(2e8 / (double)n) + 10;
+    struct veshm_copy_help_job job = {(uint8_t *)dst, 0, (void *)src, n, 0, 0};
     for (int r = 0; r < 5; ++r) {
         double t0 = now();
         for (int i = 0; i < iters; ++i) {
-            if (mode == 0)
+            if (h == NULL)
                 memcpy(dst, src, n);
             else
-                split_copy(j, dst, src, n);
+                veshm_copy_help_origin(h, 1, &job, NULL, NULL, NULL);
         }
         t[r] = (now() - t0) / iters * 1e6;
     }
@@ -128,16 +101,13 @@ static double measure(int mode, struct job *j, char *dst, const char *src, size_
 }
 
 int main(int argc, char **argv) {
-    size_t max = argc > 1 ? strtoull(argv[1], NULL, 0) : 8u << 20;
-    /* The destination is shared memory, as a window's is: both helpers
-     * write into it. */
-    struct job *j =
-        mmap(NULL, sizeof(*j), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    char *dst = mmap(NULL, max, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    max = argc > 1 ? strtoull(argv[1], NULL, 0) : 8u << 20;
+    shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    dst = mmap(NULL, max, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     char *src = aligned_alloc(4096, max);
-    if (j == MAP_FAILED || dst == MAP_FAILED || src == NULL)
+    if (shared == MAP_FAILED || dst == MAP_FAILED || src == NULL)
         return 1;
-    memset(j, 0, sizeof(*j));
+    struct veshm_copy_help *h = &shared->slot;
     memset(dst, 2, max);
     for (size_t i = 0; i < max; ++i)
         src[i] = (char)i;
@@ -149,28 +119,33 @@ int main(int argc, char **argv) {
         sizes[count++] = n;
 
     for (size_t i = 0; i < count; ++i)
-        one[i] = measure(0, j, dst, src, sizes[i]);
+        one[i] = measure(NULL, src, sizes[i]);
 
     pthread_t t;
-    void *targs[2] = {j, dst};
-    if (pthread_create(&t, NULL, helper_thread, targs) != 0)
+    if (pthread_create(&t, NULL, helper_thread, h) != 0)
         return 1;
     for (size_t i = 0; i < count; ++i)
-        thread[i] = measure(1, j, dst, src, sizes[i]);
-    __atomic_store_n(&j->stop, 1, __ATOMIC_RELEASE);
+        thread[i] = measure(h, src, sizes[i]);
+    __atomic_store_n(&shared->stop, 1, __ATOMIC_RELEASE);
     pthread_join(t, NULL);
-    __atomic_store_n(&j->stop, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&shared->stop, 0, __ATOMIC_RELEASE);
 
-    pid_t poster = getpid(), child = fork();
+    pid_t child = fork();
     if (child == 0) {
         pin(1);
-        helper_loop(j, dst, copy_remote, &poster);
-        _exit(0);
+        int refused = 0;
+        while (!__atomic_load_n(&shared->stop, __ATOMIC_ACQUIRE) && !refused)
+            veshm_copy_help_serve(h, own_dst, NULL, NULL, &refused);
+        _exit(refused);
     }
     for (size_t i = 0; i < count; ++i)
-        process[i] = measure(1, j, dst, src, sizes[i]);
-    __atomic_store_n(&j->stop, 1, __ATOMIC_RELEASE);
-    waitpid(child, NULL, 0);
+        process[i] = measure(h, src, sizes[i]);
+    __atomic_store_n(&shared->stop, 1, __ATOMIC_RELEASE);
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "bench_copy_split: the helper process could not reach this one "
+                        "(ptrace scope): its column is one core's\n");
     if (count == 0 || memcmp(dst, src, sizes[count - 1]) != 0) {
         fprintf(stderr, "bench_copy_split: the copies are wrong\n");
         return 1;
