@@ -3,7 +3,8 @@
  * rank is in the window's shared segment, the target helps from
  * opal_progress, between its own window and the origin's buffer. Large
  * accumulates of predefined operations and types are shared the same way,
- * under the accumulate lock the origin holds. */
+ * under the accumulate lock the origin holds, and so are both halves of a
+ * get_accumulate (a get, then an accumulate). */
 #include "direct_win.h"
 #include "osc_route_weak.h"
 

@@ -255,8 +255,14 @@ static int get_accumulate(struct direct_win *w, const void *origin_addr, int ori
     direct_acc_lock(w, target_rank);
     int rc;
     if (dst != NULL) {
-        memcpy(result_addr, dst, n);
-        rc = apply(dst, origin_addr, target_count, target_datatype, op, n);
+        /* A get, then an accumulate, each shared with the target when large:
+         * under the accumulate lock, nothing comes between them. */
+        uint64_t offset = (uint64_t)target_disp * w->t[target_rank].disp_unit;
+        direct_copy(w, target_rank, dst, offset, result_addr, n, 1);
+        rc = direct_accumulate_helped(w, target_rank, dst, offset, origin_addr, target_datatype, op,
+                                      n)
+                 ? MPI_SUCCESS
+                 : apply(dst, origin_addr, target_count, target_datatype, op, n);
         direct_count(&w->stats.direct);
         if (rc == MPI_SUCCESS)
             rc = finished(request);

@@ -452,10 +452,12 @@ static int route_stats(MPI_Win w, int *loaded, uint64_t *direct, uint64_t *throu
 
 /* Large transfers while the target polls inside MPI (a barrier): rank 0
  * puts 4 MiB into rank 1's window and gets them back, adds 4 MiB of
- * unsigned ints to them (MPI_Accumulate, MPI_SUM) and gets the sums, then
- * gets rank 1's own 4 MiB; every byte checked. On the same-host path, rank
+ * unsigned ints to them (MPI_Accumulate, MPI_SUM) and gets the sums, fetches
+ * them (MPI_Get_accumulate, MPI_NO_OP), adds again fetching the sums
+ * (MPI_Get_accumulate, MPI_SUM), then gets rank 1's own 4 MiB; every byte
+ * checked. On the same-host path, rank
  * 1 does part of each while it polls (mpi_osc_route direct_help.c): with
- * "direct", the counters must say it did, of the accumulates too. */
+ * "direct", the counters must say it did, of each kind of operation. */
 #define LARGE (4u << 20)
 /* core/wire/copy_help.h: such a transfer is 64 chunks of 64 KiB; the target
  * takes the last ones left, the origin the first ones. */
@@ -465,7 +467,7 @@ static void phase_large(const char *expect) {
     MPI_Win big;
     uint8_t *base, *out = malloc(LARGE), *back = malloc(LARGE);
     uint32_t *add = malloc(LARGE);
-    uint64_t acc_helped = 0;
+    uint64_t acc_helped = 0, fetch_helped = 0, get_acc_helped = 0;
     if (out == NULL || back == NULL || add == NULL)
         fail("out of memory");
     MPI_CHECK(MPI_Win_allocate(2 * LARGE, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &base, &big));
@@ -481,8 +483,10 @@ static void phase_large(const char *expect) {
          * choice (4 ranks on 2 cores, other tests beside). */
         int want_help = strcmp(expect, "direct") == 0;
         uint64_t helped_now = 0;
-        for (int round = 0;
-             round < 8 || (want_help && (helped_now == 0 || acc_helped == 0) && round < 300);
+        for (int round = 0; round < 8 || (want_help &&
+                                          (helped_now == 0 || acc_helped == 0 ||
+                                           fetch_helped == 0 || get_acc_helped == 0) &&
+                                          round < 300);
              ++round) {
             out[round] ^= 0xff; /* each round other bytes */
             memset(back, 0, LARGE);
@@ -535,6 +539,41 @@ static void phase_large(const char *expect) {
                     fail("round %d: accumulated int %zu is %u, want %u + %u", round, i, sum, was,
                          add[i]);
             }
+            /* MPI_Get_accumulate: with MPI_NO_OP a fetch, then with MPI_SUM
+             * the same ints again: the sums come back, the target's ints
+             * become was + 2 add. */
+            for (int sum_op = 0; sum_op < 2; ++sum_op) {
+                memset(back, 0, LARGE);
+                route_stats(big, &loaded, &d, &t, &before);
+                MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 1, 0, big));
+                MPI_CHECK(MPI_Get_accumulate(add, LARGE / 4, MPI_UNSIGNED, back, LARGE / 4,
+                                             MPI_UNSIGNED, 1, 0, LARGE / 4, MPI_UNSIGNED,
+                                             sum_op ? MPI_SUM : MPI_NO_OP, big));
+                MPI_CHECK(MPI_Win_flush(1, big));
+                route_stats(big, &loaded, &d, &t, &after);
+                *(sum_op ? &get_acc_helped : &fetch_helped) += after - before;
+                for (size_t i = LARGE / 4; i-- > 0;) {
+                    uint32_t was, got;
+                    memcpy(&was, out + 4 * i, 4);
+                    memcpy(&got, back + 4 * i, 4);
+                    if (got != was + add[i])
+                        fail("round %d: get_accumulate (%s) fetched int %zu as %u, want %u + %u",
+                             round, sum_op ? "MPI_SUM" : "MPI_NO_OP", i, got, was, add[i]);
+                }
+                MPI_CHECK(MPI_Win_unlock(1, big));
+            }
+            MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 1, 0, big));
+            MPI_CHECK(MPI_Get(back, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
+            MPI_CHECK(MPI_Win_unlock(1, big));
+            for (size_t i = LARGE / 4; i-- > 0;) {
+                uint32_t was, got;
+                memcpy(&was, out + 4 * i, 4);
+                memcpy(&got, back + 4 * i, 4);
+                if (got != was + 2 * add[i])
+                    fail("round %d: int %zu after get_accumulate (MPI_SUM) is %u, want %u + 2 * "
+                         "%u",
+                         round, i, got, was, add[i]);
+            }
             MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 1, 0, big));
             MPI_CHECK(MPI_Get(back, LARGE, MPI_BYTE, 1, LARGE, LARGE, MPI_BYTE, big));
             MPI_CHECK(MPI_Win_unlock(1, big));
@@ -550,15 +589,16 @@ static void phase_large(const char *expect) {
     int has_state = route_stats(big, &loaded, &direct, &through_ucx, &helped);
     if (rank == 0) {
         printf("mpi_rma_sync [rank 0] large transfers: %llu chunks done by the target, %llu of "
-               "them of accumulates\n",
-               (unsigned long long)helped, (unsigned long long)acc_helped);
+               "them of accumulates, %llu of get_accumulates with MPI_NO_OP, %llu with MPI_SUM\n",
+               (unsigned long long)helped, (unsigned long long)acc_helped,
+               (unsigned long long)fetch_helped, (unsigned long long)get_acc_helped);
         ok = strcmp(expect, "direct") != 0 || !loaded || nranks < 2 ||
-             (has_state && helped > 0 && acc_helped > 0);
+             (has_state && helped > 0 && acc_helped > 0 && fetch_helped > 0 && get_acc_helped > 0);
     }
     MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
     if (!ok && rank == 0)
-        fail("the target did no part of the large transfers, or of the accumulates, while it "
-             "polled");
+        fail("the target did no part of the large transfers, or of the accumulates or "
+             "get_accumulates, while it polled");
     MPI_CHECK(MPI_Win_free(&big));
     free(add);
     free(out);
