@@ -462,6 +462,29 @@ static int route_stats(MPI_Win w, int *loaded, uint64_t *direct, uint64_t *throu
 /* core/wire/copy_help.h: such a transfer is 64 chunks of 64 KiB; the target
  * takes the last ones left, the origin the first ones. */
 #define HELP_CHUNKS 64u
+/* Every int of back (the target's, as got) is its int of out plus times
+ * its int of add. */
+static void check_sums(int round, const char *what, const uint8_t *out, const uint8_t *back,
+                       const uint32_t *add, uint32_t times) {
+    for (size_t i = LARGE / 4; i-- > 0;) {
+        uint32_t was, got;
+        memcpy(&was, out + 4 * i, 4);
+        memcpy(&got, back + 4 * i, 4);
+        if (got != was + times * add[i])
+            fail("round %d: int %zu %s is %u, want %u + %u * %u", round, i, what, got, was, times,
+                 add[i]);
+    }
+}
+
+/* The offset of the chunk the target took last of a transfer of LARGE
+ * bytes, from its count of the target's chunks before and after; -1 if it
+ * took none. */
+static long last_helped_chunk(uint64_t before, uint64_t after) {
+    if (after <= before || after - before > HELP_CHUNKS)
+        return -1;
+    return (long)((HELP_CHUNKS - (after - before)) * (LARGE / HELP_CHUNKS));
+}
+
 static void phase_large(const char *expect) {
     phase = "large";
     MPI_Win big;
@@ -477,16 +500,16 @@ static void phase_large(const char *expect) {
     }
     MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
     if (rank == 0 && nranks > 1) {
-        /* 8 rounds, then more (at most 300 in all) while the target has
+        /* 16 rounds, then more (at most 300 in all) while the target has
          * done nothing of the transfers or of the accumulates yet where it
          * must have: whether it runs during a given one is the scheduler's
          * choice (4 ranks on 2 cores, other tests beside). */
         int want_help = strcmp(expect, "direct") == 0;
         uint64_t helped_now = 0;
-        for (int round = 0; round < 8 || (want_help &&
-                                          (helped_now == 0 || acc_helped == 0 ||
-                                           fetch_helped == 0 || get_acc_helped == 0) &&
-                                          round < 300);
+        for (int round = 0; round < 16 || (want_help &&
+                                           (helped_now == 0 || acc_helped == 0 ||
+                                            fetch_helped == 0 || get_acc_helped == 0) &&
+                                           round < 300);
              ++round) {
             out[round] ^= 0xff; /* each round other bytes */
             memset(back, 0, LARGE);
@@ -497,23 +520,28 @@ static void phase_large(const char *expect) {
             MPI_CHECK(MPI_Put(out, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
             MPI_CHECK(MPI_Win_flush(1, big));
             route_stats(big, &loaded, &d, &t, &after);
-            if (after > before && after - before <= HELP_CHUNKS) {
-                /* The chunk the target took last, at once (a get too small to
-                 * be shared): an origin that did not wait for it would find
-                 * it still being copied. */
-                size_t last = (HELP_CHUNKS - (after - before)) * (LARGE / HELP_CHUNKS);
+            /* The chunk the target took last, at once (with a get too small
+             * to be shared): an origin that did not wait for it would find it
+             * still being copied. Of the put, then of a get. */
+            long last = last_helped_chunk(before, after);
+            if (last >= 0) {
                 MPI_CHECK(MPI_Get(back + last, LARGE / HELP_CHUNKS, MPI_BYTE, 1, (MPI_Aint)last,
                                   LARGE / HELP_CHUNKS, MPI_BYTE, big));
                 MPI_CHECK(MPI_Win_flush(1, big));
                 if (memcmp(back + last, out + last, LARGE / HELP_CHUNKS) != 0)
-                    fail("round %d: the chunk at %zu the target copied last differs from the one "
+                    fail("round %d: the chunk at %ld the target copied last differs from the one "
                          "put",
                          round, last);
+                memset(back + last, 0, LARGE / HELP_CHUNKS);
             }
+            route_stats(big, &loaded, &d, &t, &before);
             MPI_CHECK(MPI_Get(back, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
+            route_stats(big, &loaded, &d, &t, &after);
+            last = last_helped_chunk(before, after);
+            if (last >= 0 && memcmp(back + last, out + last, LARGE / HELP_CHUNKS) != 0)
+                fail("round %d: the chunk at %ld the target copied last of a get is not there",
+                     round, last);
             MPI_CHECK(MPI_Win_unlock(1, big));
-            /* From the end: the chunks copied last are checked first, while a
-             * helper the origin did not wait for may still be at them. */
             for (size_t off = LARGE; off > 0; off -= 4096)
                 if (memcmp(back + off - 4096, out + off - 4096, 4096) != 0)
                     fail("round %d: the 4 KiB at %zu got back differ from those put", round,
@@ -531,14 +559,7 @@ static void phase_large(const char *expect) {
             memset(back, 0, LARGE);
             MPI_CHECK(MPI_Get(back, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
             MPI_CHECK(MPI_Win_unlock(1, big));
-            for (size_t i = LARGE / 4; i-- > 0;) {
-                uint32_t was, sum;
-                memcpy(&was, out + 4 * i, 4);
-                memcpy(&sum, back + 4 * i, 4);
-                if (sum != was + add[i])
-                    fail("round %d: accumulated int %zu is %u, want %u + %u", round, i, sum, was,
-                         add[i]);
-            }
+            check_sums(round, "accumulated", out, back, add, 1);
             /* MPI_Get_accumulate: with MPI_NO_OP a fetch, then with MPI_SUM
              * the same ints again: the sums come back, the target's ints
              * become was + 2 add. */
@@ -552,28 +573,16 @@ static void phase_large(const char *expect) {
                 MPI_CHECK(MPI_Win_flush(1, big));
                 route_stats(big, &loaded, &d, &t, &after);
                 *(sum_op ? &get_acc_helped : &fetch_helped) += after - before;
-                for (size_t i = LARGE / 4; i-- > 0;) {
-                    uint32_t was, got;
-                    memcpy(&was, out + 4 * i, 4);
-                    memcpy(&got, back + 4 * i, 4);
-                    if (got != was + add[i])
-                        fail("round %d: get_accumulate (%s) fetched int %zu as %u, want %u + %u",
-                             round, sum_op ? "MPI_SUM" : "MPI_NO_OP", i, got, was, add[i]);
-                }
+                check_sums(round,
+                           sum_op ? "fetched by get_accumulate (MPI_SUM)"
+                                  : "fetched by get_accumulate (MPI_NO_OP)",
+                           out, back, add, 1);
                 MPI_CHECK(MPI_Win_unlock(1, big));
             }
             MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 1, 0, big));
             MPI_CHECK(MPI_Get(back, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
             MPI_CHECK(MPI_Win_unlock(1, big));
-            for (size_t i = LARGE / 4; i-- > 0;) {
-                uint32_t was, got;
-                memcpy(&was, out + 4 * i, 4);
-                memcpy(&got, back + 4 * i, 4);
-                if (got != was + 2 * add[i])
-                    fail("round %d: int %zu after get_accumulate (MPI_SUM) is %u, want %u + 2 * "
-                         "%u",
-                         round, i, got, was, add[i]);
-            }
+            check_sums(round, "after get_accumulate (MPI_SUM)", out, back, add, 2);
             MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 1, 0, big));
             MPI_CHECK(MPI_Get(back, LARGE, MPI_BYTE, 1, LARGE, LARGE, MPI_BYTE, big));
             MPI_CHECK(MPI_Win_unlock(1, big));
