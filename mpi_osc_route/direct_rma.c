@@ -37,6 +37,12 @@ static size_t same_layout(MPI_Datatype a, int acount, MPI_Datatype b, int bcount
     return a == b && acount == bcount ? predefined_bytes(a, acount) : 0;
 }
 
+/* disp in bytes from the start of target's window, as the target names it
+ * (a copy shared with it, direct_help.c); for a disp target_addr accepted. */
+static uint64_t target_offset(const struct direct_win *w, int target, MPI_Aint disp) {
+    return (uint64_t)disp * (uint64_t)w->t[target].disp_unit;
+}
+
 /* Where bytes at disp of target are in this process, or NULL when the
  * operation has to go to osc/ucx (no view, outside the window, no epoch of
  * ours: osc/ucx then answers as it always did). */
@@ -119,8 +125,8 @@ static int transfer(struct direct_win *w, int is_get, void *origin_addr, int ori
         return finished(request);
     uint8_t *at = target_addr(w, target_rank, target_disp, n);
     if (at != NULL) {
-        direct_copy(w, target_rank, at, (uint64_t)target_disp * w->t[target_rank].disp_unit,
-                    origin_addr, n, is_get);
+        direct_copy(w, target_rank, at, target_offset(w, target_rank, target_disp), origin_addr, n,
+                    is_get);
         direct_count(&w->stats.direct);
         return finished(request);
     }
@@ -196,8 +202,8 @@ static int accumulate(struct direct_win *w, const void *origin_addr, int origin_
     int rc;
     if (dst != NULL) {
         rc = direct_accumulate_helped(w, target_rank, dst,
-                                      (uint64_t)target_disp * w->t[target_rank].disp_unit,
-                                      origin_addr, origin_datatype, op, n)
+                                      target_offset(w, target_rank, target_disp), origin_addr,
+                                      origin_datatype, op, n)
                  ? MPI_SUCCESS
                  : apply(dst, origin_addr, origin_count, origin_datatype, op, n);
         direct_count(&w->stats.direct);
@@ -257,7 +263,7 @@ static int get_accumulate(struct direct_win *w, const void *origin_addr, int ori
     if (dst != NULL) {
         /* A get, then an accumulate, each shared with the target when large:
          * under the accumulate lock, nothing comes between them. */
-        uint64_t offset = (uint64_t)target_disp * w->t[target_rank].disp_unit;
+        uint64_t offset = target_offset(w, target_rank, target_disp);
         direct_copy(w, target_rank, dst, offset, result_addr, n, 1);
         rc = direct_accumulate_helped(w, target_rank, dst, offset, origin_addr, target_datatype, op,
                                       n)
