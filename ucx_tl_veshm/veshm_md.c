@@ -72,7 +72,7 @@ static void uct_veshm_memh_close_areas(uct_veshm_memh_t *memh) {
 }
 
 uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i) {
-    if (!memh->is_ve || i >= memh->area_count)
+    if (!uct_veshm_memh_is_ve(memh) || i >= memh->area_count)
         return NULL;
     uct_veshm_attach_t *e = memh->local[i];
     if (ucs_likely(e != NULL))
@@ -217,6 +217,7 @@ static ucs_status_t uct_veshm_mem_alloc(uct_md_h md, size_t *length_p, void **ad
     if (status != UCS_OK)
         goto err_unmap;
     memh->allocated = 1;
+    memh->resolved = 1;
     memh->hmem_base = hmem;
     memh->address = address;
     memh->length = length;
@@ -275,7 +276,8 @@ static uint64_t uct_veshm_hmem_of(void *address, size_t length) {
     return first;
 }
 
-int uct_veshm_md_exported(const void *address, size_t length) {
+__attribute__((visibility("default"))) int uct_veshm_md_exported(const void *address,
+                                                                 size_t length) {
     uint64_t hmem = uct_veshm_hmem_of((void *)address, length);
     if (hmem == 0)
         return 0;
@@ -295,17 +297,25 @@ static ucs_status_t uct_veshm_mem_reg(uct_md_h md, void *address, size_t length,
         return UCS_ERR_NO_MEMORY;
     memh->address = address;
     memh->length = length;
-    uint64_t hmem = uct_veshm_hmem_of(address, length);
-    if (hmem != 0) {
-        uct_veshm_proc_lock();
-        if (uct_veshm_memh_open_areas(memh, hmem, length) == UCS_OK)
-            uct_veshm_proc_ref_locked();
-        uct_veshm_proc_unlock();
-    }
-    /* Ordinary host memory (or VE memory that cannot be shared) registers
-     * fine: its key tells peers to use another transport. */
+    /* What the memory is, and opening its areas, waits for the first use
+     * that needs them (uct_veshm_memh_resolve): UCP registers the local
+     * buffer of every zcopy, and the host-view path never looks at it. */
     *memh_p = memh;
     return UCS_OK;
+}
+
+void uct_veshm_memh_resolve_slow(uct_veshm_memh_t *memh) {
+    uct_veshm_proc_lock();
+    if (!memh->resolved) {
+        uint64_t hmem = uct_veshm_hmem_of(memh->address, memh->length);
+        /* Ordinary host memory (or VE memory that cannot be shared) is fine:
+         * its key tells peers to use another transport. */
+        if (hmem != 0 && uct_veshm_proc.handle != NULL &&
+            uct_veshm_memh_open_areas(memh, hmem, memh->length) == UCS_OK)
+            uct_veshm_proc_ref_locked();
+        __atomic_store_n(&memh->resolved, 1, __ATOMIC_RELEASE);
+    }
+    uct_veshm_proc_unlock();
 }
 
 static ucs_status_t uct_veshm_mem_dereg(uct_md_h md, const uct_md_mem_dereg_params_t *params) {
@@ -320,7 +330,7 @@ static ucs_status_t uct_veshm_mkey_pack(uct_md_h md, uct_mem_h uct_memh,
     uct_veshm_memh_t *memh = uct_memh;
     veshm_rkey_info_t info;
     memset(&info, 0, sizeof(info));
-    if (memh->is_ve) {
+    if (uct_veshm_memh_is_ve(memh)) {
         info.kind = VESHM_RKEY_KIND_VE;
         info.owner_pid = memh->owner_pid;
         info.syncnum = UCT_VESHM_SYNCNUM;

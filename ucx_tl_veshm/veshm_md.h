@@ -29,6 +29,7 @@ typedef struct uct_veshm_md {
 /* A memory handle: VE memory (allocated here or registered) or, for plain
  * host memory, a placeholder whose packed key tells peers to look elsewhere. */
 typedef struct uct_veshm_memh {
+    int resolved; /* is_ve and the areas below are known (uct_veshm_memh_is_ve) */
     int is_ve;
     int allocated; /* from mem_alloc: freed with the handle */
     void *address; /* host address of the region */
@@ -70,6 +71,16 @@ uct_veshm_attach_t *uct_veshm_rkey_area_attach(uct_veshm_rkey_t *rkey, unsigned 
 static inline uct_veshm_attach_t *uct_veshm_rkey_area(uct_veshm_rkey_t *rkey, unsigned i) {
     uct_veshm_attach_t *e = __atomic_load_n(&rkey->areas[i], __ATOMIC_ACQUIRE);
     return ucs_likely(e != NULL) ? e : uct_veshm_rkey_area_attach(rkey, i);
+}
+
+void uct_veshm_memh_resolve_slow(uct_veshm_memh_t *memh);
+
+/* Whether memh is VE memory, its areas open for peers; found out (and the
+ * areas opened) on the first call. */
+static inline int uct_veshm_memh_is_ve(uct_veshm_memh_t *memh) {
+    if (ucs_unlikely(!__atomic_load_n(&memh->resolved, __ATOMIC_ACQUIRE)))
+        uct_veshm_memh_resolve_slow(memh);
+    return memh->is_ve;
 }
 
 /* Whether [address, address+length) is VE memory of this process in areas

@@ -120,7 +120,7 @@ static ucs_status_t uct_veshm_local_at(uct_veshm_engine_t *eng, uct_veshm_op_t *
     if (memh == NULL || p < (uint8_t *)memh->address ||
         p >= (uint8_t *)memh->address + memh->length)
         return UCS_ERR_UNREACHABLE;
-    if (!memh->is_ve) {
+    if (!uct_veshm_memh_is_ve(memh)) {
         /* Host memory, registered for DMA as a whole. */
         uint64_t base;
         ucs_status_t status = uct_veshm_memh_vh_vehva(memh, &base);

@@ -49,6 +49,7 @@ extern "C" void *uct_veshm_peer_view(pid_t owner_pid, uint64_t hmem, size_t *len
 extern "C" void uct_veshm_dma_stats(uint64_t *posts, uint64_t *bytes);
 extern "C" void uct_veshm_pio_stats(uint64_t *put_bytes, uint64_t *get_bytes);
 extern "C" void uct_veshm_help_stats(uint64_t *helped, uint64_t *served);
+extern "C" int uct_veshm_md_exported(const void *address, size_t length);
 
 namespace {
 
@@ -1000,6 +1001,51 @@ TEST_F(UctVeshm, RmaIsVeDma) {
     ASSERT_EQ(flush(), UCS_OK);
     uct_veshm_dma_stats(&p1, &b1);
     EXPECT_GE(b1 - b0, 8 * kMiB);
+}
+
+// VE memory the MD registers (not allocates) has its areas opened when a key
+// of it is first packed or a DMA first needs them, not at registration: UCP
+// registers the local buffer of every zcopy, and most never need either.
+TEST_F(UctVeshm, VeRegistrationOpensItsAreasOnFirstNeed) {
+    remote(ALLOC_MD, 64 * kMiB);
+    VeoProcHandle *h = nullptr;
+    for (int n = 0; h == nullptr && n < veo_emu_node_count(); ++n)
+        h = veo_emu_proc_find(n);
+    ASSERT_NE(h, nullptr);
+    // One VESHM area each (areas are granules), none shared with another.
+    const size_t n = rinfo.granule;
+    ASSERT_LE(n, 64 * kMiB);
+    void *hmem[3] = {};
+    uint8_t *p[3];
+    uct_mem_h memh[3];
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_EQ(veo_posix_memalign_hmem(h, &hmem[i], n, n), 0);
+        p[i] = static_cast<uint8_t *>(veo_emu_hmem_to_vh(hmem[i]));
+        ASSERT_NE(p[i], nullptr);
+        ASSERT_EQ(uct_md_mem_reg(ctx.md, p[i], n, UCT_MD_MEM_ACCESS_ALL, &memh[i]), UCS_OK);
+        EXPECT_FALSE(uct_veshm_md_exported(p[i], n)) << "registration " << i << " alone";
+    }
+    // Packed: open, for peers to attach; deregistered: closed again.
+    std::vector<uint8_t> packed(ctx.md_attr.rkey_packed_size);
+    ASSERT_EQ(uct_md_mkey_pack(ctx.md, memh[0], packed.data()), UCS_OK);
+    EXPECT_TRUE(uct_veshm_md_exported(p[0], n));
+    // A DMA source: opened then, and every byte arrives.
+    uct_test_fill(p[1], n, 0, 13);
+    uint64_t p0, b0, p1, b1;
+    uct_veshm_dma_stats(&p0, &b0);
+    ASSERT_EQ(put(ZCOPY, p[1], memh[1], n, raddr), UCS_OK);
+    ASSERT_EQ(flush(), UCS_OK);
+    uct_veshm_dma_stats(&p1, &b1);
+    EXPECT_GE(b1 - b0, n) << "the put was to be VE DMA";
+    EXPECT_EQ(remote_hash(0, n), uct_test_hash(p[1], n));
+    EXPECT_TRUE(uct_veshm_md_exported(p[1], n));
+    // Never needed: never opened, and its deregistration closes nothing.
+    EXPECT_FALSE(uct_veshm_md_exported(p[2], n));
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(uct_md_mem_dereg(ctx.md, memh[i]), UCS_OK);
+        EXPECT_FALSE(uct_veshm_md_exported(p[i], n)) << "deregistered " << i;
+        EXPECT_EQ(veo_free_hmem(hmem[i]), 0);
+    }
 }
 
 // Host buffers are DMA sources and targets through registrations the

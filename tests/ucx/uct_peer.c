@@ -105,6 +105,10 @@ int main(int argc, char **argv) {
                 addr = veo_emu_hmem_to_vh(hmem);
                 uct_mem_h first;
                 s = uct_md_mem_reg(ctx.md, addr, length, UCT_MD_MEM_ACCESS_ALL, &first);
+                /* Packed, so that it holds the areas: a registration opens
+                 * them when first packed or used, not before. */
+                if (s == UCS_OK)
+                    s = uct_md_mkey_pack(ctx.md, first, rep.rkey);
                 if (s == UCS_OK)
                     s = uct_md_mem_reg(ctx.md, addr, length, UCT_MD_MEM_ACCESS_ALL, &memh);
                 if (s == UCS_OK)
