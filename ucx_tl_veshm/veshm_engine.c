@@ -17,10 +17,6 @@
 #include "veshm_op_int.h"
 #include "veshm_platform.h"
 
-int uct_veshm_engine_idle(const uct_veshm_engine_t *eng) {
-    return uct_veshm_engine_is_idle(eng);
-}
-
 void uct_veshm_engine_fence(uct_veshm_engine_t *eng, int finish) {
     if (finish) {
         eng->in_fence = 1;

@@ -19,6 +19,7 @@
 
 #include "veshm_ep.h"
 #include "veshm_help.h"
+#include "veshm_op_int.h"
 #include "veshm_perf.h"
 #include "veshm_platform.h"
 #include "veshm_proc.h"
@@ -129,7 +130,7 @@ static ucs_status_t uct_veshm_iface_flush(uct_iface_h tl_iface, unsigned flags,
     uct_veshm_iface_t *iface = ucs_derived_of(tl_iface, uct_veshm_iface_t);
     if (comp != NULL)
         return UCS_ERR_UNSUPPORTED;
-    if (uct_veshm_engine_idle(&iface->engine)) {
+    if (uct_veshm_engine_is_idle(&iface->engine)) {
         UCT_TL_IFACE_STAT_FLUSH(&iface->super);
         return UCS_OK;
     }

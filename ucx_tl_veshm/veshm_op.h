@@ -101,8 +101,6 @@ void uct_veshm_engine_perf_buffer(uct_veshm_engine_t *eng, uct_veshm_perf_buffer
 /* Reaps finished descriptors, posts queued work, dispatches pending requests
  * and completes flushes; returns the events. */
 unsigned uct_veshm_engine_progress(uct_veshm_engine_t *eng);
-/* Nothing moving and no completion left to report. */
-int uct_veshm_engine_idle(const uct_veshm_engine_t *eng);
 /* Operations started later wait for the completion of all started or queued
  * before; finish: complete the data movement of those now (uct_iface_fence),
  * leaving completion callbacks to progress. */

@@ -37,6 +37,7 @@ static inline int uct_veshm_engine_moving(const uct_veshm_engine_t *eng) {
     return uct_veshm_engine_in_flight(eng) || !ucs_queue_is_empty(&eng->post_queue);
 }
 
+/* Nothing moving and no completion left to report. */
 static inline int uct_veshm_engine_is_idle(const uct_veshm_engine_t *eng) {
     return !uct_veshm_engine_moving(eng) && ucs_queue_is_empty(&eng->done);
 }
