@@ -20,6 +20,7 @@ struct uct_veshm_ep;
 
 typedef struct uct_veshm_am_config {
     unsigned fifo_elems; /* elements of the receive FIFO (power of two) */
+    size_t max_short;    /* largest am_short, header included */
     size_t seg_size;     /* largest payload of one message */
     unsigned spares;     /* buffers for data the handlers keep */
 } uct_veshm_am_config_t;

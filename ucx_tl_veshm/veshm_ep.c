@@ -159,6 +159,7 @@ ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned
             ++ep->ops_since_check;
             UCT_TL_EP_STAT_OP(&ep->super, PUT, SHORT, length);
             memcpy(host, buffer, length);
+            uct_veshm_pio_count(0, length);
             return UCS_OK;
         }
     }

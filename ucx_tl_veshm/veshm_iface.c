@@ -37,8 +37,12 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
      "of memory that VE DMA cannot reach directly (ordinary host memory).",
      ucs_offsetof(uct_veshm_iface_config_t, bounce_size), UCS_CONFIG_TYPE_MEMUNITS},
 
-    {"MAX_SHORT", "2k", "Largest put_short.", ucs_offsetof(uct_veshm_iface_config_t, max_short),
-     UCS_CONFIG_TYPE_MEMUNITS},
+    {"MAX_SHORT", "128k",
+     "Largest put_short. A put_short is one store through the host view (SHORT_PIO),\n"
+     "and UCP registers nothing for it, while its zcopy registers the local buffer\n"
+     "for the same one copy: so up to the largest power of two below the size from\n"
+     "which the peer helps with large copies (VESHM_COPY_HELP_MIN, 256k).",
+     ucs_offsetof(uct_veshm_iface_config_t, max_short), UCS_CONFIG_TYPE_MEMUNITS},
 
     {"MAX_BCOPY", "64k", "Largest put_bcopy and get_bcopy.",
      ucs_offsetof(uct_veshm_iface_config_t, max_bcopy), UCS_CONFIG_TYPE_MEMUNITS},
@@ -77,6 +81,9 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
      "Elements of the receive FIFO of active messages (a power of two): messages\n"
      "a peer may have sent and this interface not yet taken.",
      ucs_offsetof(uct_veshm_iface_config_t, am.fifo_elems), UCS_CONFIG_TYPE_UINT},
+
+    {"AM_MAX_SHORT", "2k", "Largest active message by am_short (header and payload).",
+     ucs_offsetof(uct_veshm_iface_config_t, am.max_short), UCS_CONFIG_TYPE_MEMUNITS},
 
     {"AM_SEG_SIZE", "256k",
      "Largest active message (header and payload, all methods). Messages up to it\n"
@@ -331,7 +338,7 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_iface_t, uct_md_h md, uct_worker_h worker,
         return status;
     }
     size_t seg = uct_veshm_am_max_payload(&self->am_rx);
-    self->config.am_max_short = ucs_min(ucs_max(config->max_short, 16), seg);
+    self->config.am_max_short = ucs_min(ucs_max(config->am.max_short, 16), seg);
     self->config.am_max_bcopy = seg;
     self->config.am_max_zcopy = seg;
     self->config.am_max_hdr = ucs_min(256, seg);

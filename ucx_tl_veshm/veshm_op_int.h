@@ -65,6 +65,7 @@ static UCS_F_ALWAYS_INLINE ucs_status_t uct_veshm_op_put_short(uct_veshm_engine_
         uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, length, 1);
         if (ucs_likely(host != NULL)) {
             memcpy(host, buffer, length);
+            uct_veshm_pio_count(0, length);
             return UCS_OK;
         }
     }

@@ -13,22 +13,14 @@
 
 #include "veshm_op.h"
 
-static uint64_t uct_veshm_pio_put_bytes, uct_veshm_pio_get_bytes;
+uint64_t uct_veshm_pio_bytes[2];
 
 __attribute__((visibility("default"))) void uct_veshm_pio_stats(uint64_t *put_bytes,
                                                                 uint64_t *get_bytes) {
     if (put_bytes)
-        *put_bytes = __atomic_load_n(&uct_veshm_pio_put_bytes, __ATOMIC_RELAXED);
+        *put_bytes = __atomic_load_n(&uct_veshm_pio_bytes[0], __ATOMIC_RELAXED);
     if (get_bytes)
-        *get_bytes = __atomic_load_n(&uct_veshm_pio_get_bytes, __ATOMIC_RELAXED);
-}
-
-void uct_veshm_pio_count(int is_get, size_t bytes) {
-    /* A load and a store, not a locked add: the lock costs as much as a small
-     * get itself. Interfaces progressed by several threads at once may lose
-     * counts; the tests and proofs read it single-threaded. */
-    uint64_t *c = is_get ? &uct_veshm_pio_get_bytes : &uct_veshm_pio_put_bytes;
-    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + bytes, __ATOMIC_RELAXED);
+        *get_bytes = __atomic_load_n(&uct_veshm_pio_bytes[1], __ATOMIC_RELAXED);
 }
 
 /* Walks iov against the peer's memory from addr in pieces one attachment

@@ -6,10 +6,11 @@
 # counter (tests/ucx/dma_count.c) when VESHM_DMA_COUNTER does. Passes when
 # both sides exit 0, the client printed its final line with a bandwidth and
 # message rate above 0, and, with the counter, the client's VE DMA was
-#   DMA=put|get: put (get) DMA of at least every measured iteration's bytes
-#                (SIZE less the up to 3 + 3 edge bytes a transfer moves
-#                without DMA), i.e. veshm moved the data by VE DMA;
-#   DMA=none:    none at all (put_short is a store, no DMA descriptor);
+#   DMA=put|get: put (get) of at least every measured iteration's bytes by
+#                VE DMA or through the host view (SIZE less the up to 3 + 3
+#                edge bytes a DMA transfer moves otherwise), i.e. veshm moved
+#                the data;
+#   DMA=none:    none at all (active messages);
 #   DMA=any:     not checked (UCP tests: with UCX_TLS=veshm,self only veshm
 #                reaches the other process, so the run itself is the proof).
 # ucx_perftest checks no data; the UCT-level tests (UctVeshmData) do.
