@@ -194,9 +194,10 @@ static ucs_status_t uct_veshm_iface_query(uct_iface_h tl_iface, uct_iface_attr_t
      * to the same one copy (bcopy packs straight into the peer, veshm_pio.h).
      * UCP's own threshold does not see that: it takes the registration cost
      * of whichever transport is its first RMA lane (posix or cma: none), and
-     * then registers every get from 1 byte on. Half of max_bcopy, not all of
-     * it: UCX's own suite (test_zcopy_comp) takes zcopy sizes up to 64 KiB as
-     * valid. */
+     * then registers every get from 1 byte on. For puts half of max_bcopy,
+     * not all of it: UCX's own suite (test_zcopy_comp) takes put zcopy sizes
+     * up to 64 KiB as valid (and puts up to max_short are put_short anyway);
+     * gets up to max_bcopy are bcopy. */
     attr->cap.put.min_zcopy = iface->config.max_bcopy / 2 + 1;
     attr->cap.put.max_zcopy = SIZE_MAX;
     attr->cap.put.opt_zcopy_align = 4;
@@ -204,7 +205,7 @@ static ucs_status_t uct_veshm_iface_query(uct_iface_h tl_iface, uct_iface_attr_t
     attr->cap.put.max_iov = UCT_VESHM_MAX_IOV;
     attr->cap.get.max_short = 0;
     attr->cap.get.max_bcopy = iface->config.max_bcopy;
-    attr->cap.get.min_zcopy = iface->config.max_bcopy / 2 + 1;
+    attr->cap.get.min_zcopy = iface->config.max_bcopy + 1;
     attr->cap.get.max_zcopy = SIZE_MAX;
     attr->cap.get.opt_zcopy_align = 4;
     attr->cap.get.align_mtu = 4;
