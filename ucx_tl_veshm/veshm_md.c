@@ -300,7 +300,7 @@ static ucs_status_t uct_veshm_mem_reg(uct_md_h md, void *address, size_t length,
         return UCS_ERR_NO_MEMORY;
     *memh = (uct_veshm_memh_t){.address = address, .length = length};
     /* What the memory is, and opening its areas, waits for the first use
-     * that needs them (uct_veshm_memh_resolve): UCP registers the local
+     * that needs them (uct_veshm_memh_is_ve): UCP registers the local
      * buffer of every zcopy, and the host-view path never looks at it. */
     *memh_p = memh;
     return UCS_OK;
