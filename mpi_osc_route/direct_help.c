@@ -18,7 +18,7 @@ extern int opal_progress_register(int (*cb)(void));
 
 void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offset, void *buf,
                  size_t n, int is_get) {
-    struct veshm_copy_help_job job = {view, offset, buf, n, is_get, 0};
+    struct veshm_copy_help_job job = {view, offset, buf, n, is_get, 0, 0, 0};
     if (w->t[target].ctl == NULL || target == w->rank) {
         veshm_copy_help_do(&job, 0, n, NULL);
         return;
@@ -103,7 +103,7 @@ int direct_accumulate_helped(struct direct_win *w, int target, uint8_t *view, ui
     uint64_t code = acc_code(op, dt);
     if (code == 0)
         return 0;
-    struct veshm_copy_help_job job = {view, offset, (void *)origin, n, 0, code};
+    struct veshm_copy_help_job job = {view, offset, (void *)origin, n, 0, code, 0, 0};
     int64_t helped = veshm_copy_help_origin(&w->t[target].ctl->help, (uint64_t)w->rank + 1, &job,
                                             acc_apply, NULL, NULL);
     __atomic_store_n(&w->stats.helped, w->stats.helped + (uint64_t)helped, __ATOMIC_RELAXED);
@@ -122,7 +122,8 @@ static uint8_t *own_window(void *arg, uint64_t offset, uint64_t len) {
 static int help(struct direct_win *w) {
     if (w->help_off || w->t[w->rank].mem.view == NULL)
         return 0;
-    return veshm_copy_help_serve(&w->t[w->rank].ctl->help, own_window, acc_apply, w, &w->help_off);
+    return veshm_copy_help_serve(&w->t[w->rank].ctl->help, own_window, NULL, acc_apply, w,
+                                 &w->help_off);
 }
 
 /* Progress callbacks running now, in any thread (direct_help_quiesce). */

@@ -11,8 +11,11 @@
 #include "veshm_ep.h"
 #include "veshm_fifo.h"
 #include "veshm_md.h"
+#include "veshm_platform.h"
+#include "veshm_rkey_cache.h"
+#include "ve_offload.h"
 
-static uint64_t uct_veshm_help_helped, uct_veshm_help_served;
+static uint64_t uct_veshm_help_helped, uct_veshm_help_served, uct_veshm_help_viewed;
 
 __attribute__((visibility("default"))) void uct_veshm_help_stats(uint64_t *helped,
                                                                  uint64_t *served) {
@@ -20,6 +23,10 @@ __attribute__((visibility("default"))) void uct_veshm_help_stats(uint64_t *helpe
         *helped = __atomic_load_n(&uct_veshm_help_helped, __ATOMIC_RELAXED);
     if (served)
         *served = __atomic_load_n(&uct_veshm_help_served, __ATOMIC_RELAXED);
+}
+
+__attribute__((visibility("default"))) void uct_veshm_help_view_stats(uint64_t *jobs) {
+    *jobs = __atomic_load_n(&uct_veshm_help_viewed, __ATOMIC_RELAXED);
 }
 
 int uct_veshm_help_wanted(uct_veshm_ep_t *ep, size_t length) {
@@ -34,7 +41,14 @@ static int uct_veshm_help_peer_alive(void *arg) {
 ucs_status_t uct_veshm_help_copy(uct_veshm_ep_t *ep, uint8_t *host, uint64_t addr, void *buf,
                                  size_t length, int is_get) {
     struct veshm_copy_help *h = &uct_veshm_fifo_ctl(ep->am_tx.area)->help;
-    struct veshm_copy_help_job job = {host, addr, buf, length, is_get, 0};
+    struct veshm_copy_help_job job = {host, addr, buf, length, is_get, 0, 0, 0};
+    /* A buffer in VE memory this process shares (an OpenSHMEM symmetric
+     * heap: the peer holds a key of it) is named as such, so that the peer
+     * copies its chunks with memcpy rather than through the kernel. */
+    if (uct_veshm_md_exported(buf, length)) {
+        job.buf_hmem = uct_veshm_platform_vh_to_hmem(buf);
+        job.buf_owner = veo_get_pid_from_hmem((void *)job.buf_hmem);
+    }
     int64_t helped =
         veshm_copy_help_origin(h, (uint64_t)getpid(), &job, NULL, uct_veshm_help_peer_alive, ep);
     if (helped < 0)
@@ -49,13 +63,25 @@ static uint8_t *uct_veshm_help_resolve(void *arg, uint64_t addr, uint64_t len) {
     return uct_veshm_md_exported((void *)(uintptr_t)addr, len) ? (uint8_t *)(uintptr_t)addr : NULL;
 }
 
+/* The origin's buffer: only through an attachment a key of this process
+ * holds, of that owner, whole within it. */
+static uint8_t *uct_veshm_help_view(void *arg, int64_t owner, uint64_t hmem, uint64_t len) {
+    size_t n = len;
+    uint8_t *view = uct_veshm_peer_view((pid_t)owner, hmem, &n);
+    if (view == NULL || n < len)
+        return NULL;
+    __atomic_fetch_add(&uct_veshm_help_viewed, 1, __ATOMIC_RELAXED);
+    return view;
+}
+
 unsigned uct_veshm_help_progress(uct_veshm_iface_t *iface) {
     struct veshm_copy_help *h = &uct_veshm_fifo_ctl(iface->am_rx.area)->help;
     /* The one load every progress call pays. */
     if (ucs_likely(!veshm_copy_help_open(__atomic_load_n(&h->claim, __ATOMIC_RELAXED))) ||
         iface->help_off)
         return 0;
-    int n = veshm_copy_help_serve(h, uct_veshm_help_resolve, NULL, NULL, &iface->help_off);
+    int n = veshm_copy_help_serve(h, uct_veshm_help_resolve, uct_veshm_help_view, NULL, NULL,
+                                  &iface->help_off);
     if (iface->help_off)
         ucs_debug("veshm: the kernel refused to reach a peer's buffer: this interface helps no "
                   "more");

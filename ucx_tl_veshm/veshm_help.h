@@ -31,4 +31,8 @@ unsigned uct_veshm_help_progress(struct uct_veshm_iface *iface);
  * peers' (all interfaces; for tests and proofs). */
 void uct_veshm_help_stats(uint64_t *helped, uint64_t *served);
 
+/* Peers' jobs whose buffer this process copied through its own view (their
+ * VE memory it holds a key of) rather than through the kernel. */
+void uct_veshm_help_view_stats(uint64_t *jobs);
+
 #endif

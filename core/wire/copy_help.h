@@ -49,7 +49,11 @@ struct veshm_copy_help {
     uint64_t len;
     uint64_t is_get;
     uint64_t op; /* 0: a copy; else an operation the users agree on (apply) */
-    char pad[48];
+    /* The origin's buffer as VE memory (0: it is not): its owner and HMEM
+     * address, for a target that can see it (veshm_copy_help_serve's view). */
+    int64_t buf_owner;
+    uint64_t buf_hmem;
+    char pad[32];
 };
 
 /* What an origin asks: a put (copy buf to the target's memory, or apply op
@@ -62,6 +66,11 @@ struct veshm_copy_help_job {
     size_t len;
     int is_get;
     uint64_t op;
+    /* buf as VE memory its peers may see: the VE process owning it and its
+     * HMEM address; 0 if it is not (then helpers reach buf through the
+     * kernel). */
+    int64_t buf_owner;
+    uint64_t buf_hmem;
 };
 
 /* dst = src op dst over n bytes of whole elements, for a job whose op is not
@@ -194,6 +203,8 @@ static inline uint64_t veshm_copy_help_publish(struct veshm_copy_help *h, pid_t 
     __atomic_store_n(&h->len, (uint64_t)job->len, __ATOMIC_RELAXED);
     __atomic_store_n(&h->is_get, (uint64_t)job->is_get, __ATOMIC_RELAXED);
     __atomic_store_n(&h->op, job->op, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->buf_owner, job->buf_owner, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->buf_hmem, job->buf_hmem, __ATOMIC_RELAXED);
     __atomic_store_n(&h->done, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&h->failed, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&h->claim,
@@ -254,17 +265,23 @@ static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t
     return (int64_t)nchunks - __builtin_popcountll(mine);
 }
 
+/* How a helper sees the origin's buffer when it is VE memory: its own view
+ * of len bytes at hmem of the VE process owner, or NULL (then the kernel
+ * copies, process_vm_readv/_writev). */
+typedef uint8_t *(*veshm_copy_help_view_fn)(void *arg, int64_t owner, uint64_t hmem, uint64_t len);
+
 /* Target: does the chunks of h's open job it can claim. resolve turns the
  * job's target and length into this process's memory, or NULL to refuse;
+ * view (may be NULL) finds the origin's buffer when the slot names it as VE
+ * memory, so that a chunk is one memcpy, without the kernel's page pinning;
  * apply (NULL: jobs with an op are refused) does a job's op. Whatever the
  * slot says is checked (any process that can write the slot can write it).
  * *refused is set when the kernel refused to reach the origin (ptrace
  * scope): the origin does that chunk itself, and the caller should not help
  * any more. Returns the chunks done here. */
-static inline int veshm_copy_help_serve(struct veshm_copy_help *h,
-                                        uint8_t *(*resolve)(void *arg, uint64_t target,
-                                                            uint64_t len),
-                                        veshm_copy_help_apply_fn apply, void *arg, int *refused) {
+static inline int veshm_copy_help_serve(
+    struct veshm_copy_help *h, uint8_t *(*resolve)(void *arg, uint64_t target, uint64_t len),
+    veshm_copy_help_view_fn view, veshm_copy_help_apply_fn apply, void *arg, int *refused) {
     uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
     if (!veshm_copy_help_open(word))
         return 0;
@@ -277,6 +294,8 @@ static inline int veshm_copy_help_serve(struct veshm_copy_help *h,
     uint64_t len = __atomic_load_n(&h->len, __ATOMIC_RELAXED);
     int is_get = __atomic_load_n(&h->is_get, __ATOMIC_RELAXED) != 0;
     uint64_t op = __atomic_load_n(&h->op, __ATOMIC_RELAXED);
+    int64_t buf_owner = __atomic_load_n(&h->buf_owner, __ATOMIC_RELAXED);
+    uint64_t buf_hmem = __atomic_load_n(&h->buf_hmem, __ATOMIC_RELAXED);
     uint64_t chunk = veshm_copy_help_chunk(len);
     /* A job of this very process would copy between its own buffers at an
      * address the slot chose. */
@@ -288,10 +307,14 @@ static inline int veshm_copy_help_serve(struct veshm_copy_help *h,
     uint8_t *mine = resolve(arg, target, len);
     if (mine == NULL)
         return 0;
+    /* Only memory the view finds is copied that way: a slot naming memory
+     * of another process than the origin's, or memory this process was not
+     * given a key of, finds none. */
+    uint8_t *theirs = view != NULL && buf_hmem != 0 ? view(arg, buf_owner, buf_hmem, len) : NULL;
     /* The origin's operand of an op, read here first. */
     static __thread uint8_t *operand;
     static __thread uint64_t operand_len;
-    if (op != 0 && operand_len < chunk) {
+    if (theirs == NULL && op != 0 && operand_len < chunk) {
         uint8_t *p = (uint8_t *)realloc(operand, chunk);
         if (p == NULL)
             return 0;
@@ -302,15 +325,24 @@ static inline int veshm_copy_help_serve(struct veshm_copy_help *h,
     int64_t c;
     while ((c = veshm_copy_help_claim_last(h, seq)) >= 0) {
         size_t off = (size_t)c * chunk, n = veshm_copy_help_chunk_len(len, chunk, c);
-        struct iovec local = {op != 0 ? operand : mine + off, n},
-                     peer = {(void *)(uintptr_t)(remote + off), n};
-        ssize_t got = is_get ? process_vm_writev(pid, &local, 1, &peer, 1, 0)
-                             : process_vm_readv(pid, &local, 1, &peer, 1, 0);
-        if (got != (ssize_t)n) {
-            __atomic_fetch_or(&h->failed, 1ull << c, __ATOMIC_RELEASE);
-            *refused = 1;
-        } else if (op != 0) {
-            apply(op, mine + off, operand, n);
+        if (theirs != NULL) {
+            if (op != 0)
+                apply(op, mine + off, theirs + off, n);
+            else if (is_get)
+                memcpy(theirs + off, mine + off, n);
+            else
+                memcpy(mine + off, theirs + off, n);
+        } else {
+            struct iovec local = {op != 0 ? operand : mine + off, n},
+                         peer = {(void *)(uintptr_t)(remote + off), n};
+            ssize_t got = is_get ? process_vm_writev(pid, &local, 1, &peer, 1, 0)
+                                 : process_vm_readv(pid, &local, 1, &peer, 1, 0);
+            if (got != (ssize_t)n) {
+                __atomic_fetch_or(&h->failed, 1ull << c, __ATOMIC_RELEASE);
+                *refused = 1;
+            } else if (op != 0) {
+                apply(op, mine + off, operand, n);
+            }
         }
         __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
         ++events;

@@ -47,7 +47,11 @@ uint64_t uct_test_pattern_hash(uint64_t start, size_t len, uint32_t seed);
  * the last registration (not an MD allocation) and register the same memory
  * again, replying with the new key. PEER_PROGRESS: progress the worker until
  * it has copied b chunks of peers' large copies (veshm_help.h) or a
- * milliseconds have passed; reply with the chunks it copied. */
+ * milliseconds have passed; reply with the chunks it copied (value) and the
+ * jobs among them whose buffer it saw through a key of the test's
+ * (length). PEER_UNPACK: unpack the key of a bytes that follows the request
+ * and keep it (the peer then sees that memory of the test's). PEER_DENY_PVM:
+ * from now on process_vm_readv/_writev fail in the peer (seccomp). */
 enum {
     PEER_ALLOC = 1,
     PEER_FILL,
@@ -56,7 +60,9 @@ enum {
     PEER_AM_COLLECT,
     PEER_CLOSE_IFACE,
     PEER_REREGISTER,
-    PEER_PROGRESS
+    PEER_PROGRESS,
+    PEER_UNPACK,
+    PEER_DENY_PVM
 };
 /* ALLOC kinds: md alloc, md alloc at a fixed address, VE memory registered
  * twice with the first registration released, ordinary host memory. */

@@ -5,7 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +20,22 @@
 #include "veo_emu.h"
 
 void uct_veshm_help_stats(uint64_t *helped, uint64_t *served);
+void uct_veshm_help_view_stats(uint64_t *jobs);
+
+/* process_vm_readv and process_vm_writev fail with EPERM from now on. */
+static int deny_process_vm(void) {
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_readv, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_writev, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    };
+    struct sock_fprog prog = {(unsigned short)(sizeof(f) / sizeof(f[0])), f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+}
 
 static uint64_t now_ms(void) {
     struct timespec t;
@@ -52,6 +74,8 @@ int main(int argc, char **argv) {
     unsigned n_md_mem = 0;
     int memh_is_md = 0;                    /* memh belongs to md_mem[n_md_mem - 1] */
     void *host_mem = NULL, *ve_mem = NULL; /* registered in memh */
+    uct_rkey_bundle_t keys[8];             /* PEER_UNPACK's */
+    unsigned n_keys = 0;
     peer_request_t req;
     while (uct_test_recv(fd, &req, sizeof(req)) == 0) {
         peer_reply_t rep;
@@ -163,21 +187,42 @@ int main(int argc, char **argv) {
             rep.length = length;
             break;
         case PEER_PROGRESS: {
-            uint64_t served0, served, end = now_ms() + req.a;
+            uint64_t served0, served, viewed0, viewed, end = now_ms() + req.a;
             uct_veshm_help_stats(NULL, &served0);
+            uct_veshm_help_view_stats(&viewed0);
             do {
                 uct_worker_progress(ctx.worker);
                 uct_veshm_help_stats(NULL, &served);
             } while (served - served0 < req.b && now_ms() < end);
+            uct_veshm_help_view_stats(&viewed);
             rep.value = served - served0;
+            rep.length = viewed - viewed0;
             break;
         }
+        case PEER_UNPACK: {
+            uint8_t key[sizeof(rep.rkey)];
+            if (req.a > sizeof(key) || uct_test_recv(fd, key, req.a) != 0)
+                return 4;
+            if (n_keys == sizeof(keys) / sizeof(keys[0])) {
+                s = UCS_ERR_NO_MEMORY;
+                break;
+            }
+            s = uct_rkey_unpack(ctx.component, key, &keys[n_keys]);
+            if (s == UCS_OK)
+                ++n_keys;
+            break;
+        }
+        case PEER_DENY_PVM:
+            s = deny_process_vm() == 0 ? UCS_OK : UCS_ERR_UNSUPPORTED;
+            break;
         case PEER_CLOSE_IFACE: /* the process (and its VE process) stays */
             if (ctx.iface != NULL)
                 uct_iface_close(ctx.iface);
             ctx.iface = NULL;
             break;
         case PEER_EXIT:
+            while (n_keys > 0)
+                uct_rkey_release(ctx.component, &keys[--n_keys]);
             while (n_md_mem > 0)
                 uct_mem_free(&md_mem[--n_md_mem]);
             if (memh != NULL && !memh_is_md)

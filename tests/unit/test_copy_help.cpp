@@ -115,7 +115,7 @@ class CopyHelp : public testing::Test {
         while (!__atomic_load_n(&shared->stop, __ATOMIC_ACQUIRE)) {
             if (what == Helper::serves) {
                 int refused = 0;
-                veshm_copy_help_serve(h, resolve, nullptr, nullptr, &refused);
+                veshm_copy_help_serve(h, resolve, nullptr, nullptr, nullptr, &refused);
                 if (refused)
                     return 3;
                 continue;
@@ -176,7 +176,7 @@ class CopyHelp : public testing::Test {
         fill(buf);
         int jobs_helped = 0;
         for (size_t off = kSkew; off + kJob <= kMem && jobs_helped < kHelpedJobs; off += kStride) {
-            veshm_copy_help_job job = {view + off, off, buf.data(), kJob, is_get, 0};
+            veshm_copy_help_job job = {view + off, off, buf.data(), kJob, is_get, 0, 0, 0};
             int64_t helped =
                 veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, nullptr, nullptr);
             ASSERT_GE(helped, 0);
@@ -220,7 +220,7 @@ TEST_F(CopyHelp, HelperDyingWithAChunkIsNoticed) {
     fill(buf);
     int64_t result = 0;
     for (size_t off = 0; off + kJob <= kMem && result == 0 && child > 0; off += kStride) {
-        veshm_copy_help_job job = {view + off, off, buf.data(), kJob, 0, 0};
+        veshm_copy_help_job job = {view + off, off, buf.data(), kJob, 0, 0, 0, 0};
         result = veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, alive, this);
         if (result == 0)
             sched_yield();
@@ -237,7 +237,7 @@ TEST_F(CopyHelp, ChunksTheHelperCouldNotDoAreRedone) {
     fill(buf);
     for (size_t off = kSkew; off + kJob <= kMem; off += kStride) {
         int before = __atomic_load_n(&shared->chunks_failed, __ATOMIC_ACQUIRE);
-        veshm_copy_help_job job = {view + off, off, buf.data(), kJob, 0, 0};
+        veshm_copy_help_job job = {view + off, off, buf.data(), kJob, 0, 0, 0, 0};
         ASSERT_EQ(0, veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, alive, this));
         if (__atomic_load_n(&shared->chunks_failed, __ATOMIC_ACQUIRE) == before) {
             sched_yield();
@@ -260,7 +260,7 @@ TEST_F(CopyHelp, HelperTakesTheLastChunksLeft) {
     fill(buf);
     veshm_copy_help *h = &shared->slot;
     uint64_t chunk = veshm_copy_help_chunk(kJob), nchunks = (kJob + chunk - 1) / chunk;
-    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 0};
+    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 0, 0, 0};
     ASSERT_EQ(0u, __atomic_exchange_n(&h->owner, 1, __ATOMIC_ACQUIRE));
     uint64_t seq = veshm_copy_help_publish(h, getpid(), &job, nchunks), opened;
     opened = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);

@@ -85,7 +85,7 @@ static int compare(const void *a, const void *b) {
 static double measure(struct veshm_copy_help *h, const char *src, size_t n) {
     double t[5];
     int iters = (int)(2e8 / (double)n) + 10;
-    struct veshm_copy_help_job job = {(uint8_t *)dst, 0, (void *)src, n, 0, 0};
+    struct veshm_copy_help_job job = {(uint8_t *)dst, 0, (void *)src, n, 0, 0, 0, 0};
     for (int r = 0; r < 5; ++r) {
         double t0 = now();
         for (int i = 0; i < iters; ++i) {
@@ -135,7 +135,7 @@ int main(int argc, char **argv) {
         pin(1);
         int refused = 0;
         while (!__atomic_load_n(&shared->stop, __ATOMIC_ACQUIRE) && !refused)
-            veshm_copy_help_serve(h, own_dst, NULL, NULL, &refused);
+            veshm_copy_help_serve(h, own_dst, NULL, NULL, NULL, &refused);
         _exit(refused);
     }
     for (size_t i = 0; i < count; ++i)
