@@ -91,8 +91,7 @@ class UctVeshm : public ::testing::Test {
             uct_ep_destroy(ep);
         uct_test_close(&ctx);
     }
-    void copies_until_helped(LocalBuf &buf, size_t n, uint64_t off, int is_get, peer_reply_t *rep,
-                             uint64_t *helped);
+    void copies_until_helped(LocalBuf &buf, size_t n, uint64_t off, bool through_view);
     // Peer allocates; we connect and unpack its key.
     void remote(uint32_t kind, size_t len, ucs_status_t expect_unpack = UCS_OK) {
         peer_reply_t r = peer.call(PEER_ALLOC, kind, len);
@@ -1072,39 +1071,46 @@ bool peer_may_reach_us() {
 // Large zcopy puts and gets while the peer polls: it copies chunks of them
 // (veshm_help.h), and every byte arrives. Whether the peer runs during a given
 // copy is the scheduler's choice, so copies repeat until it has helped with one.
-// Puts (gets) of buf to (from) the peer's memory at off, while the peer
-// polls, until it has helped with one: every byte must arrive. rep: the
-// peer's PEER_PROGRESS reply; *helped: the chunks we count as the peer's.
-void UctVeshm::copies_until_helped(LocalBuf &buf, size_t n, uint64_t off, int is_get,
-                                   peer_reply_t *rep, uint64_t *helped) {
-    const uint32_t seed = 31 + is_get;
-    if (is_get) {
-        ASSERT_EQ(peer.call(PEER_FILL, 0, off, n, seed).status, UCS_OK);
-    } else {
-        uct_test_fill(buf.p, n, 0, seed);
-    }
-    uint64_t helped0 = 0, now = 0;
-    uct_veshm_help_stats(&helped0, nullptr);
-    peer_request_t req{PEER_PROGRESS, 0, 30000, 1, 0};
-    ASSERT_EQ(uct_test_send(peer.fd, &req, sizeof(req)), 0);
-    unsigned copies = 0;
-    for (now = helped0; now == helped0 && copies < 5000; ++copies) {
+// Puts, then gets, of buf to and from the peer's memory at off while the
+// peer polls, each until it has helped with one: every byte must arrive, and
+// the peer must have seen buf through its own view (through_view) or never.
+void UctVeshm::copies_until_helped(LocalBuf &buf, size_t n, uint64_t off, bool through_view) {
+    for (int is_get = 0; is_get < 2; ++is_get) {
+        SCOPED_TRACE(is_get ? "get" : "put");
+        const uint32_t seed = 31 + is_get;
         if (is_get) {
-            memset(buf.p, 0, n);
-            ASSERT_EQ(get(ZCOPY, buf.p, buf.memh, n, raddr + off), UCS_OK);
-            ASSERT_EQ(uct_test_hash(buf.p, n), uct_test_pattern_hash(off, n, seed))
-                << "copy " << copies;
+            ASSERT_EQ(peer.call(PEER_FILL, 0, off, n, seed).status, UCS_OK);
         } else {
-            ASSERT_EQ(put(ZCOPY, buf.p, buf.memh, n, raddr + off), UCS_OK);
+            uct_test_fill(buf.p, n, 0, seed);
         }
-        uct_veshm_help_stats(&now, nullptr);
-    }
-    ASSERT_EQ(uct_test_recv(peer.fd, rep, sizeof(*rep)), 0);
-    *helped = now - helped0;
-    EXPECT_GT(*helped, 0u) << "the peer copied nothing of " << copies << " copies";
-    EXPECT_GE(rep->value, *helped) << "chunks we count as the peer's that it did not do";
-    if (!is_get) {
-        EXPECT_EQ(remote_hash(off, n), uct_test_hash(buf.p, n));
+        uint64_t helped0 = 0, helped = 0;
+        uct_veshm_help_stats(&helped0, nullptr);
+        peer_request_t req{PEER_PROGRESS, 0, 30000, 1, 0};
+        ASSERT_EQ(uct_test_send(peer.fd, &req, sizeof(req)), 0);
+        unsigned copies = 0;
+        for (helped = helped0; helped == helped0 && copies < 5000; ++copies) {
+            if (is_get) {
+                memset(buf.p, 0, n);
+                ASSERT_EQ(get(ZCOPY, buf.p, buf.memh, n, raddr + off), UCS_OK);
+                ASSERT_EQ(uct_test_hash(buf.p, n), uct_test_pattern_hash(off, n, seed))
+                    << "copy " << copies;
+            } else {
+                ASSERT_EQ(put(ZCOPY, buf.p, buf.memh, n, raddr + off), UCS_OK);
+            }
+            uct_veshm_help_stats(&helped, nullptr);
+        }
+        peer_reply_t rep;
+        ASSERT_EQ(uct_test_recv(peer.fd, &rep, sizeof(rep)), 0);
+        EXPECT_GT(helped, helped0) << "the peer copied nothing of " << copies << " copies";
+        EXPECT_GE(rep.value, helped - helped0)
+            << "chunks we count as the peer's that it did not do";
+        if (through_view)
+            EXPECT_GT(rep.length, 0u) << "no job through the peer's view";
+        else
+            EXPECT_EQ(rep.length, 0u) << "a job through a view the peer has no key for";
+        if (!is_get) {
+            EXPECT_EQ(remote_hash(off, n), uct_test_hash(buf.p, n));
+        }
     }
 }
 
@@ -1114,13 +1120,7 @@ TEST_F(UctVeshm, PeerHelpsLargeCopiesWhileItPolls) {
     const size_t n = 3 * kMiB + 8; // the last chunk is 8 bytes
     remote(ALLOC_MD, 4 * kMiB);
     LocalBuf buf(ctx, n, false);
-    for (int is_get = 0; is_get < 2; ++is_get) {
-        SCOPED_TRACE(is_get ? "get" : "put");
-        peer_reply_t rep;
-        uint64_t helped = 0;
-        copies_until_helped(buf, n, 24, is_get, &rep, &helped);
-        EXPECT_EQ(rep.length, 0u) << "host memory seen through a view";
-    }
+    copies_until_helped(buf, n, 24, false);
 }
 
 // A peer that holds a key of the buffer a large put or get comes from (an
@@ -1140,13 +1140,7 @@ TEST_F(UctVeshm, PeerHelpsThroughItsViewOfTheOriginsBuffer) {
     ASSERT_EQ(uct_test_recv(peer.fd, &unpacked, sizeof(unpacked)), 0);
     ASSERT_EQ(unpacked.status, UCS_OK);
     ASSERT_EQ(peer.call(PEER_DENY_PVM).status, UCS_OK);
-    for (int is_get = 0; is_get < 2; ++is_get) {
-        SCOPED_TRACE(is_get ? "get" : "put");
-        peer_reply_t rep;
-        uint64_t helped = 0;
-        copies_until_helped(buf, n, 40, is_get, &rep, &helped);
-        EXPECT_GT(rep.length, 0u) << "no job through the peer's view";
-    }
+    copies_until_helped(buf, n, 40, true);
 }
 
 // A help job any process with an endpoint can write into the peer's FIFO must
@@ -1174,7 +1168,8 @@ TEST_F(UctVeshm, ForgedHelpJobsAreRefused) {
         uint64_t none = 0;
         EXPECT_TRUE(__atomic_compare_exchange_n(&h->owner, &none, 1, 0, __ATOMIC_ACQUIRE,
                                                 __ATOMIC_RELAXED));
-        veshm_copy_help_job job = {nullptr, target, const_cast<void *>(mine), kMiB, is_get, op, 0, 0};
+        veshm_copy_help_job job = {nullptr, target, const_cast<void *>(mine), kMiB, is_get, op,
+                                   0,       0};
         uint64_t seq = veshm_copy_help_publish(h, pid, &job, kChunks);
         peer_reply_t r = peer.call(PEER_PROGRESS, 0, 300, kChunks);
         EXPECT_EQ(r.status, UCS_OK);
