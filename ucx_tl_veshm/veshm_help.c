@@ -11,7 +11,6 @@
 #include "veshm_ep.h"
 #include "veshm_fifo.h"
 #include "veshm_md.h"
-#include "veshm_platform.h"
 #include "veshm_rkey_cache.h"
 #include "ve_offload.h"
 
@@ -45,10 +44,9 @@ ucs_status_t uct_veshm_help_copy(uct_veshm_ep_t *ep, uint8_t *host, uint64_t add
     /* A buffer in VE memory this process shares (an OpenSHMEM symmetric
      * heap: the peer holds a key of it) is named as such, so that the peer
      * copies its chunks with memcpy rather than through the kernel. */
-    if (uct_veshm_md_exported(buf, length)) {
-        job.buf_hmem = uct_veshm_platform_vh_to_hmem(buf);
+    job.buf_hmem = uct_veshm_md_exported(buf, length);
+    if (job.buf_hmem != 0)
         job.buf_owner = veo_get_pid_from_hmem((void *)job.buf_hmem);
-    }
     int64_t helped =
         veshm_copy_help_origin(h, (uint64_t)getpid(), &job, NULL, uct_veshm_help_peer_alive, ep);
     if (helped < 0)

@@ -276,8 +276,8 @@ static uint64_t uct_veshm_hmem_of(void *address, size_t length) {
     return first;
 }
 
-__attribute__((visibility("default"))) int uct_veshm_md_exported(const void *address,
-                                                                 size_t length) {
+__attribute__((visibility("default"))) uint64_t uct_veshm_md_exported(const void *address,
+                                                                      size_t length) {
     uint64_t hmem = uct_veshm_hmem_of((void *)address, length);
     if (hmem == 0)
         return 0;
@@ -287,7 +287,7 @@ __attribute__((visibility("default"))) int uct_veshm_md_exported(const void *add
     for (uint64_t a = hmem & ~(g - 1); open && a < hmem + length; a += g)
         open = uct_veshm_area_is_open(a);
     uct_veshm_proc_unlock();
-    return open;
+    return open ? hmem : 0;
 }
 
 static ucs_status_t uct_veshm_mem_reg(uct_md_h md, void *address, size_t length, unsigned flags,

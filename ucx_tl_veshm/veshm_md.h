@@ -83,9 +83,9 @@ static inline int uct_veshm_memh_is_ve(uct_veshm_memh_t *memh) {
     return memh->is_ve;
 }
 
-/* Whether [address, address+length) is VE memory of this process in areas
- * the transport opened for its peers. */
-int uct_veshm_md_exported(const void *address, size_t length);
+/* The HMEM address of [address, address+length) if it is VE memory of this
+ * process in areas the transport opened for its peers, else 0. */
+uint64_t uct_veshm_md_exported(const void *address, size_t length);
 
 /* Local VEHVA of granule index i of a VE memory handle (attaching it on first
  * use); NULL if it cannot be reached by DMA. */

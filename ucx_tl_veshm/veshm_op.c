@@ -387,9 +387,18 @@ static ucs_status_t uct_veshm_op_put_from_bounce(uct_veshm_engine_t *eng, uint8_
     return (status == UCS_INPROGRESS) ? UCS_OK : status;
 }
 
-ucs_status_t uct_veshm_op_put_short_staged(uct_veshm_engine_t *eng, const void *buffer,
-                                           unsigned length, uint64_t remote_addr,
-                                           uct_veshm_rkey_t *rkey) {
+ucs_status_t uct_veshm_op_put_short(uct_veshm_engine_t *eng, const void *buffer, unsigned length,
+                                    uint64_t remote_addr, uct_veshm_rkey_t *rkey) {
+    /* A store through the host view (any attachment, not only the region's
+     * run) when nothing must go first; else staged. */
+    if (eng->config.short_pio && uct_veshm_engine_may_copy_now(eng)) {
+        uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, length, 1);
+        if (host != NULL) {
+            memcpy(host, buffer, length);
+            uct_veshm_pio_count(0, length);
+            return UCS_OK;
+        }
+    }
     if (!uct_veshm_engine_can_start_with(eng, 0))
         return UCS_ERR_NO_RESOURCE;
     uint8_t *b = uct_veshm_engine_bounce(eng, length, (unsigned)(remote_addr & 3));

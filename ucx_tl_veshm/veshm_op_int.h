@@ -54,24 +54,6 @@ static UCS_F_ALWAYS_INLINE int uct_veshm_engine_may_copy_now(const uct_veshm_eng
            !(eng->fence_pending && uct_veshm_engine_in_flight(eng));
 }
 
-/* put_short: a store through the host view when nothing must go first,
- * else staged. Inline: at 8 bytes a call level costs as much as the store
- * (perf, ucp_put_bw). */
-static UCS_F_ALWAYS_INLINE ucs_status_t uct_veshm_op_put_short(uct_veshm_engine_t *eng,
-                                                               const void *buffer, unsigned length,
-                                                               uint64_t remote_addr,
-                                                               uct_veshm_rkey_t *rkey) {
-    if (ucs_likely(eng->config.short_pio && uct_veshm_engine_may_copy_now(eng))) {
-        uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, length, 1);
-        if (ucs_likely(host != NULL)) {
-            memcpy(host, buffer, length);
-            uct_veshm_pio_count(0, length);
-            return UCS_OK;
-        }
-    }
-    return uct_veshm_op_put_short_staged(eng, buffer, length, remote_addr, rkey);
-}
-
 /* get_bcopy: a load through the host view up to PIO_MAX, else staged. */
 static UCS_F_ALWAYS_INLINE ucs_status_t uct_veshm_op_get_bcopy(
     uct_veshm_engine_t *eng, uct_unpack_callback_t unpack_cb, void *arg, size_t length,

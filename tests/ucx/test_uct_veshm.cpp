@@ -49,7 +49,7 @@ extern "C" void *uct_veshm_peer_view(pid_t owner_pid, uint64_t hmem, size_t *len
 extern "C" void uct_veshm_dma_stats(uint64_t *posts, uint64_t *bytes);
 extern "C" void uct_veshm_pio_stats(uint64_t *put_bytes, uint64_t *get_bytes);
 extern "C" void uct_veshm_help_stats(uint64_t *helped, uint64_t *served);
-extern "C" int uct_veshm_md_exported(const void *address, size_t length);
+extern "C" uint64_t uct_veshm_md_exported(const void *address, size_t length);
 
 namespace {
 
