@@ -143,7 +143,7 @@ static UCS_F_NOINLINE ucs_status_t uct_veshm_ep_put_short_slow(uct_veshm_ep_t *e
 }
 
 /* The usual put_short, one store through the host view of the region's run,
- * has no call but memcpy's: whatever else may be due (a check of the peer, a
+ * has no call but memcpy's: whatever else may be due (a failed peer, a
  * fence, staging, an empty put) is out of line, so this path saves no
  * registers (perf, OpenSHMEM 8-byte putmem + quiet: it cost 2.7x the store
  * of posix's put_short). */
@@ -151,12 +151,11 @@ ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned
                                     uint64_t remote_addr, uct_rkey_t rkey) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    if (ucs_likely(length - 1u < iface->config.max_short && uct_veshm_ep_checked_recently(ep) &&
+    if (ucs_likely(length - 1u < iface->config.max_short && uct_veshm_ep_may_go_fast(ep) &&
                    iface->engine.config.short_pio &&
                    uct_veshm_engine_may_copy_now(&iface->engine))) {
         uint8_t *host = uct_veshm_pio_run((uct_veshm_rkey_t *)rkey, remote_addr, length, 1);
         if (ucs_likely(host != NULL)) {
-            ++ep->ops_since_check;
             UCT_TL_EP_STAT_OP(&ep->super, PUT, SHORT, length);
             memcpy(host, buffer, length);
             uct_veshm_pio_count(0, length);
@@ -221,10 +220,9 @@ ucs_status_t uct_veshm_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov, size_t
     return uct_veshm_ep_zcopy(tl_ep, 1, iov, iovcnt, remote_addr, rkey, comp);
 }
 
-ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack_cb, void *arg,
-                                    size_t length, uint64_t remote_addr, uct_rkey_t rkey,
-                                    uct_completion_t *comp) {
-    uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+static UCS_F_NOINLINE ucs_status_t uct_veshm_ep_get_bcopy_slow(
+    uct_veshm_ep_t *ep, uct_unpack_callback_t unpack_cb, void *arg, size_t length,
+    uint64_t remote_addr, uct_rkey_t rkey, uct_completion_t *comp) {
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
     UCT_CHECK_LENGTH(length, 0, iface->config.max_bcopy, "get_bcopy");
     ucs_status_t status = uct_veshm_ep_check_peer(ep);
@@ -233,6 +231,30 @@ ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack
     UCT_TL_EP_STAT_OP(&ep->super, GET, BCOPY, length);
     return uct_veshm_op_get_bcopy(&iface->engine, unpack_cb, arg, length, remote_addr,
                                   (uct_veshm_rkey_t *)rkey, comp);
+}
+
+/* The usual get_bcopy, one load through the host view of the region's run,
+ * calls nothing but unpack_cb, and counts before it, so that this path saves
+ * no registers; the rest is out of line, as put_short's (cachegrind,
+ * OpenSHMEM 8-byte getmem: 65 instructions here, with six registers saved
+ * and restored, against 11 in posix's get_bcopy). */
+ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack_cb, void *arg,
+                                    size_t length, uint64_t remote_addr, uct_rkey_t rkey,
+                                    uct_completion_t *comp) {
+    uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
+    uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
+    if (ucs_likely(length <= iface->config.max_bcopy && uct_veshm_ep_may_go_fast(ep) &&
+                   length <= iface->engine.config.pio_max &&
+                   uct_veshm_engine_may_copy_now(&iface->engine))) {
+        const uint8_t *host = uct_veshm_pio_run((uct_veshm_rkey_t *)rkey, remote_addr, length, 0);
+        if (ucs_likely(host != NULL)) {
+            UCT_TL_EP_STAT_OP(&ep->super, GET, BCOPY, length);
+            uct_veshm_pio_count(1, length);
+            unpack_cb(arg, host, length);
+            return UCS_OK;
+        }
+    }
+    return uct_veshm_ep_get_bcopy_slow(ep, unpack_cb, arg, length, remote_addr, rkey, comp);
 }
 
 /* ---- atomics: CPU atomics on the host view of the peer's VE memory ---- */
@@ -271,8 +293,8 @@ static UCS_F_NOINLINE void *uct_veshm_atomic_ptr_slow(uct_veshm_ep_t *ep, uint64
 
 /* Done by the caller at once, like a short put: only a fence, or requests
  * queued before it, make it wait (the DMA ring is not involved). The usual
- * case, a word in the key's run of host views with the peer checked
- * recently, is a few loads of the key and the endpoint: a 32-bit fetch-add
+ * case, a word in the key's run of host views of a peer not known to be
+ * gone, is a few loads of the key and the endpoint: a 32-bit fetch-add
  * through UCP and OpenSHMEM is ~30-45 ns here, and the walk to the
  * attachment with its checks was 8 of them (perf, against UCX's sm). */
 static UCS_F_ALWAYS_INLINE void *uct_veshm_atomic_ptr(uct_veshm_ep_t *ep, uint64_t remote_addr,
@@ -280,10 +302,8 @@ static UCS_F_ALWAYS_INLINE void *uct_veshm_atomic_ptr(uct_veshm_ep_t *ep, uint64
                                                       ucs_status_t *status) {
     uct_veshm_rkey_t *k = (uct_veshm_rkey_t *)rkey;
     uint8_t *p = uct_veshm_pio_run(k, remote_addr, size, 1);
-    if (ucs_likely(p != NULL && (remote_addr & (size - 1)) == 0 &&
-                   uct_veshm_ep_checked_recently(ep) &&
+    if (ucs_likely(p != NULL && (remote_addr & (size - 1)) == 0 && uct_veshm_ep_may_go_fast(ep) &&
                    uct_veshm_engine_may_copy_now(&uct_veshm_ep_iface(ep)->engine))) {
-        ++ep->ops_since_check;
         *status = UCS_OK;
         return p;
     }

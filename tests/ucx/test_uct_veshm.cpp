@@ -1229,6 +1229,43 @@ TEST_F(UctVeshm, PeerKilledHoldingAChunkFailsTheCopy) {
     EXPECT_EQ(put(SHORT, buf.p, buf.memh, 8, raddr), UCS_ERR_ENDPOINT_TIMEOUT);
 }
 
+// The fast paths (put_short, get_bcopy, atomics through the host view) do
+// not count operations towards a check of the peer: once the peer is killed,
+// a loop of them and a flush finds out at its next flush (within the
+// flush's check interval), and from then on every one of them fails without
+// touching memory.
+TEST_F(UctVeshm, FastPathsStopOnceAFlushFoundThePeerGone) {
+    remote(ALLOC_MD, 64 * 1024);
+    uint8_t word[8] = {1, 2, 3, 4, 5, 6, 7, 8}, back[8];
+    uint64_t old = 0;
+    ASSERT_EQ(put(SHORT, word, nullptr, 8, raddr), UCS_OK);
+    ASSERT_EQ(get(BCOPY, back, nullptr, 8, raddr), UCS_OK);
+    ASSERT_EQ(uct_ep_atomic64_fetch(ep, UCT_ATOMIC_OP_ADD, 1, &old, raddr, rkey.rkey, nullptr),
+              UCS_OK);
+    EXPECT_EQ(memcmp(&old, word, 8), 0);
+    peer.kill_now();
+    auto t0 = std::chrono::steady_clock::now();
+    ucs_status_t s = UCS_OK;
+    while (s == UCS_OK && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10)) {
+        for (int i = 0; i < 16 && s == UCS_OK; ++i) {
+            s = put(SHORT, word, nullptr, 8, raddr);
+            if (s == UCS_OK)
+                s = get(BCOPY, back, nullptr, 8, raddr);
+        }
+        if (s == UCS_OK)
+            s = flush();
+    }
+    ASSERT_EQ(s, UCS_ERR_ENDPOINT_TIMEOUT) << "the peer's death was never reported";
+    memset(back, 0xee, sizeof back);
+    old = 42;
+    EXPECT_EQ(put(SHORT, word, nullptr, 8, raddr), UCS_ERR_ENDPOINT_TIMEOUT);
+    EXPECT_EQ(get(BCOPY, back, nullptr, 8, raddr), UCS_ERR_ENDPOINT_TIMEOUT);
+    EXPECT_EQ(back[0], 0xee) << "a failed get_bcopy copied";
+    EXPECT_EQ(uct_ep_atomic64_fetch(ep, UCT_ATOMIC_OP_ADD, 1, &old, raddr, rkey.rkey, nullptr),
+              UCS_ERR_ENDPOINT_TIMEOUT);
+    EXPECT_EQ(old, 42u) << "a failed fetch-add returned a value";
+}
+
 TEST_F(UctVeshm, HostBufferRegistrationsAreCachedSafely) {
     const size_t n = 256 * 1024 + 12;
     remote(ALLOC_MD, 4 * kMiB);
