@@ -108,7 +108,9 @@ fi
 # files whose text changed (uct_test.h is included by every uct test).
 applied=$work/applied.patch
 if ! cmp -s "$patch_file" "$applied" 2>/dev/null; then
-  files=$(cat "$patch_file" "$applied" 2>/dev/null | sed -n 's|^+++ [^/]*/\([^[:space:]]*\).*|\1|p' | sort -u)
+  # No applied patch yet on a fresh copy: cat's failure must not end the
+  # script (pipefail).
+  files=$({ cat "$patch_file"; cat "$applied" 2>/dev/null || true; } | sed -n 's|^+++ [^/]*/\([^[:space:]]*\).*|\1|p' | sort -u)
   rm -rf "$work/before"
   for f in $files; do
     if [ -f "$src/$f" ]; then mkdir -p "$work/before/$(dirname "$f")" && cp -p "$src/$f" "$work/before/$f"; fi
