@@ -157,7 +157,7 @@ ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned
         uint8_t *host = uct_veshm_pio_run((uct_veshm_rkey_t *)rkey, remote_addr, length, 1);
         if (ucs_likely(host != NULL)) {
             UCT_TL_EP_STAT_OP(&ep->super, PUT, SHORT, length);
-            memcpy(host, buffer, length);
+            uct_veshm_pio_copy(host, buffer, length);
             uct_veshm_pio_count(0, length);
             return UCS_OK;
         }

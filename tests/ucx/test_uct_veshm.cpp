@@ -571,8 +571,10 @@ class UctVeshmData : public UctVeshm {
     }
 };
 
-const std::vector<size_t> kSmall{1,   2,    3,    4,    5,     7,     8,      13,    255,
-                                 256, 2047, 2048, 4093, 65535, 65536, 131071, 131072};
+// 1-17: every branch of the small copy through the host view
+// (uct_veshm_pio_copy) and its edges.
+const std::vector<size_t> kSmall{1,  2,   3,   4,    5,    6,    7,     8,     11,     13,    16,
+                                 17, 255, 256, 2047, 2048, 4093, 65535, 65536, 131071, 131072};
 
 TEST_F(UctVeshmData, SmallVeLocalCongruent) {
     run(true, kSmall, 1, 5);
