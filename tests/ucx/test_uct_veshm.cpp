@@ -571,10 +571,11 @@ class UctVeshmData : public UctVeshm {
     }
 };
 
-// 1-17: every branch of the small copy through the host view
+// 1-65: every branch of the small copy through the host view
 // (uct_veshm_pio_copy) and its edges.
-const std::vector<size_t> kSmall{1,  2,   3,   4,    5,    6,    7,     8,     11,     13,    16,
-                                 17, 255, 256, 2047, 2048, 4093, 65535, 65536, 131071, 131072};
+const std::vector<size_t> kSmall{1,   2,   3,    4,    5,    6,     7,     8,      11,
+                                 13,  16,  17,   31,   32,   33,    48,    64,     65,
+                                 255, 256, 2047, 2048, 4093, 65535, 65536, 131071, 131072};
 
 TEST_F(UctVeshmData, SmallVeLocalCongruent) {
     run(true, kSmall, 1, 5);
