@@ -261,12 +261,17 @@ static int get_accumulate(struct direct_win *w, const void *origin_addr, int ori
     direct_acc_lock(w, target_rank);
     int rc;
     if (dst != NULL) {
-        /* A get, then an accumulate, each shared with the target when large:
-         * under the accumulate lock, nothing comes between them. */
+        /* A get, then an accumulate, both shared with the target or neither
+         * (DIRECT_GET_ACC_HELP_MIN): under the accumulate lock, nothing
+         * comes between them. */
         uint64_t offset = target_offset(w, target_rank, target_disp);
-        direct_copy(w, target_rank, dst, offset, result_addr, n, 1);
-        rc = direct_accumulate_helped(w, target_rank, dst, offset, origin_addr, target_datatype, op,
-                                      n)
+        int share = n >= DIRECT_GET_ACC_HELP_MIN;
+        if (share)
+            direct_copy(w, target_rank, dst, offset, result_addr, n, 1);
+        else
+            memcpy(result_addr, dst, n);
+        rc = share && direct_accumulate_helped(w, target_rank, dst, offset, origin_addr,
+                                               target_datatype, op, n)
                  ? MPI_SUCCESS
                  : apply(dst, origin_addr, target_count, target_datatype, op, n);
         direct_count(&w->stats.direct);

@@ -115,6 +115,16 @@ void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offse
 int direct_accumulate_helped(struct direct_win *w, int target, uint8_t *view, uint64_t offset,
                              const void *origin, MPI_Datatype dt, MPI_Op op, size_t n);
 
+/* From here a get_accumulate shares its two halves with the target. Each
+ * half is split where the two cores' claims meet, which moves from one to
+ * the next; below this size a window, a result and an operand fit in one
+ * core's L2 (2 MiB here), and the lines that cross to the other core each
+ * time cost more than its half saves. osu_get_acc_latency (flush) at 512
+ * KiB: 30-32 us shared, 20-24 alone (the default path 21-22); at 256 KiB
+ * 8.9 and 9.3-10.3; at 1 MiB 44-48 and 91-96. Sharing only one half was
+ * worst at every size (256 KiB: 24-28 us). */
+#define DIRECT_GET_ACC_HELP_MIN ((size_t)1 << 20)
+
 /* Makes every opal_progress of this process help copy (once). */
 void direct_help_register(void);
 
