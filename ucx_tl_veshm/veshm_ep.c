@@ -143,10 +143,10 @@ static UCS_F_NOINLINE ucs_status_t uct_veshm_ep_put_short_slow(uct_veshm_ep_t *e
 }
 
 /* The usual put_short, one store through the host view of the region's run,
- * has no call but memcpy's: whatever else may be due (a failed peer, a
- * fence, staging, an empty put) is out of line, so this path saves no
- * registers (perf, OpenSHMEM 8-byte putmem + quiet: it cost 2.7x the store
- * of posix's put_short). */
+ * calls nothing (memcpy above 64 bytes): whatever else may be due (a failed
+ * peer, a fence, staging, an empty put) is out of line, so this path saves
+ * no registers (perf, OpenSHMEM 8-byte putmem + quiet: it cost 2.7x the
+ * store of posix's put_short). */
 ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned length,
                                     uint64_t remote_addr, uct_rkey_t rkey) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
@@ -235,9 +235,9 @@ static UCS_F_NOINLINE ucs_status_t uct_veshm_ep_get_bcopy_slow(
 
 /* The usual get_bcopy, one load through the host view of the region's run,
  * calls nothing but unpack_cb, and counts before it, so that this path saves
- * no registers; the rest is out of line, as put_short's (cachegrind,
- * OpenSHMEM 8-byte getmem: 65 instructions here, with six registers saved
- * and restored, against 11 in posix's get_bcopy). */
+ * few registers; the rest is out of line, as put_short's (cachegrind,
+ * OpenSHMEM 8-byte getmem: 65 instructions in the transport with six
+ * registers saved when it was one function, 36 now; posix's get_bcopy 11). */
 ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack_cb, void *arg,
                                     size_t length, uint64_t remote_addr, uct_rkey_t rkey,
                                     uct_completion_t *comp) {
