@@ -438,9 +438,19 @@ ssize_t uct_veshm_op_put_bcopy(uct_veshm_engine_t *eng, uct_pack_callback_t pack
     return (status == UCS_OK) ? (ssize_t)length : status;
 }
 
-ucs_status_t uct_veshm_op_get_bcopy_staged(uct_veshm_engine_t *eng, uct_unpack_callback_t unpack_cb,
-                                           void *arg, size_t length, uint64_t remote_addr,
-                                           uct_veshm_rkey_t *rkey, uct_completion_t *comp) {
+ucs_status_t uct_veshm_op_get_bcopy(uct_veshm_engine_t *eng, uct_unpack_callback_t unpack_cb,
+                                    void *arg, size_t length, uint64_t remote_addr,
+                                    uct_veshm_rkey_t *rkey, uct_completion_t *comp) {
+    /* A load through the host view (any attachment, not only the region's
+     * run) up to PIO_MAX when nothing must go first; else staged. */
+    if (length <= eng->config.pio_max && uct_veshm_engine_may_copy_now(eng)) {
+        const uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, length, 0);
+        if (host != NULL) {
+            uct_veshm_pio_count(1, length);
+            unpack_cb(arg, host, length);
+            return UCS_OK;
+        }
+    }
     if (!uct_veshm_engine_can_start_with(eng, 0))
         return UCS_ERR_NO_RESOURCE;
     uint8_t *b = uct_veshm_engine_bounce(eng, ucs_max(length, 1), (unsigned)(remote_addr & 3));

@@ -125,17 +125,16 @@ ucs_status_t uct_veshm_remote_at(uct_veshm_rkey_t *rkey, uint64_t addr, size_t *
 /* The operations. Each returns as the UCT call of the same name, with
  * UCS_ERR_NO_RESOURCE when it cannot start now (uct_veshm_engine_can_start_with;
  * zcopy queues behind operations already started instead). */
-/* put_short's usual store is inline in the endpoint (veshm_ep.c) and
- * get_bcopy's load in veshm_op_int.h; these are the rest of them: put_short
- * through any attachment's host view or a bounce buffer and VE DMA,
- * get_bcopy's path through a bounce buffer and VE DMA. */
+/* put_short's usual store and get_bcopy's usual load are inline in the
+ * endpoint (veshm_ep.c); these are the rest of them: through any
+ * attachment's host view, or a bounce buffer and VE DMA. */
 ucs_status_t uct_veshm_op_put_short(uct_veshm_engine_t *eng, const void *buffer, unsigned length,
                                     uint64_t remote_addr, uct_veshm_rkey_t *rkey);
 ssize_t uct_veshm_op_put_bcopy(uct_veshm_engine_t *eng, uct_pack_callback_t pack_cb, void *arg,
                                uint64_t remote_addr, uct_veshm_rkey_t *rkey);
-ucs_status_t uct_veshm_op_get_bcopy_staged(uct_veshm_engine_t *eng, uct_unpack_callback_t unpack_cb,
-                                           void *arg, size_t length, uint64_t remote_addr,
-                                           uct_veshm_rkey_t *rkey, uct_completion_t *comp);
+ucs_status_t uct_veshm_op_get_bcopy(uct_veshm_engine_t *eng, uct_unpack_callback_t unpack_cb,
+                                    void *arg, size_t length, uint64_t remote_addr,
+                                    uct_veshm_rkey_t *rkey, uct_completion_t *comp);
 ucs_status_t uct_veshm_op_zcopy(uct_veshm_engine_t *eng, int is_get, const uct_iov_t *iov,
                                 size_t iovcnt, uint64_t remote_addr, uct_veshm_rkey_t *rkey,
                                 uct_completion_t *comp);

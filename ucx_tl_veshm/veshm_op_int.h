@@ -4,10 +4,7 @@
 #ifndef UCT_VESHM_OP_INT_H
 #define UCT_VESHM_OP_INT_H
 
-#include <string.h>
-
 #include "veshm_op.h"
-#include "veshm_pio.h"
 
 /* What the engine keeps in uct_pending_req_t::priv. */
 typedef struct {
@@ -52,21 +49,6 @@ static inline int uct_veshm_engine_behind_pending(const uct_veshm_engine_t *eng)
 static UCS_F_ALWAYS_INLINE int uct_veshm_engine_may_copy_now(const uct_veshm_engine_t *eng) {
     return !uct_veshm_engine_behind_pending(eng) && ucs_queue_is_empty(&eng->post_queue) &&
            !(eng->fence_pending && uct_veshm_engine_in_flight(eng));
-}
-
-/* get_bcopy: a load through the host view up to PIO_MAX, else staged. */
-static UCS_F_ALWAYS_INLINE ucs_status_t uct_veshm_op_get_bcopy(
-    uct_veshm_engine_t *eng, uct_unpack_callback_t unpack_cb, void *arg, size_t length,
-    uint64_t remote_addr, uct_veshm_rkey_t *rkey, uct_completion_t *comp) {
-    if (ucs_likely(length <= eng->config.pio_max && uct_veshm_engine_may_copy_now(eng))) {
-        const uint8_t *host = uct_veshm_pio_span(rkey, remote_addr, length, 0);
-        if (ucs_likely(host != NULL)) {
-            unpack_cb(arg, host, length);
-            uct_veshm_pio_count(1, length);
-            return UCS_OK;
-        }
-    }
-    return uct_veshm_op_get_bcopy_staged(eng, unpack_cb, arg, length, remote_addr, rkey, comp);
 }
 
 /* Operations started from now on wait for the data moving now. */
