@@ -6,6 +6,9 @@
  * symmetric heap, none of it in static data: static data is host memory that
  * no transport registers, which UCP reaches only through its software RMA
  * emulation. Over veshm, large copies must be shared with their target. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <shmem.h>
 #include <dlfcn.h>
 #include <inttypes.h>
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "run_apart.h"
 #include "ve_memory_probe.h"
 
 #define MIB ((size_t)1 << 20)
@@ -349,19 +353,25 @@ static void phase_collectives(void) {
     shmem_barrier_all();
 }
 
-/* Large puts and gets from PE 0 to PE 1 while PE 1 waits in a barrier: over
- * veshm, PE 1 copies chunks of them (ucx_tl_veshm/veshm_help.h). Every byte
- * is checked. Where the transport's statistics are found and VE memory is
- * promised (veshm mode), PE 1 must have helped by the end: the copies repeat
- * until it has, for up to 20 seconds. Whether PE 1 runs during a given copy
- * is the scheduler's choice: with 4 PEs on 2 busy cores (ctest -j2) 1002
- * copies once went by without PE 1 on a core during any of them. */
+/* Large puts and gets from PE 0 to PE 1 while PE 1 polls in
+ * shmem_wait_until: over veshm, PE 1 copies chunks of them
+ * (ucx_tl_veshm/veshm_help.h). Every byte is checked. Where the transport's
+ * statistics are found and VE memory is promised (veshm mode), PE 1 must
+ * have helped by the end: the copies repeat until it has, for up to 20
+ * seconds. Whether PE 1 is on a CPU during a copy is the scheduler's choice;
+ * it is made likely: PEs 0 and 1 run on different CPUs, and PE 0 starts a
+ * round's copies the moment it sees PE 1 enter its wait. Unbound and waiting
+ * in a barrier, 4 PEs on 2 busy cores (ctest -j2) once went 20 s (5010
+ * copies) with PE 1 never running during one, as happens when all run on one
+ * CPU. */
 static void phase_helped(void) {
     phase = "large put/get while the target polls";
     void (*stats)(uint64_t *, uint64_t *) = NULL;
     void *sym = dlsym(RTLD_DEFAULT, "uct_veshm_help_stats");
     memcpy(&stats, &sym, sizeof(sym));
-    long *more = shmem_calloc(1, sizeof(long));
+    /* more: another round follows; polling: PE 1 waits for round n (on PE
+     * 0); copied: PE 0 is done with round n (on PE 1). */
+    long *more = shmem_calloc(3, sizeof(long)), *polling = more + 1, *copied = more + 2;
     if (more == NULL)
         fail("allocation failed");
     const size_t n = 3 * MIB + 8, o = OFF + 40;
@@ -371,15 +381,24 @@ static void phase_helped(void) {
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     unsigned round = 0;
+    struct run_apart apart;
+    if (me < 2)
+        run_apart_begin(&apart, me);
     for (;; round++) {
         unsigned tag = 900 + round;
         if (me == 1) {
             fill(src + o, n, me, tag);
             prepare(dst + o, n);
         }
-        shmem_barrier_all();
-        if (me == 0) {
+        if (me == 0)
             fill(lbuf, n, me, tag);
+        shmem_barrier_all();
+        if (me == 1) {
+            shmem_long_atomic_set(polling, (long)round + 1, 0);
+            shmem_long_wait_until(copied, SHMEM_CMP_GE, (long)round + 1);
+        }
+        if (me == 0) {
+            shmem_long_wait_until(polling, SHMEM_CMP_GE, (long)round + 1);
             shmem_putmem(dst + o, lbuf, n, 1);
             memset(lbuf, SENT, n + GUARD);
             shmem_getmem(lbuf, src + o, n, 1);
@@ -392,13 +411,16 @@ static void phase_helped(void) {
             for (int pe = 0; pe < npes; pe++)
                 shmem_long_p(more, again, pe);
             shmem_quiet();
+            shmem_long_atomic_set(copied, (long)round + 1, 1);
         }
-        shmem_barrier_all(); /* PE 1 polls here while PE 0 copies */
+        shmem_barrier_all();
         if (me == 1)
             check_range(dst + o, n, 0, tag, "large put from PE 0");
         if (!*more)
             break;
     }
+    if (me < 2)
+        run_apart_end(&apart);
     if (me == 0 && ve_memory_expected()) {
         if (stats == NULL)
             fail("the veshm transport's statistics (uct_veshm_help_stats) are not loaded");

@@ -1,0 +1,41 @@
+/* Puts two processes of a test on different CPUs for a phase that must see
+ * them run at the same time (a target helping with a transfer while it
+ * polls). Unbound, the scheduler may keep both on one CPU's run queue for
+ * many seconds when every CPU is busy (ctest -j2 on 2 cores): then the target
+ * never polls during a transfer and there is nothing to prove. */
+#ifndef RUN_APART_H
+#define RUN_APART_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <sched.h>
+
+struct run_apart {
+    cpu_set_t before;
+    int pinned;
+};
+
+/* Pins the caller to the slot-th CPU (0 or 1) of those it may run on, if
+ * there are at least two; otherwise leaves it where it is. */
+static inline void run_apart_begin(struct run_apart *r, int slot) {
+    r->pinned = 0;
+    if (sched_getaffinity(0, sizeof(r->before), &r->before) != 0 || CPU_COUNT(&r->before) < 2)
+        return;
+    for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &r->before) || seen++ != slot)
+            continue;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        r->pinned = sched_setaffinity(0, sizeof(one), &one) == 0;
+        return;
+    }
+}
+
+static inline void run_apart_end(struct run_apart *r) {
+    if (r->pinned)
+        (void)sched_setaffinity(0, sizeof(r->before), &r->before);
+}
+
+#endif
