@@ -67,6 +67,7 @@ ucs_status_t uct_veshm_engine_pending_push(uct_veshm_engine_t *eng, struct uct_v
     priv->ep = ep;
     priv->fence_after = 0;
     ucs_queue_push(&eng->pending, &priv->queue);
+    uct_veshm_engine_rehold(eng);
     return UCS_OK;
 }
 
@@ -90,6 +91,7 @@ void uct_veshm_engine_pending_purge(uct_veshm_engine_t *eng, struct uct_veshm_ep
         if (cb != NULL)
             cb(ucs_container_of((void *)priv, uct_pending_req_t, priv), arg);
     }
+    uct_veshm_engine_rehold(eng);
 }
 
 /* ---- life cycle ---- */

@@ -151,8 +151,7 @@ ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned
                                     uint64_t remote_addr, uct_rkey_t rkey) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    if (ucs_likely(length - 1u < iface->config.max_short && uct_veshm_ep_may_go_fast(ep) &&
-                   iface->engine.config.short_pio &&
+    if (ucs_likely(length - 1u < iface->config.put_short_pio_max && uct_veshm_ep_may_go_fast(ep) &&
                    uct_veshm_engine_may_copy_now(&iface->engine))) {
         uint8_t *host = uct_veshm_pio_run((uct_veshm_rkey_t *)rkey, remote_addr, length, 1);
         if (ucs_likely(host != NULL)) {
@@ -243,8 +242,7 @@ ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack
                                     uct_completion_t *comp) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
-    if (ucs_likely(length <= iface->config.max_bcopy && uct_veshm_ep_may_go_fast(ep) &&
-                   length <= iface->engine.config.pio_max &&
+    if (ucs_likely(length <= iface->config.get_bcopy_pio_max && uct_veshm_ep_may_go_fast(ep) &&
                    uct_veshm_engine_may_copy_now(&iface->engine))) {
         const uint8_t *host = uct_veshm_pio_run((uct_veshm_rkey_t *)rkey, remote_addr, length, 0);
         if (ucs_likely(host != NULL)) {

@@ -329,6 +329,8 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_iface_t, uct_md_h md, uct_worker_h worker,
     ec.descriptors = info.dma_descriptors;
     ec.short_pio = config->short_pio;
     ec.pio_max = config->pio_max;
+    self->config.put_short_pio_max = ec.short_pio ? self->config.max_short : 0;
+    self->config.get_bcopy_pio_max = ucs_min(self->config.max_bcopy, ec.pio_max);
     ucs_list_head_init(&self->eps);
     ucs_status_t status = uct_veshm_engine_init(&self->engine, uct_veshm_proc.handle, &ec);
     if (status != UCS_OK)

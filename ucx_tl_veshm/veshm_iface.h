@@ -41,6 +41,9 @@ typedef struct uct_veshm_iface {
     int node;
     struct {
         size_t max_short, max_bcopy;
+        /* The largest put_short (0 without SHORT_PIO) and get_bcopy (PIO_MAX
+         * bounds it) that the endpoint's inline paths take: one compare. */
+        size_t put_short_pio_max, get_bcopy_pio_max;
         size_t am_max_short, am_max_bcopy, am_max_zcopy, am_max_hdr;
         double bandwidth, latency, overhead;
         ucs_time_t peer_check;

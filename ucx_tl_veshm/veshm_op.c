@@ -294,6 +294,7 @@ unsigned uct_veshm_engine_post_queued(uct_veshm_engine_t *eng) {
         ucs_queue_pull_non_empty(&eng->post_queue);
         events += uct_veshm_op_try_complete(eng, op);
     }
+    uct_veshm_engine_rehold(eng);
     return events;
 }
 
@@ -342,6 +343,7 @@ static ucs_status_t uct_veshm_op_start(uct_veshm_engine_t *eng, uct_veshm_op_t *
     if (eng->fence_pending) {
         op->fenced = 1;
         eng->fence_pending = 0;
+        uct_veshm_engine_rehold(eng);
     }
     int was_empty = !uct_veshm_engine_in_flight(eng);
     size_t total = 0;
@@ -356,6 +358,7 @@ static ucs_status_t uct_veshm_op_start(uct_veshm_engine_t *eng, uct_veshm_op_t *
     }
     if (!ucs_queue_is_empty(&eng->post_queue) || uct_veshm_op_post(eng, op) != UCS_OK) {
         ucs_queue_push(&eng->post_queue, &op->queue);
+        uct_veshm_engine_rehold(eng);
         return UCS_INPROGRESS;
     }
     if (was_empty && op->inflight > 0 && op->posted_bytes <= UCT_VESHM_SYNC_MAX) {
@@ -516,6 +519,7 @@ static unsigned uct_veshm_engine_dispatch(uct_veshm_engine_t *eng) {
         ++events;
     }
     eng->dispatching = 0;
+    uct_veshm_engine_rehold(eng);
     return events;
 }
 
@@ -526,6 +530,7 @@ unsigned uct_veshm_engine_progress(uct_veshm_engine_t *eng) {
                    ucs_queue_is_empty(&eng->done) && ucs_queue_is_empty(&eng->pending) &&
                    ucs_queue_is_empty(&eng->flushes))) {
         eng->fence_pending = 0; /* nothing moving: the fence is satisfied */
+        eng->hold = 0;
         return 0;
     }
     unsigned events = 0;
@@ -537,8 +542,10 @@ unsigned uct_veshm_engine_progress(uct_veshm_engine_t *eng) {
     }
     events += uct_veshm_engine_reap(eng);
     events += uct_veshm_engine_post_queued(eng);
-    if (eng->fence_pending && !uct_veshm_engine_moving(eng))
+    if (eng->fence_pending && !uct_veshm_engine_moving(eng)) {
         eng->fence_pending = 0;
+        uct_veshm_engine_rehold(eng);
+    }
     events += uct_veshm_engine_dispatch(eng);
     if (uct_veshm_engine_is_idle(eng)) {
         while (!ucs_queue_is_empty(&eng->flushes)) {

@@ -83,6 +83,10 @@ typedef struct uct_veshm_engine {
     int in_fence;                /* uct_iface_fence is finishing what started */
     /* The next operation to start waits until everything before is complete. */
     int fence_pending;
+    /* 0 only when nothing is pending or queued and no fence is set, so that
+     * the fast paths test one word (uct_veshm_engine_may_copy_now); set
+     * again by uct_veshm_engine_rehold after every change of those. */
+    int hold;
     /* Progress is calling pending requests: they may start although the
      * pending queue is not empty (any other new operation may not). */
     int dispatching;

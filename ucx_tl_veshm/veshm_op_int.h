@@ -44,17 +44,31 @@ static inline int uct_veshm_engine_behind_pending(const uct_veshm_engine_t *eng)
     return !eng->dispatching && !ucs_queue_is_empty(&eng->pending);
 }
 
+/* Recomputes eng->hold: called wherever the pending queue, the post queue
+ * or fence_pending may have changed. */
+static inline void uct_veshm_engine_rehold(uct_veshm_engine_t *eng) {
+    eng->hold = !ucs_queue_is_empty(&eng->pending) || !ucs_queue_is_empty(&eng->post_queue) ||
+                eng->fence_pending;
+}
+
 /* A new operation may be done right now by the caller (through the host
- * view): nothing pending or queued before it, no fence waiting. */
+ * view): nothing pending or queued before it, no fence waiting. The usual
+ * case is one load (hold); the exact test only when something is held
+ * (pending requests that are being dispatched, a fence with nothing left in
+ * flight). cachegrind, an 8-byte put_short: five loads and branches of the
+ * engine were a fifth of its instructions. */
 static UCS_F_ALWAYS_INLINE int uct_veshm_engine_may_copy_now(const uct_veshm_engine_t *eng) {
-    return !uct_veshm_engine_behind_pending(eng) && ucs_queue_is_empty(&eng->post_queue) &&
-           !(eng->fence_pending && uct_veshm_engine_in_flight(eng));
+    return ucs_likely(!eng->hold) ||
+           (!uct_veshm_engine_behind_pending(eng) && ucs_queue_is_empty(&eng->post_queue) &&
+            !(eng->fence_pending && uct_veshm_engine_in_flight(eng)));
 }
 
 /* Operations started from now on wait for the data moving now. */
 static inline void uct_veshm_engine_fence_moving(uct_veshm_engine_t *eng) {
-    if (uct_veshm_engine_moving(eng))
+    if (uct_veshm_engine_moving(eng)) {
         eng->fence_pending = 1;
+        uct_veshm_engine_rehold(eng);
+    }
 }
 
 /* Bounce space (uct_veshm_bounce_alloc), from the start of the ring when

@@ -924,6 +924,39 @@ TEST_F(UctVeshmBusy, NothingOvertakesAPendingRequest) {
     EXPECT_EQ(remote_hash(120 * kMiB, 8), uct_test_hash(&p.value, 8));
 }
 
+// Behind a transfer still queued to be posted (no fence: 96 MiB of zcopy is
+// more than the DMA ring takes at once), later operations wait: a put_short,
+// a get_bcopy and atomics answer UCS_ERR_NO_RESOURCE instead of going
+// through the host view at once (the fast paths' one-word test,
+// veshm_op_int.h, must see the queue), and a put to the transfer's last
+// bytes made after it lands after it.
+TEST_F(UctVeshmBusy, NothingOvertakesDataQueuedToPost) {
+    remote(ALLOC_MD, 128 * kMiB);
+    const size_t n = 96 * kMiB;
+    a = std::make_unique<LocalBuf>(ctx, n, true);
+    uct_test_fill(a->p, n, 0, 41);
+    big.comp = {on_done, 1, UCS_OK};
+    uct_iov_t iov{a->p, n, a->memh, 0, 1};
+    big_status = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &big.comp);
+    ASSERT_EQ(big_status, UCS_INPROGRESS);
+    const uint64_t at = n - 64;
+    uint64_t v = 0x3333333333333333ull, old = 0, got = 0;
+    EXPECT_EQ(uct_ep_put_short(ep, &v, 8, raddr + at, rkey.rkey), UCS_ERR_NO_RESOURCE);
+    EXPECT_EQ(uct_ep_get_bcopy(
+                  ep, [](void *arg, const void *data, size_t len) { memcpy(arg, data, len); }, &got,
+                  8, raddr + at, rkey.rkey, nullptr),
+              UCS_ERR_NO_RESOURCE);
+    EXPECT_EQ(uct_ep_atomic64_post(ep, UCT_ATOMIC_OP_ADD, 1, raddr + at, rkey.rkey),
+              UCS_ERR_NO_RESOURCE);
+    EXPECT_EQ(uct_ep_atomic64_fetch(ep, UCT_ATOMIC_OP_ADD, 0, &old, raddr + at, rkey.rkey, nullptr),
+              UCS_ERR_NO_RESOURCE);
+    ASSERT_EQ(put(SHORT, reinterpret_cast<uint8_t *>(&v), nullptr, 8, raddr + at), UCS_OK);
+    ASSERT_EQ(wait(big_status, big), UCS_OK);
+    ASSERT_EQ(flush(), UCS_OK);
+    EXPECT_EQ(remote_hash(at, 8), uct_test_hash(&v, 8)) << "the put landed before the zcopy";
+    EXPECT_EQ(remote_hash(at - 4096, 4096), uct_test_hash(a->p + at - 4096, 4096));
+}
+
 // Atomics reach only aligned words inside the region the key names: the
 // last words are reachable (the usual path through the key's host view), a
 // word across the end (the region is 64 KiB + 4 of VE memory), past it,
