@@ -31,13 +31,17 @@
 static int me, npes, left, right;
 static const char *phase = "init";
 
+/* One write per line (stderr is unbuffered): oshrun may print another PE's
+ * output between the pieces of several. */
 static void fail(const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "shmem_e2e [PE %d/%d] FAIL in %s: ", me, npes, phase);
+    char line[1024];
+    int n = snprintf(line, sizeof(line), "shmem_e2e [PE %d/%d] FAIL in %s: ", me, npes, phase);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    if (n >= 0 && (size_t)n < sizeof(line))
+        vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "%s\n", line);
     fflush(stderr);
     shmem_global_exit(1);
     exit(1);
