@@ -39,9 +39,9 @@
 #                    installed script, else build/ in the repository; then
 #                    the UCX module directories of /usr and /usr/local)
 #   VESHM_MPI_TLS    UCX_TLS of veshm mode before the network transport
-#                    (default veshm,sm,self); the tests' controls set
-#                    sm,self: everything of veshm mode but the transport
-#                    carrying the traffic
+#                    (default veshm,posix,self; mode mpich veshm,sm,self);
+#                    the tests' controls set posix,self: everything of
+#                    veshm mode but the transport carrying the traffic
 #
 # Why each setting:
 # * Debian's /etc/openmpi/openmpi-mca-params.conf disables pml/ucx and
@@ -72,12 +72,19 @@
 #   osc/rdma is opened without osc/ucx (Debian's osc list, or osc=sm,rdma:
 #   every run of hello_shmem, 2 PEs); with osc/ucx among the components, as
 #   here, it does not (osc=sm,ucx,rdma, ucx,rdma, sm,ucx: no run crashed).
-# * UCX_TLS=veshm,sm,self,tcp: veshm carries RMA and atomics to VE memory;
-#   posix/sysv/cma (sm) carry active messages, tag matching and RMA to host
-#   memory (MPI_Win_create / MPI_Win_create_dynamic windows, static data);
-#   both reach ranks on the same host only. The network transport
-#   ($VESHM_NET_TLS) carries everything between hosts: without one, UCP has
-#   no transport to a rank on another host ("Destination is unreachable").
+# * UCX_TLS=veshm,posix,self,tcp: veshm carries RMA and atomics to VE
+#   memory; posix carries active messages and RMA to host memory
+#   (MPI_Win_create / MPI_Win_create_dynamic windows, static data); both
+#   reach ranks on the same host only. Not sysv and cma (all of UCX's sm):
+#   sysv does what posix does, and cma carries no RMA lane of the contexts
+#   spml/ucx and osc/ucx open (RMA and atomics only; two-sided traffic is
+#   ob1's), but every interface of a worker is flushed by every
+#   shmem_quiet and MPI_Win_flush: OpenSHMEM 8-byte putmem + quiet took
+#   0.0270 us with them, 0.0245 without (UCX's default set 0.0255). Mode
+#   mpich keeps sm: MPICH sends two-sided traffic through UCP, whose
+#   rendezvous uses cma. The network transport ($VESHM_NET_TLS) carries
+#   everything between hosts: without one, UCP has no transport to a rank on
+#   another host ("Destination is unreachable").
 # * OMPI_MCA_mca_base_env_list: mpirun hands the ranks it starts on other
 #   hosts (through ssh, with a clean environment) only the OMPI_MCA_*
 #   variables of its environment, and the variables this list names. Listed
@@ -185,7 +192,11 @@ if [ "$_veshm_mpi_mode" = veshm ] || [ "$_veshm_mpi_mode" = mpich ]; then
   }
   export VESHM_UCX_MODULE
   _veshm_net=${VESHM_NET_TLS-tcp}
-  export UCX_TLS=${VESHM_MPI_TLS:-veshm,sm,self}${_veshm_net:+,$_veshm_net}
+  _veshm_local=veshm,posix,self
+  if [ "$_veshm_mpi_mode" = mpich ]; then
+    _veshm_local=veshm,sm,self
+  fi
+  export UCX_TLS=${VESHM_MPI_TLS:-$_veshm_local}${_veshm_net:+,$_veshm_net}
   export UCX_ALLOC_PRIO=md:veshm,md:sysv,md:posix,huge,thp,md:*,mmap,heap
 fi
 _veshm_rank=$(cd "$(dirname "$_veshm_mpi_dir/$_veshm_rank_rel")" && pwd)/veshm-rank
@@ -210,5 +221,5 @@ elif [ "$_veshm_mpi_mode" = veshm ] || [ "$_veshm_mpi_mode" = ucx ]; then
 fi
 unset _veshm_mpi_mode _veshm_mpi_dir _veshm_root _veshm_module _veshm_route _veshm_rank_rel \
   _veshm_module_rel _veshm_route_rel _veshm_forward _veshm_list _veshm_entries _veshm_net \
-  _veshm_rank _e
+  _veshm_rank _veshm_local _e
 unset -f _veshm_first_file
