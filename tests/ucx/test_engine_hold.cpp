@@ -29,6 +29,16 @@ struct Engine {
         return !uct_veshm_engine_behind_pending(&e) && ucs_queue_is_empty(&e.post_queue) &&
                !(e.fence_pending && uct_veshm_engine_in_flight(&e));
     }
+    void expect_held() const {
+        EXPECT_NE(e.hold, 0);
+        EXPECT_FALSE(uct_veshm_engine_may_copy_now(&e));
+    }
+    // Held, yet the exact test lets a new operation go.
+    void expect_held_but_free() const {
+        EXPECT_NE(e.hold, 0);
+        EXPECT_TRUE(exact());
+        EXPECT_TRUE(uct_veshm_engine_may_copy_now(&e));
+    }
 };
 
 } // namespace
@@ -44,13 +54,10 @@ TEST(EngineHold, APendingRequestHoldsUntilItLeaves) {
     uct_veshm_pending_priv_t req{};
     ucs_queue_push(&g.e.pending, &req.queue);
     uct_veshm_engine_rehold(&g.e);
-    EXPECT_NE(g.e.hold, 0);
-    EXPECT_FALSE(uct_veshm_engine_may_copy_now(&g.e));
-    // While progress dispatches pending requests, what they start may go
-    // (the exact test, behind the held word).
+    g.expect_held();
+    // While progress dispatches pending requests, what they start may go.
     g.e.dispatching = 1;
-    EXPECT_TRUE(g.exact());
-    EXPECT_TRUE(uct_veshm_engine_may_copy_now(&g.e));
+    g.expect_held_but_free();
     g.e.dispatching = 0;
     ucs_queue_pull_non_empty(&g.e.pending);
     uct_veshm_engine_rehold(&g.e);
@@ -64,8 +71,7 @@ TEST(EngineHold, AnOperationQueuedToPostHoldsUntilPosted) {
     memset(&op, 0, sizeof(op));
     ucs_queue_push(&g.e.post_queue, &op.queue);
     uct_veshm_engine_rehold(&g.e);
-    EXPECT_NE(g.e.hold, 0);
-    EXPECT_FALSE(uct_veshm_engine_may_copy_now(&g.e));
+    g.expect_held();
     ucs_queue_pull_non_empty(&g.e.post_queue);
     uct_veshm_engine_rehold(&g.e);
     EXPECT_EQ(g.e.hold, 0);
@@ -76,13 +82,11 @@ TEST(EngineHold, AFenceHoldsWhileDataMoves) {
     g.e.desc_head = 1; // one descriptor in flight
     uct_veshm_engine_fence_moving(&g.e);
     EXPECT_EQ(g.e.fence_pending, 1);
-    EXPECT_NE(g.e.hold, 0);
-    EXPECT_FALSE(uct_veshm_engine_may_copy_now(&g.e));
+    g.expect_held();
     // Nothing in flight any more: the fence is satisfied before progress
-    // clears it, and the exact test says so.
+    // clears it.
     g.e.desc_tail = 1;
-    EXPECT_TRUE(g.exact());
-    EXPECT_TRUE(uct_veshm_engine_may_copy_now(&g.e));
+    g.expect_held_but_free();
     g.e.fence_pending = 0;
     uct_veshm_engine_rehold(&g.e);
     EXPECT_EQ(g.e.hold, 0);
