@@ -879,14 +879,20 @@ TEST_F(UctVeshm, IfaceFenceFinishesStartedTransfers) {
 // resources until it completes.
 class UctVeshmBusy : public UctVeshm {
   protected:
-    void make_busy() {
+    static constexpr size_t kBig = 96 * kMiB;
+    // A put_zcopy of kBig (more than the DMA ring takes at once, so part of
+    // it stays queued to be posted), then, if fence, a fence.
+    void make_busy(bool fence = true) {
         remote(ALLOC_MD, 128 * kMiB);
-        a = std::make_unique<LocalBuf>(ctx, 96 * kMiB, true);
+        a = std::make_unique<LocalBuf>(ctx, kBig, true);
+        uct_test_fill(a->p, kBig, 0, 41);
         big.comp = {on_done, 1, UCS_OK};
-        uct_iov_t iov{a->p, 96 * kMiB, a->memh, 0, 1};
+        uct_iov_t iov{a->p, kBig, a->memh, 0, 1};
         big_status = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &big.comp);
         ASSERT_EQ(big_status, UCS_INPROGRESS);
-        ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
+        if (fence) {
+            ASSERT_EQ(uct_ep_fence(ep, 0), UCS_OK);
+        }
     }
     void TearDown() override {
         a.reset();
@@ -931,15 +937,8 @@ TEST_F(UctVeshmBusy, NothingOvertakesAPendingRequest) {
 // veshm_op_int.h, must see the queue), and a put to the transfer's last
 // bytes made after it lands after it.
 TEST_F(UctVeshmBusy, NothingOvertakesDataQueuedToPost) {
-    remote(ALLOC_MD, 128 * kMiB);
-    const size_t n = 96 * kMiB;
-    a = std::make_unique<LocalBuf>(ctx, n, true);
-    uct_test_fill(a->p, n, 0, 41);
-    big.comp = {on_done, 1, UCS_OK};
-    uct_iov_t iov{a->p, n, a->memh, 0, 1};
-    big_status = uct_ep_put_zcopy(ep, &iov, 1, raddr, rkey.rkey, &big.comp);
-    ASSERT_EQ(big_status, UCS_INPROGRESS);
-    const uint64_t at = n - 64;
+    make_busy(false);
+    const uint64_t at = kBig - 64;
     uint64_t v = 0x3333333333333333ull, old = 0, got = 0;
     EXPECT_EQ(uct_ep_put_short(ep, &v, 8, raddr + at, rkey.rkey), UCS_ERR_NO_RESOURCE);
     EXPECT_EQ(uct_ep_get_bcopy(
