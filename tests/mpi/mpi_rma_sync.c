@@ -48,6 +48,7 @@
 #include <time.h>
 
 #include "mpi_fail.h"
+#include "run_apart.h"
 
 static int rank, nranks;
 static const char *phase = "init";
@@ -499,6 +500,10 @@ static void phase_large(const char *expect) {
         out[i] = (uint8_t)(i * 13 + 1);
     }
     MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    /* Rank 1 helps only while it runs beside rank 0 (run_apart.h). */
+    struct run_apart apart;
+    if (rank < 2)
+        run_apart_begin(&apart, 0, rank);
     if (rank == 0 && nranks > 1) {
         /* 16 rounds, then more (at most 300 in all) while the target has
          * done nothing of the transfers or of the accumulates yet where it
@@ -593,6 +598,8 @@ static void phase_large(const char *expect) {
         }
     }
     MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    if (rank < 2)
+        run_apart_end(&apart);
     int loaded, ok = 1;
     uint64_t direct, through_ucx, helped;
     int has_state = route_stats(big, &loaded, &direct, &through_ucx, &helped);

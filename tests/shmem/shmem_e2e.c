@@ -387,7 +387,7 @@ static void phase_helped(void) {
     unsigned round = 0;
     struct run_apart apart;
     if (me < 2)
-        run_apart_begin(&apart, me);
+        run_apart_begin(&apart, 0, me);
     for (;; round++) {
         unsigned tag = 900 + round;
         if (me == 1) {

@@ -27,6 +27,7 @@
 #include <ucs/debug/log_def.h>
 
 #include "copy_help.h"
+#include "run_apart.h"
 #include "uct_common.h"
 #include "uct_peer_process.hpp"
 #include "veshm_rkey_format.h"
@@ -1110,6 +1111,17 @@ bool peer_may_reach_us() {
 // peer polls, each until it has helped with one: every byte must arrive, and
 // the peer must have seen buf through its own view (through_view) or never.
 void UctVeshm::copies_until_helped(LocalBuf &buf, size_t n, uint64_t off, bool through_view) {
+    // The peer helps only while it runs beside this process (run_apart.h).
+    run_apart self, other;
+    run_apart_begin(&self, 0, 0);
+    run_apart_begin(&other, peer.pid, 1);
+    struct Unpin {
+        run_apart *a, *b;
+        ~Unpin() {
+            run_apart_end(a);
+            run_apart_end(b);
+        }
+    } unpin{&self, &other};
     for (int is_get = 0; is_get < 2; ++is_get) {
         SCOPED_TRACE(is_get ? "get" : "put");
         const uint32_t seed = 31 + is_get;

@@ -10,17 +10,20 @@
 #define _GNU_SOURCE
 #endif
 #include <sched.h>
+#include <sys/types.h>
 
 struct run_apart {
+    pid_t pid;
     cpu_set_t before;
     int pinned;
 };
 
-/* Pins the caller to the slot-th CPU (0 or 1) of those it may run on, if
- * there are at least two; otherwise leaves it where it is. */
-static inline void run_apart_begin(struct run_apart *r, int slot) {
+/* Pins process pid (0: the caller) to the slot-th CPU (0 or 1) of those it
+ * may run on, if there are at least two; otherwise leaves it where it is. */
+static inline void run_apart_begin(struct run_apart *r, pid_t pid, int slot) {
+    r->pid = pid;
     r->pinned = 0;
-    if (sched_getaffinity(0, sizeof(r->before), &r->before) != 0 || CPU_COUNT(&r->before) < 2)
+    if (sched_getaffinity(pid, sizeof(r->before), &r->before) != 0 || CPU_COUNT(&r->before) < 2)
         return;
     for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; cpu++) {
         if (!CPU_ISSET(cpu, &r->before) || seen++ != slot)
@@ -28,14 +31,14 @@ static inline void run_apart_begin(struct run_apart *r, int slot) {
         cpu_set_t one;
         CPU_ZERO(&one);
         CPU_SET(cpu, &one);
-        r->pinned = sched_setaffinity(0, sizeof(one), &one) == 0;
+        r->pinned = sched_setaffinity(pid, sizeof(one), &one) == 0;
         return;
     }
 }
 
 static inline void run_apart_end(struct run_apart *r) {
     if (r->pinned)
-        (void)sched_setaffinity(0, sizeof(r->before), &r->before);
+        (void)sched_setaffinity(r->pid, sizeof(r->before), &r->before);
 }
 
 #endif
