@@ -1236,10 +1236,14 @@ TEST_F(UctVeshm, ForgedHelpJobsAreRefused) {
         << "a copy between the peer's own buffers";
     EXPECT_EQ(forge(getpid(), payload.data(), ve_addr, 0, 1), 0u)
         << "an operation (the MPI library's accumulates) the transport does not do";
-    EXPECT_EQ(forge(getpid(), payload.data(), ve_addr, 0), kChunks) << "control";
+    // Through the kernel the peer leaves the last chunks to the origin, which
+    // this forger does not copy: the peer's are the ones after them.
+    constexpr uint64_t kLeft = VESHM_COPY_HELP_KERNEL_LEAVES, kFrom = kLeft * VESHM_COPY_HELP_CHUNK;
+    EXPECT_EQ(forge(getpid(), payload.data(), ve_addr, 0), kChunks - kLeft) << "control";
     LocalBuf back(ctx, kMiB, false);
     ASSERT_EQ(get(ZCOPY, back.p, back.memh, kMiB, ve_addr), UCS_OK);
-    EXPECT_EQ(memcmp(back.p, payload.data(), kMiB), 0) << "the control's job did not arrive";
+    EXPECT_EQ(memcmp(back.p + kFrom, payload.data() + kFrom, kMiB - kFrom), 0)
+        << "the control's job did not arrive";
 }
 
 // The peer dying while it holds a chunk of a large put (a thread of this

@@ -33,12 +33,18 @@ struct Shared {
 };
 
 // What the forked helper does with the chunks it claims.
-enum class Helper { serves, dies_holding_one, cannot_reach_origin };
+enum class Helper { serves, serves_with_view, dies_holding_one, cannot_reach_origin };
 
 uint8_t *child_memory;
 
 uint8_t *resolve(void *, uint64_t target, uint64_t len) {
     return target <= kMem && len <= kMem - target ? child_memory + target : nullptr;
+}
+
+// The helper's view of the origin's buffer when the job names it as memory
+// both map: the same memory file, at hmem.
+uint8_t *view_of_origin(void *, int64_t, uint64_t hmem, uint64_t len) {
+    return hmem <= kMem && len <= kMem - hmem ? child_memory + hmem : nullptr;
 }
 
 // Pages of [p, p + n) not present in this process's page tables.
@@ -113,9 +119,11 @@ class CopyHelp : public testing::Test {
         __atomic_store_n(&shared->ready, 1, __ATOMIC_RELEASE);
         veshm_copy_help *h = &shared->slot;
         while (!__atomic_load_n(&shared->stop, __ATOMIC_ACQUIRE)) {
-            if (what == Helper::serves) {
+            if (what == Helper::serves || what == Helper::serves_with_view) {
                 int refused = 0;
-                veshm_copy_help_serve(h, resolve, nullptr, nullptr, nullptr, &refused);
+                veshm_copy_help_serve(h, resolve,
+                                      what == Helper::serves_with_view ? view_of_origin : nullptr,
+                                      nullptr, nullptr, &refused);
                 if (refused)
                     return 3;
                 continue;
@@ -194,6 +202,43 @@ class CopyHelp : public testing::Test {
             }
         }
         EXPECT_GT(jobs_helped, 0) << "the helper never took a chunk";
+    }
+
+    // Publishes job and claims nothing until the helper has stopped taking
+    // chunks of it (what it took is done, and it took no more for 100 ms);
+    // then does the rest, checks every byte, and returns how many the helper
+    // left.
+    uint64_t left_by_helper(veshm_copy_help_job job) {
+        veshm_copy_help *h = &shared->slot;
+        uint64_t chunk = veshm_copy_help_chunk(job.len), nchunks = (job.len + chunk - 1) / chunk;
+        EXPECT_EQ(0u, __atomic_exchange_n(&h->owner, 1, __ATOMIC_ACQUIRE));
+        uint64_t seq = veshm_copy_help_publish(h, getpid(), &job, nchunks);
+        uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE), opened = word;
+        for (int i = 0; i < 10000 && word == opened; ++i) {
+            usleep(1000);
+            word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
+        }
+        EXPECT_NE(opened, word) << "the helper never claimed";
+        for (int quiet = 0; quiet < 100;) {
+            usleep(1000);
+            uint64_t now = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
+            bool done =
+                __atomic_load_n(&h->done, __ATOMIC_ACQUIRE) == nchunks - veshm_copy_help_left(now);
+            quiet = now == word && done ? quiet + 1 : 0;
+            word = now;
+        }
+        uint64_t left = veshm_copy_help_left(word);
+        int64_t c;
+        while ((c = veshm_copy_help_claim(h, seq)) >= 0) {
+            veshm_copy_help_do(&job, (size_t)c * chunk,
+                               veshm_copy_help_chunk_len(job.len, chunk, c), nullptr);
+            __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
+        }
+        EXPECT_EQ(nchunks, __atomic_load_n(&h->done, __ATOMIC_ACQUIRE));
+        EXPECT_EQ(0u, __atomic_load_n(&h->failed, __ATOMIC_ACQUIRE));
+        __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
+        EXPECT_EQ(0, memcmp(job.buf, job.view, job.len)) << left << " chunks left to the origin";
+        return left;
     }
 
     cpu_set_t allowed;
@@ -282,6 +327,27 @@ TEST_F(CopyHelp, HelperTakesTheLastChunksLeft) {
     EXPECT_EQ(0u, __atomic_load_n(&h->failed, __ATOMIC_ACQUIRE));
     __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
     EXPECT_EQ(0, memcmp(buf.data(), view + kSkew, kJob));
+}
+
+// A helper that reaches the origin's buffer through the kernel copies a chunk
+// in the time the origin copies two: it leaves the last two to the origin,
+// which would otherwise wait for the helper's. One that sees the buffer (VE
+// memory both map) copies as fast as the origin and takes every chunk.
+TEST_F(CopyHelp, HelperThroughTheKernelLeavesTheLastChunksToTheOrigin) {
+    start(Helper::serves);
+    std::vector<uint8_t> buf;
+    fill(buf);
+    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 0, 0, 0};
+    EXPECT_EQ(VESHM_COPY_HELP_KERNEL_LEAVES, left_by_helper(job));
+}
+
+TEST_F(CopyHelp, HelperThatSeesTheOriginsBufferTakesEveryChunk) {
+    start(Helper::serves_with_view);
+    const size_t at = kSkew + kStride; // the origin's buffer, in the memory file
+    for (size_t i = 0; i < kJob; ++i)
+        view[at + i] = (uint8_t)(i * 7 + 1);
+    veshm_copy_help_job job = {view + kSkew, kSkew, view + at, kJob, 0, 0, getpid(), at};
+    EXPECT_EQ(0u, left_by_helper(job));
 }
 
 // A block mapped in two parts (the edges of two chunks): the table must not
