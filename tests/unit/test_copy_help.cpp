@@ -33,7 +33,13 @@ struct Shared {
 };
 
 // What the forked helper does with the chunks it claims.
-enum class Helper { serves, serves_with_view, dies_holding_one, cannot_reach_origin };
+enum class Helper {
+    serves,
+    serves_with_view,
+    serves_adding,
+    dies_holding_one,
+    cannot_reach_origin
+};
 
 uint8_t *child_memory;
 
@@ -45,6 +51,15 @@ uint8_t *resolve(void *, uint64_t target, uint64_t len) {
 // both map: the same memory file, at hmem.
 uint8_t *view_of_origin(void *, int64_t, uint64_t hmem, uint64_t len) {
     return hmem <= kMem && len <= kMem - hmem ? child_memory + hmem : nullptr;
+}
+
+// The one operation the adding helper knows (1): dst += src, byte by byte.
+int add_bytes(uint64_t op, uint8_t *dst, const uint8_t *src, size_t n) {
+    if (op != 1)
+        return -1;
+    for (size_t i = 0; i < n; ++i)
+        dst[i] = (uint8_t)(dst[i] + src[i]);
+    return 0;
 }
 
 // Pages of [p, p + n) not present in this process's page tables.
@@ -119,11 +134,12 @@ class CopyHelp : public testing::Test {
         __atomic_store_n(&shared->ready, 1, __ATOMIC_RELEASE);
         veshm_copy_help *h = &shared->slot;
         while (!__atomic_load_n(&shared->stop, __ATOMIC_ACQUIRE)) {
-            if (what == Helper::serves || what == Helper::serves_with_view) {
+            if (what == Helper::serves || what == Helper::serves_with_view ||
+                what == Helper::serves_adding) {
                 int refused = 0;
-                veshm_copy_help_serve(h, resolve,
-                                      what == Helper::serves_with_view ? view_of_origin : nullptr,
-                                      nullptr, nullptr, &refused);
+                veshm_copy_help_serve(
+                    h, resolve, what == Helper::serves_with_view ? view_of_origin : nullptr,
+                    what == Helper::serves_adding ? add_bytes : nullptr, nullptr, &refused);
                 if (refused)
                     return 3;
                 continue;
@@ -208,12 +224,15 @@ class CopyHelp : public testing::Test {
     // chunks of it (what it took is done, and it took no more for 100 ms);
     // then does the rest, checks every byte, and returns how many the helper
     // left.
-    uint64_t left_by_helper(veshm_copy_help_job job) {
+    uint64_t left_by_helper(veshm_copy_help_job job, veshm_copy_help_apply_fn apply = nullptr) {
         veshm_copy_help *h = &shared->slot;
         uint64_t chunk = veshm_copy_help_chunk(job.len), nchunks = (job.len + chunk - 1) / chunk;
         EXPECT_EQ(0u, __atomic_exchange_n(&h->owner, 1, __ATOMIC_ACQUIRE));
         uint64_t seq = veshm_copy_help_publish(h, getpid(), &job, nchunks);
-        uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE), opened = word;
+        // The word as published, before any claim.
+        const uint64_t opened =
+            seq << VESHM_COPY_HELP_SEQ_SHIFT | nchunks << VESHM_COPY_HELP_COUNT_SHIFT;
+        uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
         for (int i = 0; i < 10000 && word == opened; ++i) {
             usleep(1000);
             word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
@@ -231,12 +250,13 @@ class CopyHelp : public testing::Test {
         int64_t c;
         while ((c = veshm_copy_help_claim(h, seq)) >= 0) {
             veshm_copy_help_do(&job, (size_t)c * chunk,
-                               veshm_copy_help_chunk_len(job.len, chunk, c), nullptr);
+                               veshm_copy_help_chunk_len(job.len, chunk, c), apply);
             __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
         }
         EXPECT_EQ(nchunks, __atomic_load_n(&h->done, __ATOMIC_ACQUIRE));
         EXPECT_EQ(0u, __atomic_load_n(&h->failed, __ATOMIC_ACQUIRE));
         __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
+        // The target memory was zeros: an addition leaves the operand too.
         EXPECT_EQ(0, memcmp(job.buf, job.view, job.len)) << left << " chunks left to the origin";
         return left;
     }
@@ -332,7 +352,8 @@ TEST_F(CopyHelp, HelperTakesTheLastChunksLeft) {
 // A helper that reaches the origin's buffer through the kernel copies a chunk
 // in the time the origin copies two: it leaves the last two to the origin,
 // which would otherwise wait for the helper's. One that sees the buffer (VE
-// memory both map) copies as fast as the origin and takes every chunk.
+// memory both map) copies as fast as the origin and takes every chunk; so
+// does one that applies an operation, where the origin's own part is as slow.
 TEST_F(CopyHelp, HelperThroughTheKernelLeavesTheLastChunksToTheOrigin) {
     start(Helper::serves);
     std::vector<uint8_t> buf;
@@ -348,6 +369,14 @@ TEST_F(CopyHelp, HelperThatSeesTheOriginsBufferTakesEveryChunk) {
         view[at + i] = (uint8_t)(i * 7 + 1);
     veshm_copy_help_job job = {view + kSkew, kSkew, view + at, kJob, 0, 0, getpid(), at};
     EXPECT_EQ(0u, left_by_helper(job));
+}
+
+TEST_F(CopyHelp, HelperApplyingAnOperationTakesEveryChunk) {
+    start(Helper::serves_adding);
+    std::vector<uint8_t> buf;
+    fill(buf);
+    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 1, 0, 0};
+    EXPECT_EQ(0u, left_by_helper(job, add_bytes));
 }
 
 // A block mapped in two parts (the edges of two chunks): the table must not
