@@ -214,8 +214,10 @@ elif [ "$_veshm_mpi_mode" = veshm ] || [ "$_veshm_mpi_mode" = ucx ]; then
   }
   export VESHM_OSC_ROUTE_LIB
   export OMPI_MCA_orte_fork_agent=$_veshm_rank
+  # Only what is set: mpirun warns of every listed variable it cannot find
+  # (mode ucx sets no UCX_TLS and no module).
   for _e in $_veshm_forward; do
-    _veshm_list=${_veshm_list:+$_veshm_list;}$_e
+    [ -z "${!_e+set}" ] || _veshm_list=${_veshm_list:+$_veshm_list;}$_e
   done
   export OMPI_MCA_mca_base_env_list=$_veshm_list
 fi

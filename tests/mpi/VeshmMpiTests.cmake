@@ -23,8 +23,11 @@ function(add_veshm_mpi_test)
   # Last, so that a test's own ENV overrides the defaults above.
   list(APPEND env ${T_ENV})
   # With more ranks than cores a test needs the machine to itself.
+  # mpirun's warning that a variable named for forwarding is missing: the
+  # environment script listed one it did not set.
   set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT "${env}" TIMEOUT ${T_TIMEOUT}
-                       PROCESSORS ${T_NP} LABELS "mpi;${T_MODE}")
+                       PROCESSORS ${T_NP} LABELS "mpi;${T_MODE}"
+                       FAIL_REGULAR_EXPRESSION "environment variable was not found")
 endfunction()
 
 # Modes the tests run in: always UCX's own transports; veshm once the
