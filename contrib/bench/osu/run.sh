@@ -182,7 +182,8 @@ for ((rep = 1; rep <= reps; rep++)); do
         --oversubscribe $cmd >"$tmp/out" 2>"$tmp/err"; then
         # What it printed before it failed still counts: osu_oshm_atomics of
         # OSU 5.3 aborts after its first four operations with Open MPI 4.1.4,
-        # in both modes (stack smashing in liboshmem's shmem_int_cswap).
+        # in both modes (stack smashing in liboshmem's shmem_int_cswap: Open
+        # MPI issue 11257, fixed in 4.1.5).
         echo "osu: $label ($mode) failed, its lines so far are kept:" >&2
         tail -3 "$tmp/err" >&2
       fi
