@@ -18,6 +18,7 @@
 #define VESHM_COPY_HELP_H
 
 /* Needs _GNU_SOURCE (process_vm_readv) before the first system header. */
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,24 +48,31 @@
 #define VESHM_COPY_HELP_MIN (256u * 1024)
 #endif
 
-/* The slot, in memory both processes map; two cache lines. */
+/* The slot, in memory both processes map: two cache lines. The first
+ * holds what changes while a job runs; every poll of the target reads it. The
+ * job's description is written before the job opens and read once by the
+ * helper, so on a line of its own it costs the origin one cache miss to
+ * publish, not one for each field it stores between two of those polls. */
 struct veshm_copy_help {
-    uint64_t owner;  /* 0 free, else the origin's id (never 0) */
     uint64_t claim;  /* job number (24 bits), end and start of the chunks left (20 bits each) */
     uint64_t done;   /* chunks finished, by whoever took them */
     uint64_t failed; /* bit c: the helper could not reach the origin for chunk c */
-    int64_t pid;     /* the origin process */
+    char pad0[40];
+    uint64_t owner; /* 0 free, else the origin's id (never 0) */
+    int32_t pid;    /* the origin process */
+    uint32_t is_get;
     uint64_t remote; /* the origin's buffer, in its address space */
     uint64_t target; /* where in the target's memory, as its user names it */
     uint64_t len;
-    uint64_t is_get;
     uint64_t op; /* 0: a copy; else an operation the users agree on (apply) */
     /* The origin's buffer as VE memory (0: it is not): its owner and HMEM
      * address, for a target that can see it (veshm_copy_help_serve's view). */
     int64_t buf_owner;
     uint64_t buf_hmem;
-    char pad[32];
 };
+static_assert(offsetof(struct veshm_copy_help, owner) == 64 &&
+                  sizeof(struct veshm_copy_help) == 128,
+              "the slot's lines: what a job changes, then its description");
 
 /* What an origin asks: a put (copy buf to the target's memory, or apply op
  * with buf as the origin operand) or a get (copy the target's memory to buf;
@@ -216,11 +224,11 @@ static inline uint64_t veshm_copy_help_publish(struct veshm_copy_help *h, pid_t 
         seq = 1;
     /* Atomic, relaxed: a late helper may read them while they change (its
      * claim then fails). */
-    __atomic_store_n(&h->pid, (int64_t)pid, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->pid, (int32_t)pid, __ATOMIC_RELAXED);
     __atomic_store_n(&h->remote, (uint64_t)(uintptr_t)job->buf, __ATOMIC_RELAXED);
     __atomic_store_n(&h->target, job->target, __ATOMIC_RELAXED);
     __atomic_store_n(&h->len, (uint64_t)job->len, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->is_get, (uint64_t)job->is_get, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->is_get, (uint32_t)job->is_get, __ATOMIC_RELAXED);
     __atomic_store_n(&h->op, job->op, __ATOMIC_RELAXED);
     __atomic_store_n(&h->buf_owner, job->buf_owner, __ATOMIC_RELAXED);
     __atomic_store_n(&h->buf_hmem, job->buf_hmem, __ATOMIC_RELAXED);
