@@ -197,7 +197,7 @@ if [ "$_veshm_mpi_mode" = veshm ] || [ "$_veshm_mpi_mode" = mpich ]; then
     _veshm_local=veshm,sm,self
   fi
   export UCX_TLS=${VESHM_MPI_TLS:-$_veshm_local}${_veshm_net:+,$_veshm_net}
-  export UCX_ALLOC_PRIO=md:veshm,md:sysv,md:posix,huge,thp,md:*,mmap,heap
+  export UCX_ALLOC_PRIO="md:veshm,md:sysv,md:posix,huge,thp,md:*,mmap,heap"
 fi
 _veshm_rank=$(cd "$(dirname "$_veshm_mpi_dir/$_veshm_rank_rel")" && pwd)/veshm-rank
 if [ "$_veshm_mpi_mode" = mpich ]; then
