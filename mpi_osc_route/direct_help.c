@@ -123,7 +123,7 @@ static int help(struct direct_win *w) {
     if (w->help_off || w->t[w->rank].mem.view == NULL)
         return 0;
     return veshm_copy_help_serve(&w->t[w->rank].ctl->help, own_window, NULL, acc_apply, w,
-                                 &w->help_off);
+                                 &w->help_off, &w->help_served);
 }
 
 /* Progress callbacks running now, in any thread (direct_help_quiesce). */

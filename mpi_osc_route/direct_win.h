@@ -80,6 +80,7 @@ struct direct_win {
     MPI_Comm comm;     /* a duplicate of the window's, for the fence's barrier */
     int has_comm;
     int help_off;               /* process_vm_readv/writev refused: this rank helps no more */
+    uint64_t help_served;       /* the last job of this rank's slot it served (copy_help.h) */
     int access;                 /* an MPI_Win_start epoch is open */
     int exposed;                /* origins of the open MPI_Win_post epoch, -1 without one */
     uint64_t completes_seen;    /* completes of earlier exposure epochs */

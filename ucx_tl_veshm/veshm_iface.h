@@ -52,6 +52,7 @@ typedef struct uct_veshm_iface {
     uct_veshm_am_rx_t am_rx;
     ucs_list_link_t eps;
     int help_off;              /* the kernel refused to reach a peer (veshm_help.h) */
+    uint64_t help_served;      /* the last job of its slot it served (copy_help.h) */
     unsigned progress_calls;   /* since the last look at the clock */
     ucs_time_t next_peer_scan; /* built-in keepalive of the endpoints */
 } uct_veshm_iface_t;

@@ -1,15 +1,15 @@
 /* Large copies shared by the two processes they concern. The origin of a put
  * or get publishes it in a slot in the target's shared memory and copies it
- * in 64 KiB chunks; the target, whenever it polls (MPI's progress, a UCX
- * interface's), claims chunks of it too, with process_vm_readv/_writev (the
+ * 64 KiB at a time; the target, whenever it polls (MPI's progress, a UCX
+ * interface's), claims parts of it too, with process_vm_readv/_writev (the
  * origin's buffer is private memory: the kernel is the only way in). Who
- * takes a chunk is decided by a compare-and-swap on one word holding the
+ * takes which chunks is decided by a compare-and-swap on one word holding the
  * job's number and the bounds of its chunks left, so a late helper can
  * neither take a chunk of a finished job nor run past its end while the next
  * origin rewrites the fields. A target that computes never claims: the
- * origin then copies everything, for one atomic per chunk. contrib/bench/copy
- * measures what the second core gives: ~1.1x at 256-512 KiB, 1.5-2.4x from
- * 1 MiB, nothing below 256 KiB.
+ * origin then copies everything, for one atomic per claim. contrib/bench/copy
+ * measures what the second core gives: through the kernel 1.30-1.33x at
+ * 256-512 KiB, 1.8-3.2x from 1 MiB, nothing below 256 KiB.
  *
  * Users: the same-host path of MPI windows (mpi_osc_route/direct_help.c) and
  * the veshm transport (ucx_tl_veshm/veshm_help.c). C, header only: both are
@@ -28,36 +28,57 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Chunks are 64 KiB, or larger for jobs above 4 MiB: at most 64 per job, so
- * that one word says which ones a helper could not do. */
-#define VESHM_COPY_HELP_CHUNK (64u * 1024)
-#define VESHM_COPY_HELP_MAX_CHUNKS 64u
-/* A helper that reaches the origin's buffer through the kernel copies a chunk
- * in about the time the origin copies two when both buffers are in cache
- * (process_vm_readv/_writev pin the pages: 64 KiB in 3.0 us against 1.5 us
- * by memcpy, measured in an MPI put of 512 KiB while both copy): one it
- * claims with fewer than three left ends after the origin has done the rest,
- * and the origin waits for it. It leaves the last two of a copy to the
- * origin; of an operation (an accumulate) it takes any: there the origin's
- * own part is as slow (OSU's acc_latency with fence, 256-512 KiB: 1.12x the
- * default path when it left two, 0.93-1.03 when it took any). */
+/* Chunks are 16 KiB, or larger for jobs above 4 MiB: at most 256 per job, so
+ * that four words say which ones a helper could not do. The origin claims
+ * four at a time; a helper claims a share of what is left, so that the two
+ * end together: with whole 64 KiB pieces a 256 KiB job split 3 + 1 between
+ * an origin and a helper of half its speed, where 2.5 + 1.5 ends sooner. */
+#define VESHM_COPY_HELP_CHUNK (16u * 1024)
+#define VESHM_COPY_HELP_MAX_CHUNKS 256u
+#define VESHM_COPY_HELP_ORIGIN_CLAIM 4u
+/* The most a helper claims at once (128 KiB): what the origin may wait for
+ * when the helper loses its core in the middle of a claim. */
+#define VESHM_COPY_HELP_HELPER_CLAIM 8u
+/* A helper's share of the chunks left, in sixteenths, by how fast it is against
+ * the origin (timed inside an MPI put, get and accumulate of 256-512 KiB,
+ * both buffers in cache). Through the kernel (process_vm_readv/_writev pin
+ * the pages) it copies 64 KiB in 2.6-2.8 us against the origin's 1.4-1.7: a
+ * third of the rest, a little more since the origin is still busy with its
+ * own claim when the helper takes its share. Applying an operation through
+ * the kernel (read, then apply) it takes 3.8 us against the origin's 1.2: a
+ * quarter. Through a view (memory both map) it is as fast as the origin
+ * and claims like it, 64 KiB at a time: there a half of what is left, in
+ * pieces that differ from job to job, was slower (OpenSHMEM putmem of 1 MiB
+ * 13.0 -> 13.9 us), each core's part of the buffers no longer the same. */
+#define VESHM_COPY_HELP_SHARE_ALL 16u
+#define VESHM_COPY_HELP_SHARE_KERNEL 6u
+#define VESHM_COPY_HELP_SHARE_KERNEL_OP 5u
+/* Through the kernel the last chunks of a job are the origin's: a claim's
+ * system call and page pinning cost what the origin needs to copy two, or
+ * to apply an operation to three. */
 #define VESHM_COPY_HELP_KERNEL_LEAVES 2u
+#define VESHM_COPY_HELP_KERNEL_OP_LEAVES 3u
 /* From here two cores copy faster than one (contrib/bench/copy, which sets
  * it to 1 to measure every size). */
 #ifndef VESHM_COPY_HELP_MIN
 #define VESHM_COPY_HELP_MIN (256u * 1024)
 #endif
 
-/* The slot, in memory both processes map: two cache lines. The first
- * holds what changes while a job runs; every poll of the target reads it. The
- * job's description is written before the job opens and read once by the
- * helper, so on a line of its own it costs the origin one cache miss to
- * publish, not one for each field it stores between two of those polls. */
+/* The slot, in memory both processes map: three cache lines, so that the
+ * target's polls and the origin's work touch different ones. The first holds
+ * what changes while a job runs (each claim, each chunk done). The second
+ * describes the job, written before it opens and read once by a helper. The
+ * third holds the number of the last job published, the one word a target's
+ * poll reads (veshm_copy_help_pending): written once per job, it stays in
+ * both caches, where polls of the first line would take it from the origin
+ * before each claim (a 256 KiB accumulate lost 15% to a helper polling after
+ * its own share), and polls of the second before each field it publishes. */
 struct veshm_copy_help {
-    uint64_t claim;  /* job number (24 bits), end and start of the chunks left (20 bits each) */
-    uint64_t done;   /* chunks finished, by whoever took them */
-    uint64_t failed; /* bit c: the helper could not reach the origin for chunk c */
-    char pad0[40];
+    uint64_t claim; /* job number (24 bits), end and start of the chunks left (20 bits each) */
+    uint64_t done;  /* chunks finished, by whoever took them */
+    /* bit c % 64 of word c / 64: the helper could not reach the origin for chunk c */
+    uint64_t failed[VESHM_COPY_HELP_MAX_CHUNKS / 64];
+    char pad0[16];
     uint64_t owner; /* 0 free, else the origin's id (never 0) */
     int32_t pid;    /* the origin process */
     uint32_t is_get;
@@ -69,10 +90,13 @@ struct veshm_copy_help {
      * address, for a target that can see it (veshm_copy_help_serve's view). */
     int64_t buf_owner;
     uint64_t buf_hmem;
+    uint64_t posted; /* the last job's number, stored once it is open */
+    char pad2[56];
 };
 static_assert(offsetof(struct veshm_copy_help, owner) == 64 &&
-                  sizeof(struct veshm_copy_help) == 128,
-              "the slot's lines: what a job changes, then its description");
+                  offsetof(struct veshm_copy_help, posted) == 128 &&
+                  sizeof(struct veshm_copy_help) == 192,
+              "the slot's lines: what a job changes, its description, its number");
 
 /* What an origin asks: a put (copy buf to the target's memory, or apply op
  * with buf as the origin operand) or a get (copy the target's memory to buf;
@@ -116,34 +140,60 @@ static inline uint64_t veshm_copy_help_left(uint64_t word) {
            (word & VESHM_COPY_HELP_FIELD_MASK);
 }
 
-/* Claims a chunk of job seq: the origin the first one left, a helper the
- * last one left, so that from one job to the next each core mostly copies
- * the same part (its lines still in its cache when a buffer is used again)
- * and the two meet wherever the helper's start puts them. -1 when fewer than
- * min_left (at least 1) are left or the job is over (the compare-and-swap
- * fails on the number). */
+/* Claims chunks of job seq: the origin the first ones left, a helper the
+ * last ones, so that from one job to the next each core mostly copies the
+ * same part (its lines still in its cache when a buffer is used again) and
+ * the two meet wherever the helper's claims put them. It takes share sixteenths
+ * of the chunks left (rounded up), at most most, and leaves at least
+ * leave; *count says how many. Returns the first chunk taken, or -1 when
+ * that is none or the job is over (the compare-and-swap fails on the
+ * number). */
 static inline int64_t veshm_copy_help_claim_at(struct veshm_copy_help *h, uint64_t seq, int last,
-                                               uint64_t min_left) {
+                                               unsigned share, uint64_t most, uint64_t leave,
+                                               uint64_t *count) {
     uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
     for (;;) {
-        if (veshm_copy_help_seq(word) != seq || !veshm_copy_help_open(word) ||
-            veshm_copy_help_left(word) < min_left)
+        if (veshm_copy_help_seq(word) != seq || !veshm_copy_help_open(word))
             return -1;
-        uint64_t next = last ? word - (1ull << VESHM_COPY_HELP_COUNT_SHIFT) : word + 1;
+        uint64_t left = veshm_copy_help_left(word);
+        if (left <= leave)
+            return -1;
+        uint64_t k = (left * share + VESHM_COPY_HELP_SHARE_ALL - 1) / VESHM_COPY_HELP_SHARE_ALL;
+        k = k < most ? k : most;
+        k = k < left - leave ? k : left - leave;
+        if (k == 0)
+            return -1;
+        uint64_t next = last ? word - (k << VESHM_COPY_HELP_COUNT_SHIFT) : word + k;
         if (__atomic_compare_exchange_n(&h->claim, &word, next, 0, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE))
+                                        __ATOMIC_ACQUIRE)) {
+            *count = k;
             return (int64_t)((last ? next >> VESHM_COPY_HELP_COUNT_SHIFT : word) &
                              VESHM_COPY_HELP_FIELD_MASK);
+        }
     }
 }
 
+/* One chunk, the first left. */
 static inline int64_t veshm_copy_help_claim(struct veshm_copy_help *h, uint64_t seq) {
-    return veshm_copy_help_claim_at(h, seq, 0, 1);
+    uint64_t k;
+    return veshm_copy_help_claim_at(h, seq, 0, VESHM_COPY_HELP_SHARE_ALL, 1, 0, &k);
 }
 
-/* A helper's claim. */
+/* One chunk, the last left. */
 static inline int64_t veshm_copy_help_claim_last(struct veshm_copy_help *h, uint64_t seq) {
-    return veshm_copy_help_claim_at(h, seq, 1, 1);
+    uint64_t k;
+    return veshm_copy_help_claim_at(h, seq, 1, VESHM_COPY_HELP_SHARE_ALL, 1, 0, &k);
+}
+
+/* Marks chunk c as one the helper did nothing of. */
+static inline void veshm_copy_help_fail(struct veshm_copy_help *h, uint64_t c) {
+    if (c < VESHM_COPY_HELP_MAX_CHUNKS)
+        __atomic_fetch_or(&h->failed[c / 64], 1ull << (c % 64), __ATOMIC_RELEASE);
+}
+
+static inline int veshm_copy_help_failed(struct veshm_copy_help *h, uint64_t c) {
+    return c < VESHM_COPY_HELP_MAX_CHUNKS &&
+           (__atomic_load_n(&h->failed[c / 64], __ATOMIC_ACQUIRE) >> (c % 64) & 1);
 }
 
 /* The chunk size of a job of len bytes: both sides derive it from len. */
@@ -153,9 +203,14 @@ static inline uint64_t veshm_copy_help_chunk(uint64_t len) {
     return per > VESHM_COPY_HELP_CHUNK ? per : VESHM_COPY_HELP_CHUNK;
 }
 
-static inline uint64_t veshm_copy_help_chunk_len(uint64_t len, uint64_t chunk, int64_t c) {
+/* Bytes of chunks [c, c + k) of a job of len bytes. */
+static inline uint64_t veshm_copy_help_span(uint64_t len, uint64_t chunk, int64_t c, uint64_t k) {
     uint64_t off = (uint64_t)c * chunk;
-    return len - off < chunk ? len - off : chunk;
+    return len - off < k * chunk ? len - off : k * chunk;
+}
+
+static inline uint64_t veshm_copy_help_chunk_len(uint64_t len, uint64_t chunk, int64_t c) {
+    return veshm_copy_help_span(len, chunk, c, 1);
 }
 
 /* The origin's part of chunk bytes [off, off + n): through its view. */
@@ -233,10 +288,12 @@ static inline uint64_t veshm_copy_help_publish(struct veshm_copy_help *h, pid_t 
     __atomic_store_n(&h->buf_owner, job->buf_owner, __ATOMIC_RELAXED);
     __atomic_store_n(&h->buf_hmem, job->buf_hmem, __ATOMIC_RELAXED);
     __atomic_store_n(&h->done, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->failed, 0, __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < VESHM_COPY_HELP_MAX_CHUNKS / 64; ++i)
+        __atomic_store_n(&h->failed[i], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&h->claim,
                      seq << VESHM_COPY_HELP_SEQ_SHIFT | nchunks << VESHM_COPY_HELP_COUNT_SHIFT,
                      __ATOMIC_RELEASE);
+    __atomic_store_n(&h->posted, seq, __ATOMIC_RELEASE);
     return seq;
 }
 
@@ -261,12 +318,14 @@ static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t
     }
     uint64_t seq = veshm_copy_help_publish(h, getpid(), job, nchunks);
     int64_t c;
-    uint64_t mine = 0; /* bit c: chunk c done here */
-    while ((c = veshm_copy_help_claim(h, seq)) >= 0) {
-        mine |= 1ull << c;
-        veshm_copy_help_do(job, (size_t)c * chunk, veshm_copy_help_chunk_len(job->len, chunk, c),
+    uint64_t k, mine[VESHM_COPY_HELP_MAX_CHUNKS / 64] = {0}; /* chunks done here */
+    while ((c = veshm_copy_help_claim_at(h, seq, 0, VESHM_COPY_HELP_SHARE_ALL,
+                                         VESHM_COPY_HELP_ORIGIN_CLAIM, 0, &k)) >= 0) {
+        veshm_copy_help_do(job, (size_t)c * chunk, veshm_copy_help_span(job->len, chunk, c, k),
                            apply);
-        __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
+        for (uint64_t i = (uint64_t)c; i < (uint64_t)c + k; ++i)
+            mine[i / 64] |= 1ull << (i % 64);
+        __atomic_fetch_add(&h->done, k, __ATOMIC_RELEASE);
     }
     /* The helper's chunks: it is working on them now (it claims only while
      * it runs, one at a time). */
@@ -276,26 +335,34 @@ static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t
     }
     /* Chunks a helper could not reach this process for: it did nothing of
      * them (an accumulate must not be applied twice). */
-    uint64_t failed = __atomic_load_n(&h->failed, __ATOMIC_ACQUIRE);
-    for (c = 0; failed != 0; ++c, failed >>= 1) {
-        if (failed & 1) {
+    int64_t helped = (int64_t)nchunks;
+    for (c = 0; (uint64_t)c < nchunks; ++c) {
+        if (veshm_copy_help_failed(h, (uint64_t)c)) {
             veshm_copy_help_do(job, (size_t)c * chunk,
                                veshm_copy_help_chunk_len(job->len, chunk, c), apply);
-            mine |= 1ull << c;
+            mine[c / 64] |= 1ull << (c % 64);
         }
+        helped -= mine[c / 64] >> (c % 64) & 1;
     }
     __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
     for (c = 0; (uint64_t)c < nchunks; ++c)
-        if (!(mine >> c & 1))
+        if (!(mine[c / 64] >> (c % 64) & 1))
             veshm_copy_help_map_in(job->view + (size_t)c * chunk,
                                    veshm_copy_help_chunk_len(job->len, chunk, c), job->is_get);
-    return (int64_t)nchunks - __builtin_popcountll(mine);
+    return helped;
 }
 
 /* How a helper sees the origin's buffer when it is VE memory: its own view
  * of len bytes at hmem of the VE process owner, or NULL (then the kernel
  * copies, process_vm_readv/_writev). */
 typedef uint8_t *(*veshm_copy_help_view_fn)(void *arg, int64_t owner, uint64_t hmem, uint64_t len);
+
+/* Whether h names a job the target has not served yet (*served: the number
+ * of the one it served last): the one load a poll pays when it has not. */
+static inline int veshm_copy_help_pending(const struct veshm_copy_help *h, const uint64_t *served) {
+    uint64_t posted = __atomic_load_n(&h->posted, __ATOMIC_ACQUIRE);
+    return posted != 0 && posted != __atomic_load_n(served, __ATOMIC_RELAXED);
+}
 
 /* Target: does the chunks of h's open job it can claim. resolve turns the
  * job's target and length into this process's memory, or NULL to refuse;
@@ -304,16 +371,25 @@ typedef uint8_t *(*veshm_copy_help_view_fn)(void *arg, int64_t owner, uint64_t h
  * apply (NULL: jobs with an op are refused) does a job's op. Whatever the
  * slot says is checked (any process that can write the slot can write it).
  * *refused is set when the kernel refused to reach the origin (ptrace
- * scope): the origin does that chunk itself, and the caller should not help
- * any more. Through the kernel, the last VESHM_COPY_HELP_KERNEL_LEAVES chunks
- * of a copy are the origin's. Returns the chunks done here. */
-static inline int veshm_copy_help_serve(
-    struct veshm_copy_help *h, uint8_t *(*resolve)(void *arg, uint64_t target, uint64_t len),
-    veshm_copy_help_view_fn view, veshm_copy_help_apply_fn apply, void *arg, int *refused) {
+ * scope): the origin does those chunks itself, and the caller should not
+ * help any more. Each claim takes the share of the chunks left its path
+ * earns (VESHM_COPY_HELP_SHARE_*); through the kernel, the last
+ * VESHM_COPY_HELP_KERNEL_LEAVES chunks of a copy are the origin's. *served
+ * (the caller's, one per slot) names the job served last: one call takes of
+ * a job all that this process will, since what a claim may take only shrinks
+ * as the job goes on. Returns the chunks done here. */
+static inline int
+veshm_copy_help_serve(struct veshm_copy_help *h,
+                      uint8_t *(*resolve)(void *arg, uint64_t target, uint64_t len),
+                      veshm_copy_help_view_fn view, veshm_copy_help_apply_fn apply, void *arg,
+                      int *refused, uint64_t *served) {
+    if (!veshm_copy_help_pending(h, served))
+        return 0;
     uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
+    uint64_t seq = veshm_copy_help_seq(word);
+    __atomic_store_n(served, seq, __ATOMIC_RELAXED);
     if (!veshm_copy_help_open(word))
         return 0;
-    uint64_t seq = veshm_copy_help_seq(word);
     /* Read before claiming: a claim that succeeds proves the job they
      * describe was still open. */
     pid_t pid = (pid_t)__atomic_load_n(&h->pid, __ATOMIC_RELAXED);
@@ -342,18 +418,26 @@ static inline int veshm_copy_help_serve(
     /* The origin's operand of an op, read here first. */
     static __thread uint8_t *operand;
     static __thread uint64_t operand_len;
-    if (theirs == NULL && op != 0 && operand_len < chunk) {
-        uint8_t *p = (uint8_t *)realloc(operand, chunk);
+    const uint64_t most =
+        theirs != NULL ? VESHM_COPY_HELP_ORIGIN_CLAIM : VESHM_COPY_HELP_HELPER_CLAIM;
+    if (theirs == NULL && op != 0 && operand_len < most * chunk) {
+        uint8_t *p = (uint8_t *)realloc(operand, most * chunk);
         if (p == NULL)
             return 0;
         operand = p;
-        operand_len = chunk;
+        operand_len = most * chunk;
     }
-    uint64_t min_left = theirs != NULL || op != 0 ? 1 : VESHM_COPY_HELP_KERNEL_LEAVES + 1;
+    unsigned share = theirs != NULL ? VESHM_COPY_HELP_SHARE_ALL
+                     : op != 0      ? VESHM_COPY_HELP_SHARE_KERNEL_OP
+                                    : VESHM_COPY_HELP_SHARE_KERNEL;
+    uint64_t leave = theirs != NULL ? 0
+                     : op != 0      ? VESHM_COPY_HELP_KERNEL_OP_LEAVES
+                                    : VESHM_COPY_HELP_KERNEL_LEAVES;
     int events = 0;
     int64_t c;
-    while ((c = veshm_copy_help_claim_at(h, seq, 1, min_left)) >= 0) {
-        size_t off = (size_t)c * chunk, n = veshm_copy_help_chunk_len(len, chunk, c);
+    uint64_t k;
+    while ((c = veshm_copy_help_claim_at(h, seq, 1, share, most, leave, &k)) >= 0) {
+        size_t off = (size_t)c * chunk, n = veshm_copy_help_span(len, chunk, c, k);
         if (theirs != NULL) {
             if (op != 0)
                 apply(op, mine + off, theirs + off, n);
@@ -367,14 +451,15 @@ static inline int veshm_copy_help_serve(
             ssize_t got = is_get ? process_vm_writev(pid, &local, 1, &peer, 1, 0)
                                  : process_vm_readv(pid, &local, 1, &peer, 1, 0);
             if (got != (ssize_t)n) {
-                __atomic_fetch_or(&h->failed, 1ull << c, __ATOMIC_RELEASE);
+                for (uint64_t i = 0; i < k; ++i)
+                    veshm_copy_help_fail(h, (uint64_t)c + i);
                 *refused = 1;
             } else if (op != 0) {
                 apply(op, mine + off, operand, n);
             }
         }
-        __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
-        ++events;
+        __atomic_fetch_add(&h->done, k, __ATOMIC_RELEASE);
+        events += (int)k;
         if (*refused)
             break;
     }

@@ -460,9 +460,11 @@ static int route_stats(MPI_Win w, int *loaded, uint64_t *direct, uint64_t *throu
  * 1 does part of each while it polls (mpi_osc_route direct_help.c): with
  * "direct", the counters must say it did, of each kind of operation. */
 #define LARGE (4u << 20)
-/* core/wire/copy_help.h: such a transfer is 64 chunks of 64 KiB; the target
- * takes the last ones left, the origin the first ones. */
-#define HELP_CHUNKS 64u
+/* core/wire/copy_help.h: such a transfer is 256 chunks of 16 KiB; the
+ * target takes the last ones left, the origin the first ones, and a claim of
+ * the target's is at most 8 chunks (VESHM_COPY_HELP_HELPER_CLAIM). */
+#define HELP_CHUNKS 256u
+#define HELP_CLAIM_MAX 8u
 /* Every int of back (the target's, as got) is its int of out plus times
  * its int of add. */
 static void check_sums(int round, const char *what, const uint8_t *out, const uint8_t *back,
@@ -477,12 +479,15 @@ static void check_sums(int round, const char *what, const uint8_t *out, const ui
     }
 }
 
-/* The offset of the chunk the target took last of a transfer of LARGE
- * bytes, from its count of the target's chunks before and after; -1 if it
- * took none. */
-static long last_helped_chunk(uint64_t before, uint64_t after) {
+/* The offset of the target's last claim of a transfer of LARGE bytes (its
+ * lowest chunks), from its count of the target's chunks before and after; -1
+ * if it took none. *len: bytes from there that cover that claim (below the
+ * size the target helps with, so that a get of them is the origin's alone). */
+static long last_helped_claim(uint64_t before, uint64_t after, size_t *len) {
     if (after <= before || after - before > HELP_CHUNKS)
         return -1;
+    uint64_t n = after - before < HELP_CLAIM_MAX ? after - before : HELP_CLAIM_MAX;
+    *len = n * (LARGE / HELP_CHUNKS);
     return (long)((HELP_CHUNKS - (after - before)) * (LARGE / HELP_CHUNKS));
 }
 
@@ -525,26 +530,27 @@ static void phase_large(const char *expect) {
             MPI_CHECK(MPI_Put(out, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
             MPI_CHECK(MPI_Win_flush(1, big));
             route_stats(big, &loaded, &d, &t, &after);
-            /* The chunk the target took last, at once (with a get too small
+            /* The claim the target took last, at once (with a get too small
              * to be shared): an origin that did not wait for it would find it
              * still being copied. Of the put, then of a get. */
-            long last = last_helped_chunk(before, after);
+            size_t len = 0;
+            long last = last_helped_claim(before, after, &len);
             if (last >= 0) {
-                MPI_CHECK(MPI_Get(back + last, LARGE / HELP_CHUNKS, MPI_BYTE, 1, (MPI_Aint)last,
-                                  LARGE / HELP_CHUNKS, MPI_BYTE, big));
+                MPI_CHECK(MPI_Get(back + last, (int)len, MPI_BYTE, 1, (MPI_Aint)last, (int)len,
+                                  MPI_BYTE, big));
                 MPI_CHECK(MPI_Win_flush(1, big));
-                if (memcmp(back + last, out + last, LARGE / HELP_CHUNKS) != 0)
-                    fail("round %d: the chunk at %ld the target copied last differs from the one "
-                         "put",
+                if (memcmp(back + last, out + last, len) != 0)
+                    fail("round %d: the claim at %ld the target copied last differs from what "
+                         "was put",
                          round, last);
-                memset(back + last, 0, LARGE / HELP_CHUNKS);
+                memset(back + last, 0, len);
             }
             route_stats(big, &loaded, &d, &t, &before);
             MPI_CHECK(MPI_Get(back, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
             route_stats(big, &loaded, &d, &t, &after);
-            last = last_helped_chunk(before, after);
-            if (last >= 0 && memcmp(back + last, out + last, LARGE / HELP_CHUNKS) != 0)
-                fail("round %d: the chunk at %ld the target copied last of a get is not there",
+            last = last_helped_claim(before, after, &len);
+            if (last >= 0 && memcmp(back + last, out + last, len) != 0)
+                fail("round %d: the claim at %ld the target copied last of a get is not there",
                      round, last);
             MPI_CHECK(MPI_Win_unlock(1, big));
             for (size_t off = LARGE; off > 0; off -= 4096)

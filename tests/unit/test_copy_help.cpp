@@ -4,6 +4,7 @@
 // that the origin's next small transfers to them take no page fault.
 #include "wire/copy_help.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
@@ -80,6 +81,14 @@ size_t pages_missing(const uint8_t *p, size_t n) {
     return missing;
 }
 
+// Chunks of the slot's job marked as ones the helper could not do.
+unsigned chunks_failed(veshm_copy_help *h) {
+    unsigned n = 0;
+    for (uint64_t c = 0; c < VESHM_COPY_HELP_MAX_CHUNKS; ++c)
+        n += veshm_copy_help_failed(h, c);
+    return n;
+}
+
 void pin(int cpu) {
     cpu_set_t one;
     CPU_ZERO(&one);
@@ -133,13 +142,15 @@ class CopyHelp : public testing::Test {
             return 2;
         __atomic_store_n(&shared->ready, 1, __ATOMIC_RELEASE);
         veshm_copy_help *h = &shared->slot;
+        uint64_t served = 0;
         while (!__atomic_load_n(&shared->stop, __ATOMIC_ACQUIRE)) {
             if (what == Helper::serves || what == Helper::serves_with_view ||
                 what == Helper::serves_adding) {
                 int refused = 0;
-                veshm_copy_help_serve(
-                    h, resolve, what == Helper::serves_with_view ? view_of_origin : nullptr,
-                    what == Helper::serves_adding ? add_bytes : nullptr, nullptr, &refused);
+                veshm_copy_help_serve(h, resolve,
+                                      what == Helper::serves_with_view ? view_of_origin : nullptr,
+                                      what == Helper::serves_adding ? add_bytes : nullptr, nullptr,
+                                      &refused, &served);
                 if (refused)
                     return 3;
                 continue;
@@ -151,7 +162,7 @@ class CopyHelp : public testing::Test {
                 continue;
             if (what == Helper::dies_holding_one)
                 return 0; // the chunk is never done
-            __atomic_fetch_or(&h->failed, 1ull << c, __ATOMIC_RELEASE);
+            veshm_copy_help_fail(h, (uint64_t)c);
             __atomic_fetch_add(&shared->chunks_failed, 1, __ATOMIC_RELEASE);
             __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
         }
@@ -254,7 +265,7 @@ class CopyHelp : public testing::Test {
             __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
         }
         EXPECT_EQ(nchunks, __atomic_load_n(&h->done, __ATOMIC_ACQUIRE));
-        EXPECT_EQ(0u, __atomic_load_n(&h->failed, __ATOMIC_ACQUIRE));
+        EXPECT_EQ(0u, chunks_failed(h));
         __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
         // The target memory was zeros: an addition leaves the operand too.
         EXPECT_EQ(0, memcmp(job.buf, job.view, job.len)) << left << " chunks left to the origin";
@@ -344,16 +355,17 @@ TEST_F(CopyHelp, HelperTakesTheLastChunksLeft) {
     EXPECT_LT((uint64_t)expect, nchunks);
     while (__atomic_load_n(&h->done, __ATOMIC_ACQUIRE) < nchunks)
         ;
-    EXPECT_EQ(0u, __atomic_load_n(&h->failed, __ATOMIC_ACQUIRE));
+    EXPECT_EQ(0u, chunks_failed(h));
     __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
     EXPECT_EQ(0, memcmp(buf.data(), view + kSkew, kJob));
 }
 
 // A helper that reaches the origin's buffer through the kernel copies a chunk
 // in the time the origin copies two: it leaves the last two to the origin,
-// which would otherwise wait for the helper's. One that sees the buffer (VE
-// memory both map) copies as fast as the origin and takes every chunk; so
-// does one that applies an operation, where the origin's own part is as slow.
+// which would otherwise wait for the helper's; one that applies an operation
+// that way (read, then apply: a third of the origin's speed) leaves three.
+// One that sees the buffer (VE memory both map) copies as fast as the origin
+// and takes every chunk.
 TEST_F(CopyHelp, HelperThroughTheKernelLeavesTheLastChunksToTheOrigin) {
     start(Helper::serves);
     std::vector<uint8_t> buf;
@@ -371,12 +383,80 @@ TEST_F(CopyHelp, HelperThatSeesTheOriginsBufferTakesEveryChunk) {
     EXPECT_EQ(0u, left_by_helper(job));
 }
 
-TEST_F(CopyHelp, HelperApplyingAnOperationTakesEveryChunk) {
+TEST_F(CopyHelp, HelperApplyingAnOperationLeavesMoreChunksToTheOrigin) {
     start(Helper::serves_adding);
     std::vector<uint8_t> buf;
     fill(buf);
     veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 1, 0, 0};
-    EXPECT_EQ(0u, left_by_helper(job, add_bytes));
+    EXPECT_EQ(VESHM_COPY_HELP_KERNEL_OP_LEAVES, left_by_helper(job, add_bytes));
+}
+
+// Through the kernel a helper claims a share of what is left (six sixteenths,
+// rounded up, at most VESHM_COPY_HELP_HELPER_CLAIM), so that its claims
+// shrink towards the end and the two cores finish together. The origin here
+// claims nothing and watches every claim of the helper's: their sizes must be
+// the ones that rule gives for this job, not pieces of one fixed size.
+TEST_F(CopyHelp, HelperThroughTheKernelClaimsAShareOfWhatIsLeft) {
+    start(Helper::serves);
+    std::vector<uint8_t> buf;
+    fill(buf);
+    veshm_copy_help *h = &shared->slot;
+    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 0, 0, 0};
+    uint64_t chunk = veshm_copy_help_chunk(kJob), nchunks = (kJob + chunk - 1) / chunk;
+    std::vector<uint64_t> want;
+    for (uint64_t left = nchunks; left > VESHM_COPY_HELP_KERNEL_LEAVES;) {
+        uint64_t k = std::min<uint64_t>(
+            {(left * VESHM_COPY_HELP_SHARE_KERNEL + VESHM_COPY_HELP_SHARE_ALL - 1) /
+                 VESHM_COPY_HELP_SHARE_ALL,
+             VESHM_COPY_HELP_HELPER_CLAIM, left - VESHM_COPY_HELP_KERNEL_LEAVES});
+        want.push_back(k);
+        left -= k;
+    }
+    ASSERT_EQ(0u, __atomic_exchange_n(&h->owner, 1, __ATOMIC_ACQUIRE));
+    uint64_t seq = veshm_copy_help_publish(h, getpid(), &job, nchunks);
+    std::vector<uint64_t> got;
+    uint64_t end = nchunks;
+    // Until the helper has left what it leaves (or a second has passed).
+    for (long spins = 0; end > VESHM_COPY_HELP_KERNEL_LEAVES && spins < 2000000000L; ++spins) {
+        uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
+        uint64_t now = word >> VESHM_COPY_HELP_COUNT_SHIFT & VESHM_COPY_HELP_FIELD_MASK;
+        if (now != end) {
+            got.push_back(end - now);
+            end = now;
+        }
+    }
+    int64_t c;
+    while ((c = veshm_copy_help_claim(h, seq)) >= 0) {
+        veshm_copy_help_do(&job, (size_t)c * chunk, veshm_copy_help_chunk_len(kJob, chunk, c),
+                           nullptr);
+        __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
+    }
+    while (__atomic_load_n(&h->done, __ATOMIC_ACQUIRE) < nchunks)
+        ;
+    __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
+    EXPECT_EQ(want, got);
+    EXPECT_EQ(0, memcmp(buf.data(), view + kSkew, kJob));
+}
+
+// A target polls one word per slot, on a line of its own that the origin
+// writes once per job: after one call has served a job (here: refused it, as
+// for memory it does not hold), the job is no longer pending, and the next
+// one is.
+TEST(CopyHelpPoll, AServedJobIsNoLongerPending) {
+    veshm_copy_help h = {};
+    uint64_t served = 0;
+    EXPECT_FALSE(veshm_copy_help_pending(&h, &served)) << "an empty slot";
+    uint8_t buf[16] = {}, target[16] = {};
+    veshm_copy_help_job job = {target, 0, buf, VESHM_COPY_HELP_MIN, 0, 0, 0, 0};
+    uint64_t first = veshm_copy_help_publish(&h, getpid() + 1, &job, 16);
+    EXPECT_TRUE(veshm_copy_help_pending(&h, &served));
+    int refused = 0;
+    auto none = [](void *, uint64_t, uint64_t) -> uint8_t * { return nullptr; };
+    EXPECT_EQ(0, veshm_copy_help_serve(&h, none, nullptr, nullptr, nullptr, &refused, &served));
+    EXPECT_EQ(first, served);
+    EXPECT_FALSE(veshm_copy_help_pending(&h, &served)) << "the job just served";
+    veshm_copy_help_publish(&h, getpid() + 1, &job, 16);
+    EXPECT_TRUE(veshm_copy_help_pending(&h, &served)) << "the next job";
 }
 
 // A block mapped in two parts (the edges of two chunks): the table must not

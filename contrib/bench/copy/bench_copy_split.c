@@ -61,10 +61,14 @@ static void *helper_thread(void *p) {
         uint64_t len = __atomic_load_n(&h->len, __ATOMIC_RELAXED),
                  chunk = veshm_copy_help_chunk(len);
         int64_t c;
-        while ((c = veshm_copy_help_claim_last(h, veshm_copy_help_seq(word))) >= 0) {
+        uint64_t k;
+        /* As a helper through a view claims: the origin's 64 KiB at a time. */
+        while ((c = veshm_copy_help_claim_at(h, veshm_copy_help_seq(word), 1,
+                                             VESHM_COPY_HELP_SHARE_ALL,
+                                             VESHM_COPY_HELP_ORIGIN_CLAIM, 0, &k)) >= 0) {
             size_t off = (size_t)c * chunk;
-            memcpy(dst + off, src + off, veshm_copy_help_chunk_len(len, chunk, c));
-            __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
+            memcpy(dst + off, src + off, veshm_copy_help_span(len, chunk, c, k));
+            __atomic_fetch_add(&h->done, k, __ATOMIC_RELEASE);
         }
     }
     return NULL;
@@ -134,8 +138,9 @@ int main(int argc, char **argv) {
     if (child == 0) {
         pin(1);
         int refused = 0;
+        uint64_t served = 0;
         while (!__atomic_load_n(&shared->stop, __ATOMIC_ACQUIRE) && !refused)
-            veshm_copy_help_serve(h, own_dst, NULL, NULL, NULL, &refused);
+            veshm_copy_help_serve(h, own_dst, NULL, NULL, NULL, &refused, &served);
         _exit(refused);
     }
     for (size_t i = 0; i < count; ++i)

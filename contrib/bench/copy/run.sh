@@ -20,7 +20,7 @@ done
 bin=${VESHM_BUILD_DIR:-$root/build}/contrib/bench/copy/bench_copy_split
 [ -x "$bin" ] || { echo "copy: $bin not built" >&2; exit 1; }
 out=$("$bin" "$max")
-echo "One copy split between two cores, 64 KiB chunks claimed one at a time; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores; medians of 5"
+echo "One copy split between two cores, the origin claiming 64 KiB at a time, a thread likewise, a process its share through the kernel; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores; medians of 5"
 echo
 echo "| size | one thread us | split with a thread us | ratio | split with a process (process_vm_readv) us | ratio |"
 echo "|---:|---:|---:|---:|---:|---:|"
