@@ -394,8 +394,10 @@ TEST_F(CopyHelp, HelperApplyingAnOperationLeavesMoreChunksToTheOrigin) {
 // Through the kernel a helper claims a share of what is left (six sixteenths,
 // rounded up, at most VESHM_COPY_HELP_HELPER_CLAIM), so that its claims
 // shrink towards the end and the two cores finish together. The origin here
-// claims nothing and watches every claim of the helper's: their sizes must be
-// the ones that rule gives for this job, not pieces of one fixed size.
+// claims nothing and watches the helper's claims: every bound it sees them
+// reach must be one the rule gives for this job, and in one job at least
+// (the watcher may lose its core for a while, and see two claims as one) it
+// must see them all, with their sizes.
 TEST_F(CopyHelp, HelperThroughTheKernelClaimsAShareOfWhatIsLeft) {
     start(Helper::serves);
     std::vector<uint8_t> buf;
@@ -403,7 +405,7 @@ TEST_F(CopyHelp, HelperThroughTheKernelClaimsAShareOfWhatIsLeft) {
     veshm_copy_help *h = &shared->slot;
     veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 0, 0, 0};
     uint64_t chunk = veshm_copy_help_chunk(kJob), nchunks = (kJob + chunk - 1) / chunk;
-    std::vector<uint64_t> want;
+    std::vector<uint64_t> want, ends;
     for (uint64_t left = nchunks; left > VESHM_COPY_HELP_KERNEL_LEAVES;) {
         uint64_t k = std::min<uint64_t>(
             {(left * VESHM_COPY_HELP_SHARE_KERNEL + VESHM_COPY_HELP_SHARE_ALL - 1) /
@@ -411,31 +413,39 @@ TEST_F(CopyHelp, HelperThroughTheKernelClaimsAShareOfWhatIsLeft) {
              VESHM_COPY_HELP_HELPER_CLAIM, left - VESHM_COPY_HELP_KERNEL_LEAVES});
         want.push_back(k);
         left -= k;
+        ends.push_back(left);
     }
-    ASSERT_EQ(0u, __atomic_exchange_n(&h->owner, 1, __ATOMIC_ACQUIRE));
-    uint64_t seq = veshm_copy_help_publish(h, getpid(), &job, nchunks);
-    std::vector<uint64_t> got;
-    uint64_t end = nchunks;
-    // Until the helper has left what it leaves (or a second has passed).
-    for (long spins = 0; end > VESHM_COPY_HELP_KERNEL_LEAVES && spins < 2000000000L; ++spins) {
-        uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
-        uint64_t now = word >> VESHM_COPY_HELP_COUNT_SHIFT & VESHM_COPY_HELP_FIELD_MASK;
-        if (now != end) {
-            got.push_back(end - now);
-            end = now;
+    bool seen_all = false;
+    for (int round = 0; round < 20 && !seen_all; ++round) {
+        ASSERT_EQ(0u, __atomic_exchange_n(&h->owner, 1, __ATOMIC_ACQUIRE));
+        uint64_t seq = veshm_copy_help_publish(h, getpid(), &job, nchunks);
+        std::vector<uint64_t> got;
+        uint64_t end = nchunks;
+        // Until the helper has left what it leaves (or some seconds passed).
+        for (long spins = 0; end > VESHM_COPY_HELP_KERNEL_LEAVES && spins < 2000000000L; ++spins) {
+            uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
+            uint64_t now = word >> VESHM_COPY_HELP_COUNT_SHIFT & VESHM_COPY_HELP_FIELD_MASK;
+            if (now != end) {
+                EXPECT_NE(ends.end(), std::find(ends.begin(), ends.end(), now))
+                    << "a claim ended at chunk " << now << ", which the rule never gives";
+                got.push_back(end - now);
+                end = now;
+            }
         }
+        EXPECT_EQ(VESHM_COPY_HELP_KERNEL_LEAVES, end) << "chunks the helper left";
+        int64_t c;
+        while ((c = veshm_copy_help_claim(h, seq)) >= 0) {
+            veshm_copy_help_do(&job, (size_t)c * chunk, veshm_copy_help_chunk_len(kJob, chunk, c),
+                               nullptr);
+            __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
+        }
+        while (__atomic_load_n(&h->done, __ATOMIC_ACQUIRE) < nchunks)
+            ;
+        __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
+        ASSERT_EQ(0, memcmp(buf.data(), view + kSkew, kJob));
+        seen_all = got == want;
     }
-    int64_t c;
-    while ((c = veshm_copy_help_claim(h, seq)) >= 0) {
-        veshm_copy_help_do(&job, (size_t)c * chunk, veshm_copy_help_chunk_len(kJob, chunk, c),
-                           nullptr);
-        __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
-    }
-    while (__atomic_load_n(&h->done, __ATOMIC_ACQUIRE) < nchunks)
-        ;
-    __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
-    EXPECT_EQ(want, got);
-    EXPECT_EQ(0, memcmp(buf.data(), view + kSkew, kJob));
+    EXPECT_TRUE(seen_all) << "no job showed every claim of the rule's";
 }
 
 // A target polls one word per slot, on a line of its own that the origin
