@@ -328,7 +328,7 @@ static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t
         __atomic_fetch_add(&h->done, k, __ATOMIC_RELEASE);
     }
     /* The helper's chunks: it is working on them now (it claims only while
-     * it runs, one at a time). */
+     * it runs, one claim at a time). */
     for (unsigned spins = 0; __atomic_load_n(&h->done, __ATOMIC_ACQUIRE) < nchunks;) {
         if (alive != NULL && ++spins % (1u << 16) == 0 && !alive(arg))
             return -1;
@@ -400,7 +400,7 @@ veshm_copy_help_serve(struct veshm_copy_help *h,
     uint64_t op = __atomic_load_n(&h->op, __ATOMIC_RELAXED);
     int64_t buf_owner = __atomic_load_n(&h->buf_owner, __ATOMIC_RELAXED);
     uint64_t buf_hmem = __atomic_load_n(&h->buf_hmem, __ATOMIC_RELAXED);
-    uint64_t chunk = veshm_copy_help_chunk(len);
+    uint64_t chunk = veshm_copy_help_chunk(len), nchunks = (len + chunk - 1) / chunk;
     /* A job of this very process would copy between its own buffers at an
      * address the slot chose. */
     if (pid == getpid() || pid <= 0 || (op != 0 && (is_get || apply == NULL)))
@@ -437,6 +437,15 @@ veshm_copy_help_serve(struct veshm_copy_help *h,
     int64_t c;
     uint64_t k;
     while ((c = veshm_copy_help_claim_at(h, seq, 1, share, most, leave, &k)) >= 0) {
+        if ((uint64_t)c + k > nchunks) {
+            /* A word naming more chunks than len has (an origin's word and
+             * fields always agree): past the memory resolve checked. Nothing
+             * is copied; the chunks go back as ones not done. */
+            for (uint64_t i = 0; i < k; ++i)
+                veshm_copy_help_fail(h, (uint64_t)c + i);
+            __atomic_fetch_add(&h->done, k, __ATOMIC_RELEASE);
+            break;
+        }
         size_t off = (size_t)c * chunk, n = veshm_copy_help_span(len, chunk, c, k);
         if (theirs != NULL) {
             if (op != 0)

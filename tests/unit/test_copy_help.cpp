@@ -448,6 +448,39 @@ TEST_F(CopyHelp, HelperThroughTheKernelClaimsAShareOfWhatIsLeft) {
     EXPECT_TRUE(seen_all) << "no job showed every claim of the rule's";
 }
 
+// A claim word naming more chunks than the job's length has (written by
+// anyone who can write the slot) would take the helper past the memory its
+// resolve checked: it copies nothing of what it claims there, and gives
+// those chunks back as not done. The control: the same job with its true
+// count is served.
+TEST_F(CopyHelp, AWordWithMoreChunksThanTheLengthCopiesNothing) {
+    start(Helper::serves);
+    std::vector<uint8_t> buf;
+    fill(buf);
+    veshm_copy_help *h = &shared->slot;
+    const size_t len = VESHM_COPY_HELP_MIN, chunk = veshm_copy_help_chunk(len);
+    const uint64_t forged = 4 * (len / chunk);
+    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), len, 0, 0, 0, 0};
+    ASSERT_EQ(0u, __atomic_exchange_n(&h->owner, 1, __ATOMIC_ACQUIRE));
+    uint64_t seq = veshm_copy_help_publish(h, getpid(), &job, forged);
+    const uint64_t opened = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < 10000 && __atomic_load_n(&h->done, __ATOMIC_ACQUIRE) == 0; ++i)
+        usleep(1000);
+    EXPECT_NE(opened, __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE)) << "the helper never claimed";
+    unsigned failed = chunks_failed(h);
+    EXPECT_EQ(__atomic_load_n(&h->done, __ATOMIC_ACQUIRE), failed)
+        << "chunks claimed that it reported done, not given back";
+    EXPECT_GT(failed, 0u);
+    while (veshm_copy_help_claim(h, seq) >= 0) {
+    }
+    __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
+    size_t written = 0;
+    for (size_t i = 0; i < forged * chunk; ++i)
+        written += view[kSkew + i] != 0;
+    EXPECT_EQ(0u, written) << "bytes written by the helper";
+    EXPECT_EQ(VESHM_COPY_HELP_KERNEL_LEAVES, left_by_helper(job)) << "control";
+}
+
 // A target polls one word per slot, on a line of its own that the origin
 // writes once per job: after one call has served a job (here: refused it, as
 // for memory it does not hold), the job is no longer pending, and the next
