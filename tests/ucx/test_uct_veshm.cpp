@@ -1263,8 +1263,9 @@ TEST_F(UctVeshm, PeerKilledHoldingAChunkFailsTheCopy) {
             uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
             if (veshm_copy_help_open(word) &&
                 veshm_copy_help_claim_last(h, veshm_copy_help_seq(word)) >= 0) {
-                peer.kill_now();
+                // Before the kill: the put under way is then the loop's last.
                 killed = true;
+                peer.kill_now();
                 return;
             }
         }

@@ -38,6 +38,7 @@ enum class Helper {
     serves,
     serves_with_view,
     serves_adding,
+    slow_with_view, // takes one chunk at a time and sleeps 20 ms before copying it
     dies_holding_one,
     cannot_reach_origin
 };
@@ -160,6 +161,20 @@ class CopyHelp : public testing::Test {
             if (!veshm_copy_help_open(word) ||
                 (c = veshm_copy_help_claim_last(h, veshm_copy_help_seq(word))) < 0)
                 continue;
+            if (what == Helper::slow_with_view) {
+                usleep(20000);
+                uint64_t len = __atomic_load_n(&h->len, __ATOMIC_RELAXED),
+                         hmem = __atomic_load_n(&h->buf_hmem, __ATOMIC_RELAXED),
+                         target = __atomic_load_n(&h->target, __ATOMIC_RELAXED),
+                         chunk = veshm_copy_help_chunk(len), off = (uint64_t)c * chunk;
+                uint8_t *to = resolve(nullptr, target, len),
+                        *from = view_of_origin(nullptr, 0, hmem, len);
+                if (to == nullptr || from == nullptr)
+                    return 4;
+                memcpy(to + off, from + off, veshm_copy_help_chunk_len(len, chunk, c));
+                __atomic_fetch_add(&h->done, 1, __ATOMIC_RELEASE);
+                continue;
+            }
             if (what == Helper::dies_holding_one)
                 return 0; // the chunk is never done
             veshm_copy_help_fail(h, (uint64_t)c);
@@ -303,6 +318,25 @@ TEST_F(CopyHelp, HelperDyingWithAChunkIsNoticed) {
     }
     EXPECT_EQ(-1, result);
     EXPECT_EQ(-1, child) << "the helper is still there";
+}
+
+// The origin returns only when the helper's chunks are done, however long
+// the helper takes: here it sleeps 20 ms with each chunk it claims.
+TEST_F(CopyHelp, TheOriginWaitsForASlowHelper) {
+    start(Helper::slow_with_view);
+    const size_t len = VESHM_COPY_HELP_MIN, at = kSkew + kStride; // the origin's buffer
+    for (size_t i = 0; i < len; ++i)
+        view[at + i] = (uint8_t)(i * 7 + 1);
+    for (int round = 0; round < 100; ++round) {
+        memset(view + kSkew, 0, len);
+        veshm_copy_help_job job = {view + kSkew, kSkew, view + at, len, 0, 0, getpid(), at};
+        int64_t helped = veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, nullptr, nullptr);
+        ASSERT_GE(helped, 0);
+        ASSERT_EQ(0, memcmp(view + at, view + kSkew, len)) << "returned before its helper";
+        if (helped > 0)
+            return;
+    }
+    FAIL() << "the helper never took a chunk";
 }
 
 // Chunks the helper claims and cannot do (the kernel refused it the
