@@ -74,11 +74,14 @@ static uint8_t *uct_veshm_help_view(void *arg, int64_t owner, uint64_t hmem, uin
 
 unsigned uct_veshm_help_progress(uct_veshm_iface_t *iface) {
     struct veshm_copy_help *h = &uct_veshm_fifo_ctl(iface->am_rx.area)->help;
-    /* The one load every progress call pays. */
-    if (ucs_likely(!veshm_copy_help_pending(h, &iface->help_served)) || iface->help_off)
+    if (ucs_unlikely(iface->help_off))
         return 0;
+    /* Its first check (veshm_copy_help_pending) is the one load every
+     * progress call pays. */
     int n = veshm_copy_help_serve(h, uct_veshm_help_resolve, uct_veshm_help_view, NULL, NULL,
                                   &iface->help_off, &iface->help_served);
+    if (ucs_likely(n == 0))
+        return 0;
     if (iface->help_off)
         ucs_debug("veshm: the kernel refused to reach a peer's buffer: this interface helps no "
                   "more");

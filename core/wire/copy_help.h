@@ -334,21 +334,34 @@ static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t
             return -1;
     }
     /* Chunks a helper could not reach this process for: it did nothing of
-     * them (an accumulate must not be applied twice). */
+     * them (an accumulate must not be applied twice). One load a word of
+     * bits, for what is rare. */
     int64_t helped = (int64_t)nchunks;
-    for (c = 0; (uint64_t)c < nchunks; ++c) {
-        if (veshm_copy_help_failed(h, (uint64_t)c)) {
+    for (unsigned w = 0; w < VESHM_COPY_HELP_MAX_CHUNKS / 64; ++w) {
+        uint64_t failed = __atomic_load_n(&h->failed[w], __ATOMIC_ACQUIRE);
+        for (; failed != 0; failed &= failed - 1) {
+            c = (int64_t)(w * 64 + (unsigned)__builtin_ctzll(failed));
+            if ((uint64_t)c >= nchunks)
+                break;
             veshm_copy_help_do(job, (size_t)c * chunk,
                                veshm_copy_help_chunk_len(job->len, chunk, c), apply);
-            mine[c / 64] |= 1ull << (c % 64);
+            mine[w] |= 1ull << (c % 64);
         }
-        helped -= mine[c / 64] >> (c % 64) & 1;
+        helped -= __builtin_popcountll(mine[w]);
     }
     __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
-    for (c = 0; (uint64_t)c < nchunks; ++c)
-        if (!(mine[c / 64] >> (c % 64) & 1))
-            veshm_copy_help_map_in(job->view + (size_t)c * chunk,
-                                   veshm_copy_help_chunk_len(job->len, chunk, c), job->is_get);
+    /* The helper's chunks, a run at a time (one run, but for chunks redone). */
+    for (c = 0; (uint64_t)c < nchunks;) {
+        int64_t from = c;
+        while ((uint64_t)c < nchunks && !(mine[c / 64] >> (c % 64) & 1))
+            ++c;
+        if (c > from)
+            veshm_copy_help_map_in(
+                job->view + (size_t)from * chunk,
+                veshm_copy_help_span(job->len, chunk, from, (uint64_t)(c - from)), job->is_get);
+        while ((uint64_t)c < nchunks && mine[c / 64] >> (c % 64) & 1)
+            ++c;
+    }
     return helped;
 }
 
