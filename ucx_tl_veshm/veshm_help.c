@@ -47,8 +47,8 @@ ucs_status_t uct_veshm_help_copy(uct_veshm_ep_t *ep, uint8_t *host, uint64_t add
     job.buf_hmem = uct_veshm_md_exported(buf, length);
     if (job.buf_hmem != 0)
         job.buf_owner = veo_get_pid_from_hmem((void *)job.buf_hmem);
-    int64_t helped =
-        veshm_copy_help_origin(h, (uint64_t)getpid(), &job, NULL, uct_veshm_help_peer_alive, ep);
+    int64_t helped = veshm_copy_help_origin(h, (uint64_t)veshm_copy_help_self(), &job, NULL,
+                                            uct_veshm_help_peer_alive, ep);
     if (helped < 0)
         return UCS_ERR_ENDPOINT_TIMEOUT;
     __atomic_fetch_add(&uct_veshm_help_helped, (uint64_t)helped, __ATOMIC_RELAXED);

@@ -19,6 +19,7 @@
 
 /* Needs _GNU_SOURCE (process_vm_readv) before the first system header. */
 #include <assert.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -268,6 +269,33 @@ static inline void veshm_copy_help_map_in(uint8_t *p, size_t n, int is_get) {
     }
 }
 
+/* getpid() is a system call (72 ns on the machine of the figures) that an
+ * origin would make before publishing each job and a helper before its first
+ * claim: both on the job's critical path. The pid is kept, and forgotten in
+ * the child of a fork (which would otherwise publish its parent's, and have
+ * its chunks copied from the parent's memory). */
+static pid_t veshm_copy_help_kept_pid;
+static pthread_once_t veshm_copy_help_pid_once = PTHREAD_ONCE_INIT;
+
+static void veshm_copy_help_forget_pid(void) {
+    __atomic_store_n(&veshm_copy_help_kept_pid, 0, __ATOMIC_RELAXED);
+}
+
+static void veshm_copy_help_watch_forks(void) {
+    (void)pthread_atfork(NULL, NULL, veshm_copy_help_forget_pid);
+}
+
+static inline pid_t veshm_copy_help_self(void) {
+    pid_t pid = __atomic_load_n(&veshm_copy_help_kept_pid, __ATOMIC_RELAXED);
+    if (pid == 0) {
+        /* Watching first: a pid kept before the watch could outlive a fork. */
+        (void)pthread_once(&veshm_copy_help_pid_once, veshm_copy_help_watch_forks);
+        pid = getpid();
+        __atomic_store_n(&veshm_copy_help_kept_pid, pid, __ATOMIC_RELAXED);
+    }
+    return pid;
+}
+
 /* Fills the slot the caller owns with job (pid: the process whose buf it
  * is), opening it to claims; returns the job's number. */
 static inline uint64_t veshm_copy_help_publish(struct veshm_copy_help *h, pid_t pid,
@@ -316,7 +344,7 @@ static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t
         veshm_copy_help_do(job, 0, job->len, apply);
         return 0;
     }
-    uint64_t seq = veshm_copy_help_publish(h, getpid(), job, nchunks);
+    uint64_t seq = veshm_copy_help_publish(h, veshm_copy_help_self(), job, nchunks);
     int64_t c;
     uint64_t k, mine[VESHM_COPY_HELP_MAX_CHUNKS / 64] = {0}; /* chunks done here */
     while ((c = veshm_copy_help_claim_at(h, seq, 0, VESHM_COPY_HELP_SHARE_ALL,
@@ -416,7 +444,7 @@ veshm_copy_help_serve(struct veshm_copy_help *h,
     uint64_t chunk = veshm_copy_help_chunk(len), nchunks = (len + chunk - 1) / chunk;
     /* A job of this very process would copy between its own buffers at an
      * address the slot chose. */
-    if (pid == getpid() || pid <= 0 || (op != 0 && (is_get || apply == NULL)))
+    if (pid == veshm_copy_help_self() || pid <= 0 || (op != 0 && (is_get || apply == NULL)))
         return 0;
     /* An op this process does not know: refused before any chunk is taken. */
     if (op != 0 && apply(op, NULL, NULL, 0) != 0)

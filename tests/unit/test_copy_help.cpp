@@ -536,6 +536,32 @@ TEST(CopyHelpPoll, AServedJobIsNoLongerPending) {
     EXPECT_TRUE(veshm_copy_help_pending(&h, &served)) << "the next job";
 }
 
+// The origin keeps its pid rather than asking the kernel for each job; a
+// child of fork must publish its own, or a helper would copy the child's
+// chunks from the parent's memory (same addresses, other bytes).
+TEST(CopyHelpPid, AForkedChildPublishesItsOwnPid) {
+    ASSERT_EQ(getpid(), veshm_copy_help_self());
+    auto *h = static_cast<veshm_copy_help *>(mmap(nullptr, sizeof(veshm_copy_help),
+                                                  PROT_READ | PROT_WRITE,
+                                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    ASSERT_NE(MAP_FAILED, h);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        // No helper: the origin publishes the job, then copies it all.
+        std::vector<uint8_t> from(VESHM_COPY_HELP_MIN, 1), to(VESHM_COPY_HELP_MIN, 0);
+        veshm_copy_help_job job = {to.data(), 0, from.data(), from.size(), 0, 0, 0, 0};
+        veshm_copy_help_origin(h, 1, &job, nullptr, nullptr, nullptr);
+        _exit(to == from ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(child, waitpid(child, &status, 0));
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_EQ(child, __atomic_load_n(&h->pid, __ATOMIC_RELAXED)) << "the pid in the child's job";
+    EXPECT_EQ(getpid(), veshm_copy_help_self()) << "the parent's own";
+    munmap(h, sizeof(veshm_copy_help));
+}
+
 // A block mapped in two parts (the edges of two chunks): the table must not
 // count it as done after the first.
 TEST(CopyHelpMapIn, BlockMappedInTwoParts) {
