@@ -13,6 +13,9 @@ typedef struct uct_veshm_ep {
     pid_t peer_pid;       /* peer host process */
     int peer_fd;          /* pidfd of the peer, -1 if unavailable */
     int failed;           /* the peer is gone */
+    /* The largest put_short through the host view (the interface's), 0 once
+     * failed: put_short's one test of the endpoint, on its first line. */
+    unsigned put_short_pio_max;
     unsigned ops_since_check;
     ucs_time_t next_flush_check;  /* next liveness check by flush */
     unsigned flushes_since_check; /* flushes since flush last read the clock */

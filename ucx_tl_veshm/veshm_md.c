@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ucs/arch/cpu.h>
 #include <ucs/debug/log.h>
 #include <ucs/sys/math.h>
 #include <ucs/sys/string.h>
@@ -356,15 +357,16 @@ static ucs_status_t uct_veshm_mkey_pack(uct_md_h md, uct_mem_h uct_memh,
     return UCS_OK;
 }
 
-/* Sets rkey's pio_base/pio_len/pio_writable: how far from the region's
- * start the attachments' host views follow each other. */
+/* Sets rkey's host-view run (pio_*): how far from the region's start the
+ * attachments' host views follow each other. */
 static void uct_veshm_rkey_host_run(uct_veshm_rkey_t *rkey) {
     const veshm_rkey_info_t *k = &rkey->info;
     uint64_t rel = k->region_hmem - k->area_hmem, g = k->granule;
     unsigned first = (unsigned)(rel / g);
+    rkey->pio_addr = k->region_addr;
     rkey->pio_base = NULL;
     rkey->pio_len = 0;
-    rkey->pio_writable = 0;
+    rkey->pio_put_len = 0;
     /* An area not attached yet (DMAATB full at unpack) ends the run. */
     if (first >= k->area_count || rkey->areas[first] == NULL || rkey->areas[first]->host == NULL)
         return;
@@ -379,7 +381,7 @@ static void uct_veshm_rkey_host_run(uct_veshm_rkey_t *rkey) {
     }
     rkey->pio_base = start + rel % g;
     rkey->pio_len = ucs_min(len, k->region_len);
-    rkey->pio_writable = writable;
+    rkey->pio_put_len = writable ? rkey->pio_len : 0;
 }
 
 static ucs_status_t uct_veshm_rkey_unpack(uct_component_t *component, const void *rkey_buffer,
@@ -398,9 +400,13 @@ static ucs_status_t uct_veshm_rkey_unpack(uct_component_t *component, const void
         info.host_guid == 0)
         return UCS_ERR_UNREACHABLE;
 
-    uct_veshm_rkey_t *rkey = calloc(1, sizeof(*rkey));
+    /* On a line of its own: its host-view run is the one line a small put or
+     * get reads. */
+    uct_veshm_rkey_t *rkey = aligned_alloc(UCS_SYS_CACHE_LINE_SIZE,
+                                           ucs_align_up(sizeof(*rkey), UCS_SYS_CACHE_LINE_SIZE));
     if (rkey == NULL)
         return UCS_ERR_NO_MEMORY;
+    memset(rkey, 0, sizeof(*rkey));
     rkey->info = info;
     rkey->areas = calloc(info.area_count, sizeof(*rkey->areas));
     if (rkey->areas == NULL) {

@@ -51,15 +51,18 @@ typedef struct uct_veshm_memh {
 
 /* What rkey_unpack returns as uct_rkey_t. */
 typedef struct uct_veshm_rkey {
-    veshm_rkey_info_t info;
-    uct_veshm_attach_t **areas; /* info.area_count attachments, NULL until first use */
     /* The region from its start as one run of host views (the attachments'
-     * mappings follow each other): pio_len bytes at pio_base, writable if
-     * every attachment is; 0 bytes if the first has no host view. The host-
-     * view path of small puts and gets looks here first (veshm_pio.h). */
+     * mappings follow each other): pio_len bytes at pio_base, the whole run
+     * writable (pio_put_len == pio_len) if every attachment is, else none
+     * (0); 0 bytes if the first has no host view. The host-view path of
+     * small puts and gets looks here first (veshm_pio.h): first in the key,
+     * so that it is one cache line, the key's address (pio_addr) with it. */
+    uint64_t pio_addr; /* info.region_addr */
     uint8_t *pio_base;
     uint64_t pio_len;
-    int pio_writable;
+    uint64_t pio_put_len;
+    veshm_rkey_info_t info;
+    uct_veshm_attach_t **areas; /* info.area_count attachments, NULL until first use */
 } uct_veshm_rkey_t;
 
 /* uct_veshm_rkey_area's first use of area i. */

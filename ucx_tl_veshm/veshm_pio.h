@@ -23,10 +23,8 @@
  * line of the key. */
 static UCS_F_ALWAYS_INLINE uint8_t *uct_veshm_pio_run(const uct_veshm_rkey_t *rkey, uint64_t addr,
                                                       size_t len, int is_put) {
-    uint64_t off = addr - rkey->info.region_addr;
-    return off < rkey->pio_len && len <= rkey->pio_len - off && (!is_put || rkey->pio_writable)
-               ? rkey->pio_base + off
-               : NULL;
+    uint64_t off = addr - rkey->pio_addr, run = is_put ? rkey->pio_put_len : rkey->pio_len;
+    return off < run && len <= run - off ? rkey->pio_base + off : NULL;
 }
 
 /* Host view of [addr, addr + len) of the peer's region if one attachment holds
@@ -54,34 +52,45 @@ static UCS_F_ALWAYS_INLINE uint8_t *uct_veshm_pio_span(const uct_veshm_rkey_t *r
     return e->host + in;
 }
 
-/* A copy through the host view: up to 64 bytes as two possibly overlapping
- * runs of loads and stores of the widest width that fits (bytes in the
- * overlap are written twice, with the same value), larger ones by memcpy,
- * whose call through the PLT and size dispatch cost OpenSHMEM's 8-byte
- * putmem + quiet 1.4 ns of 28 (A/B, 30M puts: 0.0286 -> 0.0272 us; UCX
- * posix 0.0256). */
+/* A copy through the host view: up to 64 bytes (UCT_VESHM_PIO_INLINE_MAX)
+ * as two possibly overlapping runs of loads and stores of the widest width
+ * that fits (bytes in the overlap are written twice, with the same value),
+ * larger ones by memcpy, whose call through the PLT and size dispatch cost
+ * OpenSHMEM's 8-byte putmem + quiet 1.4 ns of 28 (A/B, 30M puts: 0.0286 ->
+ * 0.0272 us; UCX posix 0.0256). The runs are of vector values, not arrays:
+ * GCC 12 also stored arrays of 16-byte values to the stack. */
+#define UCT_VESHM_PIO_INLINE_MAX 64
+
+/* Unaligned, aliasing-safe loads and stores of 4, 8 and 16 bytes. */
+typedef uint32_t uct_veshm_pio_u32_t __attribute__((aligned(1), may_alias));
+typedef uint64_t uct_veshm_pio_u64_t __attribute__((aligned(1), may_alias));
+typedef long long uct_veshm_pio_v16_t __attribute__((vector_size(16), aligned(1), may_alias));
+
+/* _n (1 or 2) values of _type at the start and at the end of n bytes. */
 #define UCT_VESHM_PIO_COPY_RUN(_type, _n)                                                          \
     do {                                                                                           \
-        _type head[_n], tail[_n];                                                                  \
-        memcpy(head, s, sizeof(head));                                                             \
-        memcpy(tail, s + n - sizeof(tail), sizeof(tail));                                          \
-        memcpy(d, head, sizeof(head));                                                             \
-        memcpy(d + n - sizeof(tail), tail, sizeof(tail));                                          \
+        const _type *_s = (const _type *)s, *_st = (const _type *)(s + n) - (_n);                  \
+        _type *_d = (_type *)d, *_dt = (_type *)(d + n) - (_n);                                    \
+        _type _h0 = _s[0], _h1 = _s[(_n)-1], _t0 = _st[0], _t1 = _st[(_n)-1];                      \
+        _d[0] = _h0;                                                                               \
+        _d[(_n)-1] = _h1;                                                                          \
+        _dt[0] = _t0;                                                                              \
+        _dt[(_n)-1] = _t1;                                                                         \
     } while (0)
 
 static UCS_F_ALWAYS_INLINE void uct_veshm_pio_copy(void *dst, const void *src, size_t n) {
     uint8_t *d = (uint8_t *)dst;
     const uint8_t *s = (const uint8_t *)src;
-    if (n > 64) {
+    if (n > UCT_VESHM_PIO_INLINE_MAX) {
         memcpy(d, s, n);
     } else if (n > 32) {
-        UCT_VESHM_PIO_COPY_RUN(uint64_t, 4);
+        UCT_VESHM_PIO_COPY_RUN(uct_veshm_pio_v16_t, 2);
     } else if (n > 16) {
-        UCT_VESHM_PIO_COPY_RUN(uint64_t, 2);
+        UCT_VESHM_PIO_COPY_RUN(uct_veshm_pio_v16_t, 1);
     } else if (n >= 8) {
-        UCT_VESHM_PIO_COPY_RUN(uint64_t, 1);
+        UCT_VESHM_PIO_COPY_RUN(uct_veshm_pio_u64_t, 1);
     } else if (n >= 4) {
-        UCT_VESHM_PIO_COPY_RUN(uint32_t, 1);
+        UCT_VESHM_PIO_COPY_RUN(uct_veshm_pio_u32_t, 1);
     } else if (n > 0) {
         uint8_t a = s[0], b = s[n / 2], c = s[n - 1];
         d[0] = a;
