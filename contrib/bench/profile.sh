@@ -63,7 +63,7 @@ awk -v top="$top" -v min="$min" -v cpus="$(nproc)" -v secs="$(awk -v a="$t0" -v 
       return "other_k"
     }
     if (sym ~ /memmove|memcpy|memset/) return "copy_u"
-    if (sym ~ /[Rr]educe|ompi_op_|op_base|acc_apply|_apply/) return "op_u"
+    if (sym ~ /[Rr]educe|ompi_op_|op_base|acc_apply|_apply|in mca_op_/) return "op_u"
     if (sym ~ /progress|poll|pending|_wait|flush|yield/) return "poll_u"
     return "other_u"
   }
@@ -73,7 +73,11 @@ awk -v top="$top" -v min="$min" -v cpus="$(nproc)" -v secs="$(awk -v a="$t0" -v 
     if (pid == 0 || comm == "swapper") { idle++; total++; next }
     dso = $NF; sym = ""
     for (i = 4; i < NF; ++i) sym = sym (sym == "" ? "" : " ") $i
-    if (sym == "") sym = "[unknown]"
+    # Without a symbol (a static function of a stripped library): the library.
+    if (sym == "" || sym == "[unknown]") {
+      lib = dso; gsub(/^\(|\)$/, "", lib); sub(/.*\//, "", lib)
+      sym = "[unknown, in " lib "]"
+    }
     kernel = dso ~ /kernel/
     k = kind(kernel, sym)
     key = comm " " pid
