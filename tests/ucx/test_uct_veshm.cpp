@@ -349,6 +349,49 @@ TEST_F(UctVeshm, ForgedKeysAndForeignScopesAreUnreachable) {
     }
 }
 
+// A key of areas a VE program opened read-only (VE_SHM_RO) reads by every
+// method and writes by none: no put (short, bcopy, zcopy, one large enough for
+// the peer's help) and no atomic changes a byte. The attachment's host view is
+// mapped without write access, so a store that got past the checks would end
+// this test with SIGSEGV rather than pass it.
+TEST_F(UctVeshm, ReadOnlyAreasServeGetsAndRefuseEveryWrite) {
+    const size_t n = 1 << 20;
+    remote(ALLOC_VE_RO, n);
+    ASSERT_TRUE(have_rkey);
+    ASSERT_NE(rinfo.mode_flag & VE_SHM_RO, 0u);
+    const uint32_t seed = 5;
+    ASSERT_EQ(peer.call(PEER_FILL, 0, 0, n, seed).status, UCS_OK);
+    const uint64_t before = remote_hash(0, n);
+    ASSERT_EQ(before, uct_test_pattern_hash(0, n, seed));
+
+    LocalBuf buf(ctx, n, false);
+    ASSERT_EQ(get(BCOPY, buf.p, nullptr, 8, raddr + 8), UCS_OK);
+    EXPECT_EQ(uct_test_hash(buf.p, 8), uct_test_pattern_hash(8, 8, seed));
+    ASSERT_EQ(get(BCOPY, buf.p, nullptr, 4096, raddr + 100), UCS_OK);
+    EXPECT_EQ(uct_test_hash(buf.p, 4096), uct_test_pattern_hash(100, 4096, seed));
+    ASSERT_EQ(get(ZCOPY, buf.p, buf.memh, n, raddr), UCS_OK);
+    EXPECT_EQ(uct_test_hash(buf.p, n), before);
+
+    memset(buf.p, 0xab, n);
+    for (size_t len : {size_t(8), size_t(64), size_t(65)}) {
+        EXPECT_NE(put(SHORT, buf.p, nullptr, len, raddr), UCS_OK) << "put_short of " << len;
+    }
+    EXPECT_NE(put(BCOPY, buf.p, nullptr, 4096, raddr + 4), UCS_OK) << "put_bcopy";
+    for (size_t len : {size_t(5), size_t(4096), size_t(256 * 1024), n}) {
+        EXPECT_NE(put(ZCOPY, buf.p, buf.memh, len, raddr), UCS_OK) << "put_zcopy of " << len;
+    }
+    uint64_t old64 = 0;
+    uint32_t old32 = 0;
+    EXPECT_NE(uct_ep_atomic64_post(ep, UCT_ATOMIC_OP_ADD, 1, raddr, rkey.rkey), UCS_OK);
+    EXPECT_NE(uct_ep_atomic32_post(ep, UCT_ATOMIC_OP_XOR, 1, raddr + 8, rkey.rkey), UCS_OK);
+    EXPECT_NE(
+        uct_ep_atomic64_fetch(ep, UCT_ATOMIC_OP_SWAP, 1, &old64, raddr + 16, rkey.rkey, nullptr),
+        UCS_OK);
+    EXPECT_NE(uct_ep_atomic_cswap32(ep, 0, 1, raddr + 24, rkey.rkey, &old32, nullptr), UCS_OK);
+    EXPECT_EQ(flush(), UCS_OK);
+    EXPECT_EQ(remote_hash(0, n), before);
+}
+
 TEST_F(UctVeshm, SharedAreaOutlivesOneOfTwoRegistrations) {
     remote(ALLOC_VE_REG_TWICE, 1 << 20);
     std::vector<uint8_t> src(4096);

@@ -65,8 +65,10 @@ enum {
     PEER_DENY_PVM
 };
 /* ALLOC kinds: md alloc, md alloc at a fixed address, VE memory registered
- * twice with the first registration released, ordinary host memory. */
-enum { ALLOC_MD = 0, ALLOC_MD_FIXED, ALLOC_VE_REG_TWICE, ALLOC_HOST };
+ * twice with the first registration released, ordinary host memory, md alloc
+ * whose key names the same memory opened again as read-only areas
+ * (VE_SHM_RO: what a VE program shares for reading only). */
+enum { ALLOC_MD = 0, ALLOC_MD_FIXED, ALLOC_VE_REG_TWICE, ALLOC_HOST, ALLOC_VE_RO };
 
 typedef struct peer_request {
     uint32_t cmd;

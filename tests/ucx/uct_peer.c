@@ -18,6 +18,8 @@
 #include "uct_common.h"
 #include "ve_offload.h"
 #include "veo_emu.h"
+#include "veo_veshm.h"
+#include "veshm_rkey_format.h"
 
 void uct_veshm_help_stats(uint64_t *helped, uint64_t *served);
 void uct_veshm_help_view_stats(uint64_t *jobs);
@@ -58,6 +60,25 @@ static ucs_status_t am_collect(void *arg, void *data, size_t length, unsigned fl
     return UCS_OK;
 }
 
+/* Opens the areas of the key in rkey again, read-only, and makes the key
+ * name those: the memory stays open read-write for the transport's own key
+ * (an area is named by its flags too). Closed when this process's VE process
+ * ends. */
+static ucs_status_t read_only_key(uint8_t *rkey) {
+    veshm_rkey_info_t k;
+    if (veshm_rkey_decode(rkey, VESHM_RKEY_PACKED_SIZE, &k) != VESHM_RKEY_OK)
+        return UCS_ERR_INVALID_PARAM;
+    k.mode_flag |= VE_SHM_RO;
+    for (uint32_t i = 0; i < k.area_count; ++i) {
+        if (veo_shared_mem_open((void *)(uintptr_t)(k.area_hmem + (uint64_t)i * k.granule),
+                                k.granule, k.syncnum, (long long)k.mode_flag) != 0)
+            return UCS_ERR_IO_ERROR;
+    }
+    return veshm_rkey_encode(&k, rkey, VESHM_RKEY_PACKED_SIZE) == VESHM_RKEY_OK
+               ? UCS_OK
+               : UCS_ERR_INVALID_PARAM;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2)
         return 2;
@@ -91,7 +112,9 @@ int main(int argc, char **argv) {
             }
             length = req.a;
             void *addr = NULL;
-            if (req.kind == ALLOC_MD || req.kind == ALLOC_MD_FIXED) {
+            int md_kind =
+                req.kind == ALLOC_MD || req.kind == ALLOC_MD_FIXED || req.kind == ALLOC_VE_RO;
+            if (md_kind) {
                 if (n_md_mem == sizeof(md_mem) / sizeof(md_mem[0])) {
                     s = UCS_ERR_EXCEEDS_LIMIT;
                     break;
@@ -144,12 +167,14 @@ int main(int argc, char **argv) {
             }
             if (s != UCS_OK)
                 break;
-            if (req.kind != ALLOC_MD && req.kind != ALLOC_MD_FIXED)
+            if (!md_kind)
                 memh_is_md = 0;
             base = addr;
             rep.addr = (uint64_t)(uintptr_t)addr;
             rep.length = length;
             s = uct_md_mkey_pack(ctx.md, memh, rep.rkey);
+            if (s == UCS_OK && req.kind == ALLOC_VE_RO)
+                s = read_only_key(rep.rkey);
             if (s == UCS_OK)
                 s = uct_iface_get_address(ctx.iface, (uct_iface_addr_t *)rep.iface_addr);
             if (s == UCS_OK)
