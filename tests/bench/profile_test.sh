@@ -19,10 +19,16 @@ echo "$out"
 # 6 reaching the peer's pages, 7 other kernel, 8 operation, 9 polling, 10 other.
 rows=$(grep -E '^\| bench_copy_spli [0-9]+ \|' <<<"$out" | tr -d '%')
 [ "$(wc -l <<<"$rows")" -ge 2 ] || fail "not two bench_copy_split processes in the table"
-user=$(awk -F'|' '$4 + 0 >= 40 { print $2 }' <<<"$rows" | head -1)
-kernel=$(awk -F'|' '$5 + $6 >= 40 && $5 + 0 >= 10 && $6 + 0 >= 5 { print $2 }' <<<"$rows" | head -1)
-[ -n "$user" ] || fail "no process with 40% or more of its time copying in user space"
-[ -n "$kernel" ] || fail "no process with 40% or more in the kernel's copy and page pinning"
+# Shares of the time a process spent on named work (columns 4-9), not of
+# all its samples: a helper whose CPU another process takes (ctest -j2 runs
+# tests side by side) finishes fewer chunks and spends the rest waiting for
+# the next job in its own loop ("other", 40-67% here with a spinner beside it).
+work='{ w = $4 + $5 + $6 + $7 + $8 + $9 }'
+user=$(awk -F'|' "$work"' w > 0 && $4 / w >= 0.6 { print $2 }' <<<"$rows" | head -1)
+kernel=$(awk -F'|' "$work"' w > 0 && ($5 + $6) / w >= 0.6 && $5 >= 5 && $6 >= 2 { print $2 }' \
+  <<<"$rows" | head -1)
+[ -n "$user" ] || fail "no process with 60% or more of its work copying in user space"
+[ -n "$kernel" ] || fail "no process with 60% or more of its work in the kernel's copy and page pinning"
 [ "$user" != "$kernel" ] || fail "the same process both ways"
 grep -qE '^ +[0-9.]+%  .*(memmove|memcpy)' <<<"$out" || fail "no memcpy among the top symbols"
 
