@@ -90,6 +90,9 @@ static inline int uct_veshm_memh_is_ve(uct_veshm_memh_t *memh) {
  * process in areas the transport opened for its peers, else 0. */
 uint64_t uct_veshm_md_exported(const void *address, size_t length);
 
+/* Memory registrations this process's veshm memory domains made (tests). */
+uint64_t uct_veshm_md_reg_count(void);
+
 /* Local VEHVA of granule index i of a VE memory handle (attaching it on first
  * use); NULL if it cannot be reached by DMA. */
 uct_veshm_attach_t *uct_veshm_memh_local(uct_veshm_memh_t *memh, unsigned i);

@@ -357,6 +357,57 @@ static void phase_collectives(void) {
     shmem_barrier_all();
 }
 
+/* Puts above UCP's zcopy threshold (32 KiB + 1 with veshm) and up to
+ * veshm's largest put_short (128 KiB), from the heap and from private
+ * memory. UCP 1.13 registers the buffer of each, then sends it by put_short
+ * all the same, unless UCX_ZCOPY_THRESH is above them (veshm-mpi-env.sh): in
+ * veshm mode the transport must see no registration per put. Every byte is
+ * checked too. */
+static void phase_mid_puts(void) {
+    phase = "puts of 32-128 KiB";
+    uint64_t (*regs)(void) = NULL;
+    void *sym = dlsym(RTLD_DEFAULT, "uct_veshm_md_reg_count");
+    memcpy(&regs, &sym, sizeof(sym));
+    const size_t mid[] = {32 * 1024 + 1, 64 * 1024, 128 * 1024};
+    const unsigned reps = 20, nmid = sizeof(mid) / sizeof(mid[0]);
+    uint64_t before = regs != NULL ? regs() : 0;
+    for (unsigned k = 0; k < nmid; k++) {
+        size_t n = mid[k], o = OFF + 8 * k;
+        unsigned tag = 1000 + k;
+        prepare(dst + o, n);
+        fill(src + o, n, me, tag);
+        fill(lbuf, n, me, tag);
+        shmem_barrier_all();
+        for (unsigned r = 0; r < reps; r++) {
+            shmem_putmem(dst + o, src + o, n, right);
+            shmem_putmem(dst + o, lbuf, n, right);
+        }
+        shmem_barrier_all();
+        check_range(dst + o, n, left, tag, "put of 32-128 KiB from left neighbour");
+        shmem_barrier_all();
+    }
+    uint64_t made = regs != NULL ? regs() - before : 0;
+    /* A zcopy put (256 KiB) registers its buffer: the count is live. */
+    size_t big = 256 * 1024;
+    fill(lbuf, big, me, 1100);
+    prepare(dst + OFF, big);
+    shmem_barrier_all();
+    uint64_t before_big = regs != NULL ? regs() : 0;
+    shmem_putmem(dst + OFF, lbuf, big, right);
+    uint64_t made_big = regs != NULL ? regs() - before_big : 0;
+    shmem_barrier_all();
+    check_range(dst + OFF, big, left, 1100, "put of 256 KiB from left neighbour");
+    if (ve_memory_expected()) {
+        if (regs == NULL)
+            fail("the veshm transport's statistics (uct_veshm_md_reg_count) are not loaded");
+        if (made >= reps)
+            fail("%llu registrations for %u puts of 32-128 KiB", (unsigned long long)made,
+                 2 * reps * nmid);
+        if (made_big == 0)
+            fail("no registration counted for a 256 KiB put (zcopy)");
+    }
+}
+
 /* Large puts and gets from PE 0 to PE 1 while PE 1 polls in
  * shmem_wait_until: over veshm, PE 1 copies chunks of them
  * (ucx_tl_veshm/veshm_help.h). Every byte is checked. Where the transport's
@@ -468,10 +519,10 @@ int main(void) {
     struct {
         void (*fn)(void);
         const char *name;
-    } phases[] = {{phase_put_get, "put/get"},         {phase_nbi, "nbi + quiet"},
-                  {phase_strided, "iput/iget"},       {phase_atomics, "atomics"},
-                  {phase_fence_wait, "fence + wait"}, {phase_collectives, "collectives"},
-                  {phase_helped, "large, helped"}};
+    } phases[] = {{phase_put_get, "put/get"},         {phase_mid_puts, "puts 32-128 KiB"},
+                  {phase_nbi, "nbi + quiet"},         {phase_strided, "iput/iget"},
+                  {phase_atomics, "atomics"},         {phase_fence_wait, "fence + wait"},
+                  {phase_collectives, "collectives"}, {phase_helped, "large, helped"}};
     for (size_t p = 0; p < sizeof(phases) / sizeof(phases[0]); p++) {
         phases[p].fn();
         shmem_barrier_all();
