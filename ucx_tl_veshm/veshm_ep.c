@@ -276,12 +276,11 @@ ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack
 
 /* ---- atomics: CPU atomics on the host view of the peer's VE memory ---- */
 
-/* uct_veshm_atomic_ptr when the word is not in the key's run of host views
- * or the atomic must wait or fail: out of line, so that the usual case
- * saves no registers. */
-static UCS_F_NOINLINE void *uct_veshm_atomic_ptr_slow(uct_veshm_ep_t *ep, uint64_t remote_addr,
-                                                      uct_veshm_rkey_t *k, size_t size,
-                                                      ucs_status_t *status) {
+/* The word of an atomic outside the usual case (not in the key's run of host
+ * views, or the atomic must wait or fail); NULL with *status set when there
+ * is none. */
+static void *uct_veshm_atomic_ptr_slow(uct_veshm_ep_t *ep, uint64_t remote_addr,
+                                       uct_veshm_rkey_t *k, size_t size, ucs_status_t *status) {
     const veshm_rkey_info_t *i = &k->info;
     *status = uct_veshm_ep_check_peer(ep);
     if (*status != UCS_OK)
@@ -308,26 +307,21 @@ static UCS_F_NOINLINE void *uct_veshm_atomic_ptr_slow(uct_veshm_ep_t *ep, uint64
     return e->host + (rel & (i->granule - 1));
 }
 
-/* Done by the caller at once, like a short put: only a fence, or requests
- * queued before it, make it wait (the DMA ring is not involved). The usual
- * case, a word in the key's run of host views of a peer not known to be
- * gone, is a few loads of the key and the endpoint: a 32-bit fetch-add
- * through UCP and OpenSHMEM is ~30-45 ns here, and the walk to the
+/* The word of an atomic in the usual case, a word in the key's run of host
+ * views of a peer not known to be gone with nothing to wait for; NULL
+ * otherwise. A few loads of the key, the endpoint and the engine: a 32-bit
+ * fetch-add through UCP and OpenSHMEM is ~30-45 ns here, and the walk to the
  * attachment with its checks was 8 of them (perf, against UCX's sm). */
-static UCS_F_ALWAYS_INLINE void *uct_veshm_atomic_ptr(uct_veshm_ep_t *ep, uint64_t remote_addr,
-                                                      uct_rkey_t rkey, size_t size,
-                                                      ucs_status_t *status) {
-    uct_veshm_rkey_t *k = (uct_veshm_rkey_t *)rkey;
-    uint8_t *p = uct_veshm_pio_run(k, remote_addr, size, 1);
+static UCS_F_ALWAYS_INLINE void *uct_veshm_atomic_fast(uct_veshm_ep_t *ep, uint64_t remote_addr,
+                                                       uct_rkey_t rkey, size_t size) {
+    uint8_t *p = uct_veshm_pio_run((uct_veshm_rkey_t *)rkey, remote_addr, size, 1);
     if (ucs_likely(p != NULL && (remote_addr & (size - 1)) == 0 && uct_veshm_ep_may_go_fast(ep) &&
-                   uct_veshm_engine_may_copy_now(&uct_veshm_ep_iface(ep)->engine))) {
-        *status = UCS_OK;
+                   uct_veshm_engine_may_copy_now(&uct_veshm_ep_iface(ep)->engine)))
         return p;
-    }
-    return uct_veshm_atomic_ptr_slow(ep, remote_addr, k, size, status);
+    return NULL;
 }
 
-#define UCT_VESHM_FETCH_OP(_bits)                                                                  \
+#define UCT_VESHM_FOP(_bits)                                                                       \
     static UCS_F_ALWAYS_INLINE uint##_bits##_t uct_veshm_fop##_bits(                               \
         unsigned opcode, uint##_bits##_t *p, uint##_bits##_t v) {                                  \
         switch (opcode) {                                                                          \
@@ -343,14 +337,54 @@ static UCS_F_ALWAYS_INLINE void *uct_veshm_atomic_ptr(uct_veshm_ep_t *ep, uint64
             return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);                                    \
         }                                                                                          \
     }                                                                                              \
+    static UCS_F_ALWAYS_INLINE uint##_bits##_t uct_veshm_cswap##_bits(                             \
+        uint##_bits##_t *p, uint##_bits##_t compare, uint##_bits##_t swap) {                       \
+        __atomic_compare_exchange_n(p, &compare, swap, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);     \
+        return compare;                                                                            \
+    }
+
+UCT_VESHM_FOP(32)
+UCT_VESHM_FOP(64)
+
+enum { UCT_VESHM_ATOMIC_POST, UCT_VESHM_ATOMIC_FETCH, UCT_VESHM_ATOMIC_CSWAP };
+
+/* Any atomic outside the usual case, out of line and called last, so that
+ * the usual case keeps no stack frame (OpenSHMEM's atomic add, 500 in a
+ * row: it had one, and a status in memory, when the pointer and the status
+ * came back from one call). */
+static UCS_F_NOINLINE ucs_status_t uct_veshm_atomic_slow(uct_veshm_ep_t *ep, uint64_t remote_addr,
+                                                         uct_rkey_t rkey, unsigned size, int kind,
+                                                         unsigned opcode, uint64_t value,
+                                                         uint64_t compare, void *result) {
+    ucs_status_t status;
+    void *p = uct_veshm_atomic_ptr_slow(ep, remote_addr, (uct_veshm_rkey_t *)rkey, size, &status);
+    if (p == NULL)
+        return status;
+    if (size == 4) {
+        uint32_t r = kind == UCT_VESHM_ATOMIC_CSWAP
+                         ? uct_veshm_cswap32(p, (uint32_t)compare, (uint32_t)value)
+                         : uct_veshm_fop32(opcode, p, (uint32_t)value);
+        if (kind != UCT_VESHM_ATOMIC_POST)
+            *(uint32_t *)result = r;
+    } else {
+        uint64_t r = kind == UCT_VESHM_ATOMIC_CSWAP ? uct_veshm_cswap64(p, compare, value)
+                                                    : uct_veshm_fop64(opcode, p, value);
+        if (kind != UCT_VESHM_ATOMIC_POST)
+            *(uint64_t *)result = r;
+    }
+    UCT_TL_EP_STAT_ATOMIC(&ep->super);
+    return UCS_OK;
+}
+
+#define UCT_VESHM_ATOMIC_OPS(_bits)                                                                \
     ucs_status_t uct_veshm_ep_atomic##_bits##_post(uct_ep_h tl_ep, unsigned opcode,                \
                                                    uint##_bits##_t value, uint64_t remote_addr,    \
                                                    uct_rkey_t rkey) {                              \
-        ucs_status_t status;                                                                       \
         uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);                                \
-        uint##_bits##_t *p = uct_veshm_atomic_ptr(ep, remote_addr, rkey, _bits / 8, &status);      \
-        if (p == NULL)                                                                             \
-            return status;                                                                         \
+        uint##_bits##_t *p = uct_veshm_atomic_fast(ep, remote_addr, rkey, _bits / 8);              \
+        if (ucs_unlikely(p == NULL))                                                               \
+            return uct_veshm_atomic_slow(ep, remote_addr, rkey, _bits / 8, UCT_VESHM_ATOMIC_POST,  \
+                                         opcode, value, 0, NULL);                                  \
         uct_veshm_fop##_bits(opcode, p, value);                                                    \
         UCT_TL_EP_STAT_ATOMIC(&ep->super);                                                         \
         return UCS_OK;                                                                             \
@@ -358,11 +392,11 @@ static UCS_F_ALWAYS_INLINE void *uct_veshm_atomic_ptr(uct_veshm_ep_t *ep, uint64
     ucs_status_t uct_veshm_ep_atomic##_bits##_fetch(                                               \
         uct_ep_h tl_ep, unsigned opcode, uint##_bits##_t value, uint##_bits##_t *result,           \
         uint64_t remote_addr, uct_rkey_t rkey, uct_completion_t *comp) {                           \
-        ucs_status_t status;                                                                       \
         uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);                                \
-        uint##_bits##_t *p = uct_veshm_atomic_ptr(ep, remote_addr, rkey, _bits / 8, &status);      \
-        if (p == NULL)                                                                             \
-            return status;                                                                         \
+        uint##_bits##_t *p = uct_veshm_atomic_fast(ep, remote_addr, rkey, _bits / 8);              \
+        if (ucs_unlikely(p == NULL))                                                               \
+            return uct_veshm_atomic_slow(ep, remote_addr, rkey, _bits / 8, UCT_VESHM_ATOMIC_FETCH, \
+                                         opcode, value, 0, result);                                \
         *result = uct_veshm_fop##_bits(opcode, p, value);                                          \
         UCT_TL_EP_STAT_ATOMIC(&ep->super);                                                         \
         return UCS_OK;                                                                             \
@@ -370,20 +404,18 @@ static UCS_F_ALWAYS_INLINE void *uct_veshm_atomic_ptr(uct_veshm_ep_t *ep, uint64
     ucs_status_t uct_veshm_ep_atomic_cswap##_bits(                                                 \
         uct_ep_h tl_ep, uint##_bits##_t compare, uint##_bits##_t swap, uint64_t remote_addr,       \
         uct_rkey_t rkey, uint##_bits##_t *result, uct_completion_t *comp) {                        \
-        ucs_status_t status;                                                                       \
         uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);                                \
-        uint##_bits##_t *p = uct_veshm_atomic_ptr(ep, remote_addr, rkey, _bits / 8, &status);      \
-        if (p == NULL)                                                                             \
-            return status;                                                                         \
-        uint##_bits##_t expected = compare;                                                        \
-        __atomic_compare_exchange_n(p, &expected, swap, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);    \
-        *result = expected;                                                                        \
+        uint##_bits##_t *p = uct_veshm_atomic_fast(ep, remote_addr, rkey, _bits / 8);              \
+        if (ucs_unlikely(p == NULL))                                                               \
+            return uct_veshm_atomic_slow(ep, remote_addr, rkey, _bits / 8, UCT_VESHM_ATOMIC_CSWAP, \
+                                         0, swap, compare, result);                                \
+        *result = uct_veshm_cswap##_bits(p, compare, swap);                                        \
         UCT_TL_EP_STAT_ATOMIC(&ep->super);                                                         \
         return UCS_OK;                                                                             \
     }
 
-UCT_VESHM_FETCH_OP(32)
-UCT_VESHM_FETCH_OP(64)
+UCT_VESHM_ATOMIC_OPS(32)
+UCT_VESHM_ATOMIC_OPS(64)
 
 /* ---- flush, fence, check, pending ---- */
 

@@ -36,6 +36,7 @@
 extern "C" {
 #include "veshm_fifo.h"
 #include "veshm_iface.h"
+#include "veshm_md.h"
 }
 #include "veshm_scope.h"
 #include "ve_offload.h"
@@ -1048,6 +1049,51 @@ TEST_F(UctVeshm, AtomicsReachOnlyAlignedWordsOfTheRegion) {
     EXPECT_EQ(old32, end);
     end ^= 0xff;
     EXPECT_EQ(remote_hash(n - 4, 4), uct_test_hash(&end, 4));
+}
+
+// Past the key's run of host views (the attachments of consecutive areas are
+// mapped apart, so the run ends with the first area) an atomic takes the
+// out-of-line path: every kind must give the results it gives in the run.
+TEST_F(UctVeshm, AtomicsPastTheHostViewRunGiveTheSameResults) {
+    remote(ALLOC_MD, 64 * kMiB + 4096);
+    const auto *k = reinterpret_cast<const uct_veshm_rkey_t *>(rkey.rkey);
+    ASSERT_GT(rinfo.area_count, 1u);
+    ASSERT_LT(k->pio_len, rinfo.region_len) << "the run holds the whole region";
+    const uint32_t seed = 21;
+    for (uint64_t off : {uint64_t(64), (k->pio_len + 64) & ~uint64_t(7)}) {
+        SCOPED_TRACE(off < k->pio_len ? "in the run" : "past the run");
+        ASSERT_EQ(peer.call(PEER_FILL, 0, off, 32, seed).status, UCS_OK);
+        uint64_t w[4];
+        uct_test_fill(w, sizeof w, off, seed);
+        uint64_t old64 = 0;
+        uint32_t old32 = 0;
+        ASSERT_EQ(uct_ep_atomic64_fetch(ep, UCT_ATOMIC_OP_ADD, 5, &old64, raddr + off, rkey.rkey,
+                                        nullptr),
+                  UCS_OK);
+        EXPECT_EQ(old64, w[0]);
+        w[0] += 5;
+        uint32_t lo;
+        memcpy(&lo, &w[1], 4);
+        ASSERT_EQ(uct_ep_atomic32_fetch(ep, UCT_ATOMIC_OP_XOR, 0xf0f0, &old32, raddr + off + 8,
+                                        rkey.rkey, nullptr),
+                  UCS_OK);
+        EXPECT_EQ(old32, lo);
+        lo ^= 0xf0f0;
+        memcpy(&w[1], &lo, 4);
+        ASSERT_EQ(uct_ep_atomic_cswap64(ep, w[2], 77, raddr + off + 16, rkey.rkey, &old64, nullptr),
+                  UCS_OK);
+        EXPECT_EQ(old64, w[2]) << "a compare that matches";
+        w[2] = 77;
+        uint32_t hi;
+        memcpy(&hi, reinterpret_cast<uint8_t *>(&w[3]) + 4, 4);
+        ASSERT_EQ(
+            uct_ep_atomic_cswap32(ep, hi + 1, 9, raddr + off + 28, rkey.rkey, &old32, nullptr),
+            UCS_OK);
+        EXPECT_EQ(old32, hi) << "a compare that does not match";
+        ASSERT_EQ(uct_ep_atomic64_post(ep, UCT_ATOMIC_OP_ADD, 3, raddr + off, rkey.rkey), UCS_OK);
+        w[0] += 3;
+        EXPECT_EQ(remote_hash(off, sizeof w), uct_test_hash(w, sizeof w));
+    }
 }
 
 struct TwoStepRequest {
