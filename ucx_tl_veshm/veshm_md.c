@@ -293,7 +293,9 @@ __attribute__((visibility("default"))) uint64_t uct_veshm_md_exported(const void
 
 /* Registrations made: UCP's of the local buffers of its operations are the
  * ones that count (tests/shmem: none per put of up to 128 KiB in mode
- * veshm, UCX_ZCOPY_THRESH). */
+ * veshm, UCX_ZCOPY_THRESH). Counted as uct_veshm_pio_count counts, without a
+ * locked instruction: UCP registers the buffer of every zcopy, and a count
+ * that two threads race on may miss one. */
 static uint64_t uct_veshm_md_regs;
 
 __attribute__((visibility("default"))) uint64_t uct_veshm_md_reg_count(void) {
@@ -302,7 +304,8 @@ __attribute__((visibility("default"))) uint64_t uct_veshm_md_reg_count(void) {
 
 static ucs_status_t uct_veshm_mem_reg(uct_md_h md, void *address, size_t length, unsigned flags,
                                       uct_mem_h *memh_p) {
-    __atomic_fetch_add(&uct_veshm_md_regs, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&uct_veshm_md_regs, __atomic_load_n(&uct_veshm_md_regs, __ATOMIC_RELAXED) + 1,
+                     __ATOMIC_RELAXED);
     /* malloc, not calloc: glibc's calloc bypasses the thread's cache, so
      * UCP's registration of every zcopy buffer took a locked exchange on the
      * arena's free list twice per operation (perf: 5% of a 64 KiB put). */
