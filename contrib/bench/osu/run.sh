@@ -138,8 +138,8 @@ benches+=("osu_oshm_atomics heap|latency|oshrun|$shm/osu_oshm_atomics heap")
 # OSU runs a barrier 100 times, and times each OpenSHMEM barrier (0.3 us)
 # with a microsecond clock: a run's mean is then +-15% (veshm / default was
 # 1.00 in one full run, 1.18 in the next). Collectives above 8 KiB run 100
-# times too.
-# More iterations, the same in every mode, measure the same thing closer.
+# times too. More iterations, the same in every mode, measure the same
+# thing closer.
 citers=(-i 2000)
 [ $quick -eq 1 ] && citers=(-i 200)
 benches+=("osu_oshm_barrier|latency|oshrun|$shm/osu_oshm_barrier -i $((quick ? 2000 : 20000))")
