@@ -7,9 +7,11 @@
  * copy (mpi_osc_route's direct_help.c); the target then checks every byte.
  * Meanwhile a second thread of every rank allocates windows, puts into the
  * next rank's in a fence epoch, checks what it got and frees them, on its
- * own communicator, until the main thread is done: the progress callbacks of
- * one thread walk the windows the other one frees. The job must end with
- * every byte right and some of the large puts helped by their target. */
+ * own communicator, until the main thread is done (which it is not before
+ * every rank's second thread has freed MIN_CHURNED windows): the progress
+ * callbacks of one thread walk the windows the other one frees. The job must
+ * end with every byte right and some of the large puts helped by their
+ * target. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
