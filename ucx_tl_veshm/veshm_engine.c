@@ -154,6 +154,7 @@ void uct_veshm_engine_cleanup(uct_veshm_engine_t *eng) {
     /* Wait for descriptors still in flight: they may target the bounce ring. */
     while (!uct_veshm_engine_is_idle(eng))
         uct_veshm_engine_progress(eng);
+    uct_veshm_engine_set_hold(eng, 0);
     ucs_mpool_cleanup(&eng->ops, 1);
     veo_unregister_mem_from_dmaatb(eng->proc, eng->bounce.vehva);
     veo_free_hmem(eng->bounce.hmem);

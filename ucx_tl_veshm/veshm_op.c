@@ -31,6 +31,8 @@
  * and proofs. */
 static uint64_t uct_veshm_dma_posts, uct_veshm_dma_bytes;
 
+int uct_veshm_engines_holding;
+
 __attribute__((visibility("default"))) void uct_veshm_dma_stats(uint64_t *posts, uint64_t *bytes) {
     if (posts)
         *posts = __atomic_load_n(&uct_veshm_dma_posts, __ATOMIC_RELAXED);
@@ -530,7 +532,7 @@ unsigned uct_veshm_engine_progress(uct_veshm_engine_t *eng) {
                    ucs_queue_is_empty(&eng->done) && ucs_queue_is_empty(&eng->pending) &&
                    ucs_queue_is_empty(&eng->flushes))) {
         eng->fence_pending = 0; /* nothing moving: the fence is satisfied */
-        eng->hold = 0;
+        uct_veshm_engine_set_hold(eng, 0);
         return 0;
     }
     unsigned events = 0;

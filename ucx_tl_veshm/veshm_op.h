@@ -94,6 +94,10 @@ typedef struct uct_veshm_engine {
     uint64_t dma_posts, dma_bytes; /* statistics */
 } uct_veshm_engine_t;
 
+/* Engines of this process whose hold is set (any thread's): while it is 0,
+ * the fast paths need not look at their own engine. */
+extern int uct_veshm_engines_holding;
+
 /* Allocates the bounce ring in proc's VE memory and the descriptor ring. */
 ucs_status_t uct_veshm_engine_init(uct_veshm_engine_t *eng, struct veo_proc_handle *proc,
                                    const uct_veshm_engine_config_t *config);

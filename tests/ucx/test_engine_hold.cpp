@@ -10,6 +10,9 @@
 
 extern "C" {
 #include "veshm_op_int.h"
+
+// Defined by veshm_op.c in the transport, which this test does not link.
+int uct_veshm_engines_holding;
 }
 
 namespace {
@@ -24,6 +27,7 @@ struct Engine {
         ucs_queue_head_init(&e.done);
         uct_veshm_engine_rehold(&e);
     }
+    ~Engine() { uct_veshm_engine_set_hold(&e, 0); }
     // What uct_veshm_engine_may_copy_now must answer, whatever hold says.
     bool exact() const {
         return !uct_veshm_engine_behind_pending(&e) && ucs_queue_is_empty(&e.post_queue) &&
@@ -31,6 +35,7 @@ struct Engine {
     }
     void expect_held() const {
         EXPECT_NE(e.hold, 0);
+        EXPECT_GE(uct_veshm_engines_holding, 1);
         EXPECT_FALSE(uct_veshm_engine_may_copy_now(&e));
     }
     // Held, yet the exact test lets a new operation go.
@@ -46,7 +51,36 @@ struct Engine {
 TEST(EngineHold, NothingHeldWhenIdle) {
     Engine g;
     EXPECT_EQ(g.e.hold, 0);
+    EXPECT_EQ(uct_veshm_engines_holding, 0);
     EXPECT_TRUE(uct_veshm_engine_may_copy_now(&g.e));
+}
+
+// The fast paths read the count of engines that hold before their own
+// engine: the count must follow every change of any engine's hold, and an
+// engine that does not hold must let operations go while another one holds.
+TEST(EngineHold, TheCountOfHoldingEnginesFollowsEach) {
+    Engine a, b;
+    uct_veshm_pending_priv_t req{};
+    ucs_queue_push(&a.e.pending, &req.queue);
+    uct_veshm_engine_rehold(&a.e);
+    uct_veshm_engine_rehold(&a.e); // again: counted once
+    EXPECT_EQ(uct_veshm_engines_holding, 1);
+    a.expect_held();
+    EXPECT_TRUE(uct_veshm_engine_may_copy_now(&b.e));
+    b.e.desc_head = 1;
+    uct_veshm_engine_fence_moving(&b.e);
+    EXPECT_EQ(uct_veshm_engines_holding, 2);
+    b.expect_held();
+    ucs_queue_pull_non_empty(&a.e.pending);
+    uct_veshm_engine_rehold(&a.e);
+    EXPECT_EQ(uct_veshm_engines_holding, 1);
+    EXPECT_TRUE(uct_veshm_engine_may_copy_now(&a.e));
+    b.expect_held();
+    b.e.desc_tail = 1;
+    b.e.fence_pending = 0;
+    uct_veshm_engine_set_hold(&b.e, 0); // what progress does when all is done
+    EXPECT_EQ(uct_veshm_engines_holding, 0);
+    EXPECT_TRUE(uct_veshm_engine_may_copy_now(&b.e));
 }
 
 TEST(EngineHold, APendingRequestHoldsUntilItLeaves) {
