@@ -38,7 +38,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <dlfcn.h>
 #include <mpi.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -48,6 +47,7 @@
 #include <time.h>
 
 #include "mpi_fail.h"
+#include "route_stats.h"
 #include "run_apart.h"
 
 static int rank, nranks;
@@ -441,22 +441,6 @@ static void phase_pscw(int iterations) {
     MPI_CHECK(MPI_Type_free(&every_other));
     MPI_CHECK(MPI_Group_free(&world));
     MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
-}
-
-typedef int (*stats_fn)(MPI_Win, uint64_t *, uint64_t *, uint64_t *);
-
-/* mpi_osc_route's counters for w, when it is loaded and w has a same-host
- * state: 1, else 0. */
-static int route_stats(MPI_Win w, int *loaded, uint64_t *direct, uint64_t *through_ucx,
-                       uint64_t *helped) {
-    void *sym = dlsym(RTLD_DEFAULT, "veshm_osc_route_window_stats");
-    *loaded = sym != NULL;
-    *direct = *through_ucx = *helped = 0;
-    if (sym == NULL)
-        return 0;
-    stats_fn stats;
-    memcpy(&stats, &sym, sizeof(stats));
-    return stats(w, direct, through_ucx, helped);
 }
 
 /* Large transfers while the target polls inside MPI (a barrier): rank 0

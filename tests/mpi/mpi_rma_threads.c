@@ -15,7 +15,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <dlfcn.h>
 #include <mpi.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -25,6 +24,7 @@
 #include <string.h>
 
 #include "mpi_fail.h"
+#include "route_stats.h"
 
 static int rank, nranks;
 static const char *phase = "init";
@@ -77,21 +77,6 @@ static void *churn(void *arg) {
     }
     free(src);
     return NULL;
-}
-
-typedef int (*stats_fn)(MPI_Win, uint64_t *, uint64_t *, uint64_t *);
-
-/* Chunks of this rank's copies its targets did (0 without the routing
- * library). */
-static uint64_t helped(MPI_Win w) {
-    void *sym = dlsym(RTLD_DEFAULT, "veshm_osc_route_window_stats");
-    uint64_t direct = 0, through_ucx = 0, chunks = 0;
-    if (sym == NULL)
-        return 0;
-    stats_fn stats;
-    memcpy(&stats, &sym, sizeof(stats));
-    stats(w, &direct, &through_ucx, &chunks);
-    return chunks;
 }
 
 int main(int argc, char **argv) {
@@ -149,12 +134,17 @@ int main(int argc, char **argv) {
         fail("pthread_join");
 
     phase = "help";
-    /* With the routing library, some of the big puts must have been shared
-     * with their target while windows came and went. */
-    uint64_t mine = helped(win), all = 0;
+    /* The routing library (veshm mode preloads it) must have given the
+     * window its same-host state, and shared some of the big puts with
+     * their target while windows came and went. */
+    int loaded = 0;
+    uint64_t direct = 0, through_ucx = 0, mine = 0, all = 0;
+    int has_state = route_stats(win, &loaded, &direct, &through_ucx, &mine);
+    if (!loaded || !has_state)
+        fail("the window has no same-host state (routing library %s)",
+             loaded ? "loaded" : "not loaded");
     MPI_CHECK(MPI_Allreduce(&mine, &all, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
-    int routed = dlsym(RTLD_DEFAULT, "veshm_osc_route_window_stats") != NULL;
-    if (routed && all == 0)
+    if (all == 0)
         fail("no chunk of %d puts of 1 MiB was helped", rounds);
     long churned_min = 0;
     MPI_CHECK(MPI_Allreduce(&churned, &churned_min, 1, MPI_LONG, MPI_MIN, MPI_COMM_WORLD));
