@@ -31,6 +31,18 @@
 #include "veshm_op_int.h"
 #include "veshm_pio.h"
 
+/* The entry points of the fast paths start a cache line: where they start
+ * was all that differed between builds of the same code whose OpenSHMEM
+ * atomic add on lines the peer had just written took 48-54 ns or 34-38
+ * (posix 33-35). The library shifted 16 bytes at a time: slow whenever the
+ * add's entry was 16 bytes past a 64-byte boundary (3 of 3), fast otherwise
+ * (4 of 4) and on a boundary in every build tried; only the origin's library
+ * mattered, and lines not just written did not show it. Our reading, which
+ * this machine has no counters to confirm: out-of-order execution overlaps
+ * one atomic's wait for its line with the next one's only when the front end
+ * gets there in time (contrib/bench/README.md). */
+#define UCT_VESHM_HOT_ENTRY UCS_V_ALIGNED(UCS_SYS_CACHE_LINE_SIZE)
+
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
@@ -164,8 +176,9 @@ static UCS_F_NOINLINE ucs_status_t uct_veshm_ep_put_short_memcpy(uct_veshm_ep_t 
  * put_short; OSU's osu_oshm_put_mr of 1-64 bytes: 0.83-0.90x posix's rate
  * while it also read the configuration's line and a second line of the key,
  * and kept a stack frame for the memcpy. */
-ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer, unsigned length,
-                                    uint64_t remote_addr, uct_rkey_t rkey) {
+UCT_VESHM_HOT_ENTRY ucs_status_t uct_veshm_ep_put_short(uct_ep_h tl_ep, const void *buffer,
+                                                        unsigned length, uint64_t remote_addr,
+                                                        uct_rkey_t rkey) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
     if (ucs_likely(length - 1u < ep->put_short_pio_max &&
@@ -256,9 +269,10 @@ static UCS_F_NOINLINE ucs_status_t uct_veshm_ep_get_bcopy_slow(
  * few registers; the rest is out of line, as put_short's (cachegrind,
  * OpenSHMEM 8-byte getmem: 65 instructions in the transport with six
  * registers saved when it was one function, 36 now; posix's get_bcopy 11). */
-ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack_cb, void *arg,
-                                    size_t length, uint64_t remote_addr, uct_rkey_t rkey,
-                                    uct_completion_t *comp) {
+UCT_VESHM_HOT_ENTRY ucs_status_t uct_veshm_ep_get_bcopy(uct_ep_h tl_ep,
+                                                        uct_unpack_callback_t unpack_cb, void *arg,
+                                                        size_t length, uint64_t remote_addr,
+                                                        uct_rkey_t rkey, uct_completion_t *comp) {
     uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);
     uct_veshm_iface_t *iface = uct_veshm_ep_iface(ep);
     if (ucs_likely(length <= iface->config.get_bcopy_pio_max && uct_veshm_ep_may_go_fast(ep) &&
@@ -378,9 +392,9 @@ static UCS_F_NOINLINE ucs_status_t uct_veshm_atomic_slow(uct_veshm_ep_t *ep, uin
 }
 
 #define UCT_VESHM_ATOMIC_OPS(_bits)                                                                \
-    ucs_status_t uct_veshm_ep_atomic##_bits##_post(uct_ep_h tl_ep, unsigned opcode,                \
-                                                   uint##_bits##_t value, uint64_t remote_addr,    \
-                                                   uct_rkey_t rkey) {                              \
+    UCT_VESHM_HOT_ENTRY ucs_status_t uct_veshm_ep_atomic##_bits##_post(                            \
+        uct_ep_h tl_ep, unsigned opcode, uint##_bits##_t value, uint64_t remote_addr,              \
+        uct_rkey_t rkey) {                                                                         \
         uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);                                \
         uint##_bits##_t *p = uct_veshm_atomic_fast(ep, remote_addr, rkey, _bits / 8);              \
         if (ucs_unlikely(p == NULL))                                                               \
@@ -390,7 +404,7 @@ static UCS_F_NOINLINE ucs_status_t uct_veshm_atomic_slow(uct_veshm_ep_t *ep, uin
         UCT_TL_EP_STAT_ATOMIC(&ep->super);                                                         \
         return UCS_OK;                                                                             \
     }                                                                                              \
-    ucs_status_t uct_veshm_ep_atomic##_bits##_fetch(                                               \
+    UCT_VESHM_HOT_ENTRY ucs_status_t uct_veshm_ep_atomic##_bits##_fetch(                           \
         uct_ep_h tl_ep, unsigned opcode, uint##_bits##_t value, uint##_bits##_t *result,           \
         uint64_t remote_addr, uct_rkey_t rkey, uct_completion_t *comp) {                           \
         uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);                                \
@@ -402,7 +416,7 @@ static UCS_F_NOINLINE ucs_status_t uct_veshm_atomic_slow(uct_veshm_ep_t *ep, uin
         UCT_TL_EP_STAT_ATOMIC(&ep->super);                                                         \
         return UCS_OK;                                                                             \
     }                                                                                              \
-    ucs_status_t uct_veshm_ep_atomic_cswap##_bits(                                                 \
+    UCT_VESHM_HOT_ENTRY ucs_status_t uct_veshm_ep_atomic_cswap##_bits(                             \
         uct_ep_h tl_ep, uint##_bits##_t compare, uint##_bits##_t swap, uint64_t remote_addr,       \
         uct_rkey_t rkey, uint##_bits##_t *result, uct_completion_t *comp) {                        \
         uct_veshm_ep_t *ep = ucs_derived_of(tl_ep, uct_veshm_ep_t);                                \

@@ -6,7 +6,12 @@
  * into it, not the path. A loop that runs for many slices takes each path's
  * share of them into its mean.
  * PE 0 drives; PE 1 waits in shmem_barrier_all, polling, as OSU's target
- * does. Output, one line per operation and size:
+ * does. Then 32-bit atomic adds in OSU's pattern: passes of 500 adds, one
+ * per cache line of a 32 KiB buffer, then quiet, timed alone between two
+ * barriers; before each pass PE 1 rewrites the buffer (add_written: each
+ * add waits for a line the other core holds, as in osu_oshm_atomics,
+ * where every PE memsets its buffer first) or does not (add_kept). Output,
+ * one line per operation and size:
  *   op size us_per_op operations
  * Usage: bench_shmem_rma [max_bytes] [milliseconds_per_size] */
 #include <shmem.h>
@@ -26,6 +31,49 @@ enum op { PUT, GET, FADD };
 static const char *const op_name[] = {"put", "get", "fadd"};
 
 static long long *counter; /* on the symmetric heap: the fetch-add's target */
+
+enum { PASS_ADDS = 500, LINE = 64 };
+
+/* Mean microseconds per atomic add over passes of PASS_ADDS adds (one per
+ * line of lines, PASS_ADDS * LINE bytes), for at least budget_us of passes;
+ * PE 1 rewrites lines before every pass when `written`. Both PEs call it. */
+static double timed_adds(char *lines, int written, double budget_us, long *count) {
+    static int stop; /* symmetric: PE 0 tells PE 1 the last pass */
+    double spent = 0, t0 = now_us();
+    long passes = 0;
+    stop = 0;
+    shmem_barrier_all();
+    while (!stop) {
+        if (shmem_my_pe() == 1 && (written || passes == 0))
+            memset(lines, (int)passes, PASS_ADDS * LINE);
+        shmem_barrier_all();
+        int last = 0;
+        if (shmem_my_pe() == 0) {
+            double t = now_us();
+            for (int i = 0; i < PASS_ADDS; i++)
+                shmem_int_atomic_add((int *)(lines + (size_t)i * LINE), 1, 1);
+            shmem_quiet();
+            spent += now_us() - t;
+            last = now_us() - t0 >= budget_us;
+            if (last)
+                shmem_int_p(&stop, 1, 1);
+        }
+        passes++;
+        shmem_barrier_all(); /* completes the put of stop */
+        if (last)
+            stop = 1;
+    }
+    /* Kept lines were set to 0 once, then took one add per pass. */
+    for (int i = 0; !written && shmem_my_pe() == 1 && i < PASS_ADDS; i++) {
+        if (*(int *)(lines + (size_t)i * LINE) != passes) {
+            fprintf(stderr, "bench_shmem_rma: line %d took %d of %ld adds\n", i,
+                    *(int *)(lines + (size_t)i * LINE), passes);
+            shmem_global_exit(1);
+        }
+    }
+    *count = passes * PASS_ADDS;
+    return spent / (double)*count;
+}
 
 static void run_once(enum op op, char *local, char *remote, size_t n) {
     switch (op) {
@@ -73,7 +121,8 @@ int main(int argc, char **argv) {
     }
     char *src = shmem_malloc(max), *dst = shmem_malloc(max);
     counter = shmem_malloc(sizeof(*counter));
-    if (src == NULL || dst == NULL || counter == NULL) {
+    char *lines = shmem_malloc(PASS_ADDS * LINE);
+    if (src == NULL || dst == NULL || counter == NULL || lines == NULL) {
         fprintf(stderr, "bench_shmem_rma: shmem_malloc of %zu bytes failed\n", max);
         shmem_global_exit(1);
     }
@@ -98,10 +147,19 @@ int main(int argc, char **argv) {
                 break;
         }
     }
+    for (int written = 1; written >= 0; written--) {
+        long count;
+        double us = timed_adds(lines, written, budget_us, &count);
+        if (shmem_my_pe() == 0) {
+            printf("%s 4 %.4f %ld\n", written ? "add_written" : "add_kept", us, count);
+            fflush(stdout);
+        }
+    }
     if (shmem_my_pe() == 1 && *counter == 0) {
         fprintf(stderr, "bench_shmem_rma: no fetch-add reached PE 1\n");
         shmem_global_exit(1);
     }
+    shmem_free(lines);
     shmem_free(counter);
     shmem_free(dst);
     shmem_free(src);

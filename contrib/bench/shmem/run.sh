@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# OpenSHMEM put (putmem + quiet), get (getmem) and 64-bit fetch-add between
-# two PEs on the symmetric heap, veshm mode against Open MPI's OpenSHMEM over
+# OpenSHMEM put (putmem + quiet), get (getmem), 64-bit fetch-add and 32-bit
+# atomic adds on lines the peer has just written or not (add_written,
+# add_kept: bench_shmem_rma.c) between two PEs on the symmetric heap, veshm mode against Open MPI's OpenSHMEM over
 # UCX's shared-memory transports, interleaved in one run, with ratios:
 #   contrib/bench/shmem/run.sh [--quick] [--busy] [--control] [--reps N]
 #     [--ms MS] [--max BYTES] [--csv FILE] [BUILD_DIR]
