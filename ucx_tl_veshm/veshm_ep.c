@@ -31,16 +31,11 @@
 #include "veshm_op_int.h"
 #include "veshm_pio.h"
 
-/* The entry points of the fast paths start a cache line: where they start
- * was all that differed between builds of the same code whose OpenSHMEM
- * atomic add on lines the peer had just written took 48-54 ns or 34-38
- * (posix 33-35). The library shifted 16 bytes at a time: slow whenever the
- * add's entry was 16 bytes past a 64-byte boundary (3 of 3), fast otherwise
- * (4 of 4) and on a boundary in every build tried; only the origin's library
- * mattered, and lines not just written did not show it. Our reading, which
- * this machine has no counters to confirm: out-of-order execution overlaps
- * one atomic's wait for its line with the next one's only when the front end
- * gets there in time (contrib/bench/README.md). */
+/* The entry points UCP calls per operation start a cache line: in builds of
+ * the same code, where the atomic add's entry fell decided whether an
+ * OpenSHMEM add on lines the peer had just written cost 1.5x posix's or the
+ * same, and on a line boundary it was fast in every build measured (the
+ * builds, the figures and our reading: contrib/bench/README.md, shmem). */
 #define UCT_VESHM_HOT_ENTRY UCS_V_ALIGNED(UCS_SYS_CACHE_LINE_SIZE)
 
 #ifndef SYS_pidfd_open
