@@ -6,6 +6,7 @@
  * under the accumulate lock the origin holds, and so are both halves of a
  * get_accumulate (a get, then an accumulate). */
 #include "direct_win.h"
+#include "host_win.h"
 #include "osc_route_weak.h"
 
 #include <sched.h>
@@ -18,7 +19,7 @@ extern int opal_progress_register(int (*cb)(void));
 
 void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offset, void *buf,
                  size_t n, int is_get) {
-    struct veshm_copy_help_job job = {view, offset, buf, n, is_get, 0, 0, 0};
+    struct veshm_copy_help_job job = {view, offset, buf, n, is_get, 0, 0, 0, 0};
     if (w->t[target].ctl == NULL || target == w->rank) {
         veshm_copy_help_do(&job, 0, n, NULL);
         return;
@@ -103,7 +104,7 @@ int direct_accumulate_helped(struct direct_win *w, int target, uint8_t *view, ui
     uint64_t code = acc_code(op, dt);
     if (code == 0)
         return 0;
-    struct veshm_copy_help_job job = {view, offset, (void *)origin, n, 0, code, 0, 0};
+    struct veshm_copy_help_job job = {view, offset, (void *)origin, n, 0, code, 0, 0, 0};
     int64_t helped = veshm_copy_help_origin(&w->t[target].ctl->help, (uint64_t)w->rank + 1, &job,
                                             acc_apply, NULL, NULL);
     __atomic_store_n(&w->stats.helped, w->stats.helped + (uint64_t)helped, __ATOMIC_RELAXED);
@@ -137,7 +138,7 @@ static int helping;
 static int concurrent_free = 1;
 
 static int help_all(void) {
-    int events = 0;
+    int events = host_win_help_all();
     unsigned count = direct_win_count();
     for (unsigned i = 0; i < count; ++i) {
         struct direct_win *w = direct_win_at(i);

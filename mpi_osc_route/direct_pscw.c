@@ -10,6 +10,7 @@
  * osc/ucx in a NOCHECK passive epoch that MPI_Win_complete closes (which
  * completes them at the target) before it counts. */
 #include "direct_win.h"
+#include "host_win.h"
 #include "osc_route_weak.h"
 
 /* The window ranks of group's members in w->group_scratch[0..*n), or an MPI
@@ -58,7 +59,8 @@ int MPI_Win_post(MPI_Group group, int assert, MPI_Win win) {
 int MPI_Win_start(MPI_Group group, int assert, MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
     if (w == NULL)
-        return PMPI_Win_start(group, assert, win);
+        return host_win_synced(win, HOST_SYNC_OTHER_EPOCH, -1, assert,
+                               PMPI_Win_start(group, assert, win));
     if (w->access || w->lock_all)
         return direct_sync_error(win);
     int n, rc = window_ranks(w, group, &n);

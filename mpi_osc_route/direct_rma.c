@@ -6,6 +6,7 @@
  * still under that lock and flushed before it is released, so that both ways
  * stay atomic with respect to each other. */
 #include "direct_win.h"
+#include "host_win.h"
 #include "osc_route.h"
 #include "osc_route_weak.h"
 
@@ -32,8 +33,7 @@ static size_t predefined_bytes(MPI_Datatype dt, int count) {
     return (size_t)count * (size_t)last_extent;
 }
 
-/* Bytes when both sides are the same predefined datatype and count, else 0. */
-static size_t same_layout(MPI_Datatype a, int acount, MPI_Datatype b, int bcount) {
+size_t osc_route_same_layout(MPI_Datatype a, int acount, MPI_Datatype b, int bcount) {
     return a == b && acount == bcount ? predefined_bytes(a, acount) : 0;
 }
 
@@ -120,7 +120,7 @@ static int finished(MPI_Request *request) {
 static int transfer(struct direct_win *w, int is_get, void *origin_addr, int origin_count,
                     MPI_Datatype origin_datatype, int target_rank, MPI_Aint target_disp,
                     int target_count, MPI_Datatype target_datatype, MPI_Request *request) {
-    size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
+    size_t n = osc_route_same_layout(origin_datatype, origin_count, target_datatype, target_count);
     if (moves_nothing(w, target_rank, target_count))
         return finished(request);
     uint8_t *at = target_addr(w, target_rank, target_disp, n);
@@ -149,9 +149,13 @@ int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype origin_datat
             int target_rank, MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype,
             MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
-    if (w == NULL)
-        return PMPI_Put(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
-                        target_count, target_datatype, win);
+    if (w == NULL) {
+        int rc = host_win_transfer(win, 0, (void *)origin_addr, origin_count, origin_datatype,
+                                   target_rank, target_disp, target_count, target_datatype);
+        return rc != -1 ? rc
+                        : PMPI_Put(origin_addr, origin_count, origin_datatype, target_rank,
+                                   target_disp, target_count, target_datatype, win);
+    }
     return transfer(w, 0, (void *)origin_addr, origin_count, origin_datatype, target_rank,
                     target_disp, target_count, target_datatype, NULL);
 }
@@ -159,9 +163,13 @@ int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype origin_datat
 int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin_datatype, int target_rank,
             MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype, MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
-    if (w == NULL)
-        return PMPI_Get(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
-                        target_count, target_datatype, win);
+    if (w == NULL) {
+        int rc = host_win_transfer(win, 1, origin_addr, origin_count, origin_datatype, target_rank,
+                                   target_disp, target_count, target_datatype);
+        return rc != -1 ? rc
+                        : PMPI_Get(origin_addr, origin_count, origin_datatype, target_rank,
+                                   target_disp, target_count, target_datatype, win);
+    }
     return transfer(w, 1, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
                     target_count, target_datatype, NULL);
 }
@@ -196,7 +204,7 @@ static int accumulate(struct direct_win *w, const void *origin_addr, int origin_
                       MPI_Request *request) {
     if (moves_nothing(w, target_rank, target_count))
         return finished(request);
-    size_t n = same_layout(origin_datatype, origin_count, target_datatype, target_count);
+    size_t n = osc_route_same_layout(origin_datatype, origin_count, target_datatype, target_count);
     uint8_t *dst = target_addr(w, target_rank, target_disp, n);
     direct_acc_lock(w, target_rank);
     int rc;
@@ -253,9 +261,9 @@ static int get_accumulate(struct direct_win *w, const void *origin_addr, int ori
     if (moves_nothing(w, target_rank, target_count))
         return finished(request);
     /* MPI_NO_OP ignores the origin arguments. */
-    size_t n = same_layout(result_datatype, result_count, target_datatype, target_count);
+    size_t n = osc_route_same_layout(result_datatype, result_count, target_datatype, target_count);
     if (op != MPI_NO_OP &&
-        same_layout(origin_datatype, origin_count, target_datatype, target_count) != n)
+        osc_route_same_layout(origin_datatype, origin_count, target_datatype, target_count) != n)
         n = 0;
     uint8_t *dst = target_addr(w, target_rank, target_disp, n);
     direct_acc_lock(w, target_rank);

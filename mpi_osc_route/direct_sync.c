@@ -5,6 +5,7 @@
  * flushes and unlocks order them with a fence, and complete what went to
  * osc/ucx with osc/ucx's own call. */
 #include "direct_win.h"
+#include "host_win.h"
 #include "osc_route_weak.h"
 
 static void lock_shared(struct direct_ctl *c) {
@@ -39,8 +40,10 @@ static int valid_target(const struct direct_win *w, int rank) {
 
 int MPI_Win_lock(int lock_type, int rank, int assert, MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
-    if (w == NULL || !valid_target(w, rank) ||
-        (lock_type != MPI_LOCK_SHARED && lock_type != MPI_LOCK_EXCLUSIVE))
+    if (w == NULL)
+        return host_win_synced(win, HOST_SYNC_LOCK, rank, assert,
+                               PMPI_Win_lock(lock_type, rank, assert, win));
+    if (!valid_target(w, rank) || (lock_type != MPI_LOCK_SHARED && lock_type != MPI_LOCK_EXCLUSIVE))
         return PMPI_Win_lock(lock_type, rank, assert, win);
     struct direct_target *t = &w->t[rank];
     if (w->lock_all || t->lock != DIRECT_UNLOCKED)
@@ -58,7 +61,12 @@ int MPI_Win_lock(int lock_type, int rank, int assert, MPI_Win win) {
 
 int MPI_Win_unlock(int rank, MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
-    if (w == NULL || !valid_target(w, rank))
+    if (w == NULL) {
+        /* Forgotten first: nothing may skip osc/rdma once the epoch ends. */
+        host_win_synced(win, HOST_SYNC_UNLOCK, rank, 0, MPI_SUCCESS);
+        return PMPI_Win_unlock(rank, win);
+    }
+    if (!valid_target(w, rank))
         return PMPI_Win_unlock(rank, win);
     struct direct_target *t = &w->t[rank];
     int type = t->lock;
@@ -75,7 +83,8 @@ int MPI_Win_unlock(int rank, MPI_Win win) {
 int MPI_Win_lock_all(int assert, MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
     if (w == NULL)
-        return PMPI_Win_lock_all(assert, win);
+        return host_win_synced(win, HOST_SYNC_OTHER_EPOCH, -1, assert,
+                               PMPI_Win_lock_all(assert, win));
     if (w->lock_all)
         return direct_sync_error(win);
     for (int r = 0; r < w->size; ++r)
@@ -197,7 +206,7 @@ int MPI_Win_sync(MPI_Win win) {
 int MPI_Win_fence(int assert, MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
     if (w == NULL)
-        return PMPI_Win_fence(assert, win);
+        return host_win_synced(win, HOST_SYNC_FENCE, -1, assert, PMPI_Win_fence(assert, win));
     int epochs = w->lock_all || w->access || w->exposed >= 0;
     for (int r = 0; r < w->size; ++r)
         epochs += w->t[r].lock != DIRECT_UNLOCKED;

@@ -4,10 +4,13 @@
 #define _GNU_SOURCE
 #endif
 #include "direct_win.h"
+#include "host_win.h"
 #include "osc_route.h"
 #include "osc_route_weak.h"
+#include "win_registry.h"
 
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,53 +19,20 @@
 #pragma weak opal_progress
 extern void opal_progress(void);
 
-/* Windows with a same-host state. Readers scan without a lock: slots are
- * written under registry_lock, and a window is not used by the program while
- * it is being created or freed. */
-#define DIRECT_MAX_WINDOWS 1024
-static struct direct_win *registry[DIRECT_MAX_WINDOWS];
-static unsigned registry_high;
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Windows with a same-host state. */
+static struct win_registry registry = WIN_REGISTRY_INIT;
+_Static_assert(offsetof(struct direct_win, win) == 0, "win_registry.h finds a window by it");
 
 struct direct_win *direct_win_find(MPI_Win win) {
-    unsigned high = __atomic_load_n(&registry_high, __ATOMIC_ACQUIRE);
-    for (unsigned i = 0; i < high; ++i) {
-        struct direct_win *w = __atomic_load_n(&registry[i], __ATOMIC_ACQUIRE);
-        if (w != NULL && w->win == win)
-            return w;
-    }
-    return NULL;
+    return win_registry_find(&registry, win);
 }
 
 unsigned direct_win_count(void) {
-    return __atomic_load_n(&registry_high, __ATOMIC_ACQUIRE);
+    return win_registry_count(&registry);
 }
 
 struct direct_win *direct_win_at(unsigned i) {
-    return __atomic_load_n(&registry[i], __ATOMIC_ACQUIRE);
-}
-
-static int registry_add(struct direct_win *w) {
-    int added = 0;
-    pthread_mutex_lock(&registry_lock);
-    for (unsigned i = 0; i < DIRECT_MAX_WINDOWS && !added; ++i) {
-        if (registry[i] != NULL)
-            continue;
-        __atomic_store_n(&registry[i], w, __ATOMIC_RELEASE);
-        if (i >= registry_high)
-            __atomic_store_n(&registry_high, i + 1, __ATOMIC_RELEASE);
-        added = 1;
-    }
-    pthread_mutex_unlock(&registry_lock);
-    return added;
-}
-
-static void registry_remove(struct direct_win *w) {
-    pthread_mutex_lock(&registry_lock);
-    for (unsigned i = 0; i < registry_high; ++i)
-        if (registry[i] == w)
-            __atomic_store_n(&registry[i], NULL, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&registry_lock);
+    return win_registry_at(&registry, i);
 }
 
 struct rank_window {
@@ -152,35 +122,8 @@ static void direct_win_destroy(struct direct_win *w) {
     free(w);
 }
 
-static int enabled(void) {
-    const char *e = getenv("VESHM_OSC_DIRECT");
-    return e == NULL || strcmp(e, "0") != 0;
-}
-
-/* All ranks of comm on this host: the shared segment needs it. Decided
- * first without communicating, from what mpirun tells each rank about the
- * job: when it spans hosts, ranks elsewhere may run without this library
- * (mpirun forwards the preload only if told to), and a collective only some
- * ranks make would hang the window's creation. */
-static int one_host(MPI_Comm comm) {
-    const char *job = getenv("OMPI_COMM_WORLD_SIZE");
-    const char *here = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-    if (job == NULL || here == NULL || strcmp(job, here) != 0)
-        return 0;
-    /* Processes of other jobs (MPI_Comm_spawn, MPI_Comm_connect) may still
-     * be elsewhere. */
-    MPI_Comm node;
-    int size = 0, node_size = -1;
-    PMPI_Comm_size(comm, &size);
-    if (PMPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) != MPI_SUCCESS)
-        return 0;
-    PMPI_Comm_size(node, &node_size);
-    PMPI_Comm_free(&node);
-    return node_size == size;
-}
-
 void direct_win_setup(MPI_Win win, MPI_Comm comm, void *base, MPI_Aint size, int disp_unit) {
-    if (!enabled() || !one_host(comm))
+    if (!osc_route_direct_enabled() || !osc_route_one_host(comm))
         return;
     int rank, nranks;
     PMPI_Comm_rank(comm, &rank);
@@ -227,7 +170,7 @@ void direct_win_setup(MPI_Win win, MPI_Comm comm, void *base, MPI_Aint size, int
         w->t[r].mem = r == rank ? own_views(base, all[r].size) : peer_views(&all[r]);
     }
     free(all);
-    int added = all_ok && registry_add(w);
+    int added = all_ok && win_registry_add(&registry, w);
     if (added)
         direct_help_register();
     /* Agreed again, and the words are zero everywhere before anyone locks. */
@@ -235,7 +178,7 @@ void direct_win_setup(MPI_Win win, MPI_Comm comm, void *base, MPI_Aint size, int
     PMPI_Allreduce(&added, &agreed, 1, MPI_INT, MPI_MIN, comm);
     if (!agreed) {
         if (added)
-            registry_remove(w);
+            win_registry_remove(&registry, w);
         if (ok)
             PMPI_Win_free(&w->ctl_win);
         direct_win_destroy(w);
@@ -273,11 +216,13 @@ static void report(const struct direct_win *w) {
 }
 
 int MPI_Win_free(MPI_Win *win) {
+    if (win != NULL)
+        host_win_release(*win);
     struct direct_win *w = win != NULL ? direct_win_find(*win) : NULL;
     if (w != NULL) {
         direct_pmpi_close(w);
         report(w);
-        registry_remove(w);
+        win_registry_remove(&registry, w);
         direct_help_quiesce();
         PMPI_Win_free(&w->ctl_win);
         direct_win_destroy(w);

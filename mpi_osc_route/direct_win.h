@@ -72,7 +72,7 @@ struct direct_target {
 };
 
 struct direct_win {
-    MPI_Win win, ctl_win;
+    MPI_Win win, ctl_win; /* win first: win_registry.h */
     int rank, size;
     int lock_all;      /* an MPI_Win_lock_all epoch is open: 1, or 2 with NOCHECK */
     int pmpi_lock_all; /* osc/ucx has the lock_all epoch too */

@@ -104,3 +104,29 @@ void *osc_route_hmem_of(const void *p) {
 int osc_route_is_ve_memory(const void *p) {
     return osc_route_hmem_of(p) != NULL;
 }
+
+int osc_route_direct_enabled(void) {
+    const char *e = getenv("VESHM_OSC_DIRECT");
+    return e == NULL || strcmp(e, "0") != 0;
+}
+
+/* Decided first without communicating, from what mpirun tells each rank
+ * about the job: when it spans hosts, ranks elsewhere may run without this
+ * library (mpirun forwards the preload only if told to), and a collective
+ * only some ranks make would hang the window's creation. */
+int osc_route_one_host(MPI_Comm comm) {
+    const char *job = getenv("OMPI_COMM_WORLD_SIZE");
+    const char *here = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (job == NULL || here == NULL || strcmp(job, here) != 0)
+        return 0;
+    /* Processes of other jobs (MPI_Comm_spawn, MPI_Comm_connect) may still
+     * be elsewhere. */
+    MPI_Comm node;
+    int size = 0, node_size = -1;
+    PMPI_Comm_size(comm, &size);
+    if (PMPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) != MPI_SUCCESS)
+        return 0;
+    PMPI_Comm_size(node, &node_size);
+    PMPI_Comm_free(&node);
+    return node_size == size;
+}

@@ -9,13 +9,15 @@
  * atomics. This library wraps the MPI window constructors (PMPI profiling
  * interface) and sets osc/ucx's priority for the one call. On one host it
  * also carries the osc/ucx windows' synchronization and simple operations
- * itself (direct_win.h). It links no MPI
+ * itself (direct_win.h), and shares the large puts and gets of windows over
+ * host memory with their targets (host_win.h). It links no MPI
  * library: in a program without MPI nothing calls it and nothing of it is
  * resolved (osc_route_weak.h). */
 #ifndef VESHM_OSC_ROUTE_H
 #define VESHM_OSC_ROUTE_H
 
 #include <mpi.h>
+#include <stddef.h>
 
 /* Where a window goes. */
 enum osc_route {
@@ -57,5 +59,17 @@ void *osc_route_hmem_of(const void *p);
 
 /* 1 when p is host-mapped VE memory, else 0. */
 int osc_route_is_ve_memory(const void *p);
+
+/* VESHM_OSC_DIRECT: the same-host paths (direct_win.h, host_win.h) are on
+ * unless it is "0". */
+int osc_route_direct_enabled(void);
+
+/* Whether every rank of comm runs on this host (collective when the job
+ * does; 0 at once when it spans hosts). */
+int osc_route_one_host(MPI_Comm comm);
+
+/* Bytes moved when both sides are count elements of the same predefined
+ * datatype (its elements back to back), else 0 (direct_rma.c). */
+size_t osc_route_same_layout(MPI_Datatype a, int acount, MPI_Datatype b, int bcount);
 
 #endif

@@ -2,6 +2,7 @@
  * osc/ucx or to Open MPI's default path (osc_route.h). MPI_Win_allocate_shared
  * is not wrapped: osc/ucx refuses shared windows, osc/sm takes them. */
 #include "direct_win.h"
+#include "host_win.h"
 #include "osc_route.h"
 #include "osc_route_weak.h"
 
@@ -48,6 +49,8 @@ int MPI_Win_create(void *base, MPI_Aint size, int disp_unit, MPI_Info info, MPI_
     if (rc == MPI_SUCCESS && route == OSC_ROUTE_UCX) {
         osc_route_mark_ucx(*win);
         direct_win_setup(*win, comm, base, size, disp_unit);
+    } else if (rc == MPI_SUCCESS) {
+        host_win_setup(*win, comm, base, size, disp_unit);
     }
     return rc;
 }

@@ -40,7 +40,7 @@ static int uct_veshm_help_peer_alive(void *arg) {
 ucs_status_t uct_veshm_help_copy(uct_veshm_ep_t *ep, uint8_t *host, uint64_t addr, void *buf,
                                  size_t length, int is_get) {
     struct veshm_copy_help *h = &uct_veshm_fifo_ctl(ep->am_tx.area)->help;
-    struct veshm_copy_help_job job = {host, addr, buf, length, is_get, 0, 0, 0};
+    struct veshm_copy_help_job job = {host, addr, buf, length, is_get, 0, 0, 0, 0};
     /* A buffer in VE memory this process shares (an OpenSHMEM symmetric
      * heap: the peer holds a key of it) is named as such, so that the peer
      * copies its chunks with memcpy rather than through the kernel. */

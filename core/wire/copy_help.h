@@ -9,11 +9,14 @@
  * origin rewrites the fields. A target that computes never claims: the
  * origin then copies everything, for one atomic per claim. contrib/bench/copy
  * measures what the second core gives: through the kernel 1.30-1.33x at
- * 256-512 KiB, 1.8-3.2x from 1 MiB, nothing below 256 KiB.
+ * 256-512 KiB, 1.8-3.2x from 1 MiB, nothing below 256 KiB. Where the origin
+ * cannot map the target's memory either (a window over host memory), it
+ * copies its part through the kernel too (view_pid).
  *
- * Users: the same-host path of MPI windows (mpi_osc_route/direct_help.c) and
- * the veshm transport (ucx_tl_veshm/veshm_help.c). C, header only: both are
- * C libraries that share no code otherwise. */
+ * Users: the same-host paths of MPI windows (mpi_osc_route/direct_help.c,
+ * mpi_osc_route/host_win.c) and the veshm transport
+ * (ucx_tl_veshm/veshm_help.c). C, header only: both are C libraries that
+ * share no code otherwise. */
 #ifndef VESHM_COPY_HELP_H
 #define VESHM_COPY_HELP_H
 
@@ -64,6 +67,9 @@
 #ifndef VESHM_COPY_HELP_MIN
 #define VESHM_COPY_HELP_MIN (256u * 1024)
 #endif
+#ifndef VESHM_COPY_HELP_KERNEL_MIN
+#define VESHM_COPY_HELP_KERNEL_MIN (128u * 1024)
+#endif
 
 /* The slot, in memory both processes map: three cache lines, so that the
  * target's polls and the origin's work touch different ones. The first holds
@@ -80,9 +86,9 @@ struct veshm_copy_help {
     /* bit c % 64 of word c / 64: the helper could not reach the origin for chunk c */
     uint64_t failed[VESHM_COPY_HELP_MAX_CHUNKS / 64];
     char pad0[16];
-    uint64_t owner; /* 0 free, else the origin's id (never 0) */
-    int32_t pid;    /* the origin process */
-    uint32_t is_get;
+    uint64_t owner;  /* 0 free, else the origin's id (never 0) */
+    int32_t pid;     /* the origin process */
+    uint32_t how;    /* VESHM_COPY_HELP_GET, VESHM_COPY_HELP_KERNEL_ORIGIN */
     uint64_t remote; /* the origin's buffer, in its address space */
     uint64_t target; /* where in the target's memory, as its user names it */
     uint64_t len;
@@ -99,6 +105,13 @@ static_assert(offsetof(struct veshm_copy_help, owner) == 64 &&
                   sizeof(struct veshm_copy_help) == 192,
               "the slot's lines: what a job changes, its description, its number");
 
+/* A job's how: a get (else a put), and an origin that reaches the target's
+ * memory through the kernel too (the target's own host memory, of a window
+ * over memory the program allocated): both cores then pay the same per
+ * chunk, so the helper takes what it finds left, all of it if it can. */
+#define VESHM_COPY_HELP_GET 1u
+#define VESHM_COPY_HELP_KERNEL_ORIGIN 2u
+
 /* What an origin asks: a put (copy buf to the target's memory, or apply op
  * with buf as the origin operand) or a get (copy the target's memory to buf;
  * op 0 only). */
@@ -114,6 +127,10 @@ struct veshm_copy_help_job {
      * kernel). */
     int64_t buf_owner;
     uint64_t buf_hmem;
+    /* Not 0: view is the target's memory in the address space of this
+     * process (the target), which the origin reaches with
+     * process_vm_writev/_readv. A copy only (op 0). */
+    pid_t view_pid;
 };
 
 /* dst = src op dst over n bytes of whole elements, for a job whose op is not
@@ -214,16 +231,25 @@ static inline uint64_t veshm_copy_help_chunk_len(uint64_t len, uint64_t chunk, i
     return veshm_copy_help_span(len, chunk, c, 1);
 }
 
-/* The origin's part of chunk bytes [off, off + n): through its view. */
-static inline void veshm_copy_help_do(const struct veshm_copy_help_job *job, size_t off, size_t n,
-                                      veshm_copy_help_apply_fn apply) {
+/* The origin's part of chunk bytes [off, off + n): through its view, or
+ * through the kernel for a view of another process. 0, or -1 when the
+ * kernel refused (nothing may be assumed of those bytes). */
+static inline int veshm_copy_help_do(const struct veshm_copy_help_job *job, size_t off, size_t n,
+                                     veshm_copy_help_apply_fn apply) {
     uint8_t *buf = (uint8_t *)job->buf;
+    if (job->view_pid != 0) {
+        struct iovec local = {buf + off, n}, peer = {job->view + off, n};
+        ssize_t got = job->is_get ? process_vm_readv(job->view_pid, &local, 1, &peer, 1, 0)
+                                  : process_vm_writev(job->view_pid, &local, 1, &peer, 1, 0);
+        return got == (ssize_t)n ? 0 : -1;
+    }
     if (job->op != 0)
         apply(job->op, job->view + off, buf + off, n);
     else if (job->is_get)
         memcpy(buf + off, job->view + off, n);
     else
         memcpy(job->view + off, buf + off, n);
+    return 0;
 }
 
 /* The pages a helper copied into or out of the target's memory are mapped in
@@ -311,7 +337,10 @@ static inline uint64_t veshm_copy_help_publish(struct veshm_copy_help *h, pid_t 
     __atomic_store_n(&h->remote, (uint64_t)(uintptr_t)job->buf, __ATOMIC_RELAXED);
     __atomic_store_n(&h->target, job->target, __ATOMIC_RELAXED);
     __atomic_store_n(&h->len, (uint64_t)job->len, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->is_get, (uint32_t)job->is_get, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->how,
+                     (job->is_get ? VESHM_COPY_HELP_GET : 0u) |
+                         (job->view_pid != 0 ? VESHM_COPY_HELP_KERNEL_ORIGIN : 0u),
+                     __ATOMIC_RELAXED);
     __atomic_store_n(&h->op, job->op, __ATOMIC_RELAXED);
     __atomic_store_n(&h->buf_owner, job->buf_owner, __ATOMIC_RELAXED);
     __atomic_store_n(&h->buf_hmem, job->buf_hmem, __ATOMIC_RELAXED);
@@ -330,30 +359,42 @@ static inline uint64_t veshm_copy_help_publish(struct veshm_copy_help *h, pid_t 
  * otherwise; it must know job->op). alive (may be NULL) is asked now and
  * then while a helper's chunk is outstanding: 0 means the target is gone.
  * Returns the chunks the target did (0: all done here, also when the slot
- * was taken or the job too small), or -1 if alive said the target is gone
- * before its chunks were done. */
+ * was taken or the job too small), -1 if alive said the target is gone
+ * before its chunks were done, or -2 if the kernel refused a copy of the
+ * origin's own (a job with a view_pid: then nothing may be assumed of the
+ * target's bytes, but the slot is free again).
+ *
+ * Through a view the origin claims four chunks at a time. Through the
+ * kernel each claim is a system call that pins its pages, so it claims half
+ * of the job, then, if no helper has come by then, all that is left: alone
+ * it makes two calls where the default path makes one. */
 static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t owner,
                                              const struct veshm_copy_help_job *job,
                                              veshm_copy_help_apply_fn apply, int (*alive)(void *),
                                              void *arg) {
     uint64_t none = 0, chunk = veshm_copy_help_chunk(job->len),
              nchunks = (job->len + chunk - 1) / chunk;
-    if (job->len < VESHM_COPY_HELP_MIN ||
+    const int kernel = job->view_pid != 0;
+    if (job->len < (kernel ? VESHM_COPY_HELP_KERNEL_MIN : VESHM_COPY_HELP_MIN) ||
         !__atomic_compare_exchange_n(&h->owner, &none, owner, 0, __ATOMIC_ACQUIRE,
-                                     __ATOMIC_RELAXED)) {
-        veshm_copy_help_do(job, 0, job->len, apply);
-        return 0;
-    }
+                                     __ATOMIC_RELAXED))
+        return veshm_copy_help_do(job, 0, job->len, apply) == 0 ? 0 : -2;
     uint64_t seq = veshm_copy_help_publish(h, veshm_copy_help_self(), job, nchunks);
     int64_t c;
-    uint64_t k, mine[VESHM_COPY_HELP_MAX_CHUNKS / 64] = {0}; /* chunks done here */
-    while ((c = veshm_copy_help_claim_at(h, seq, 0, VESHM_COPY_HELP_SHARE_ALL,
-                                         VESHM_COPY_HELP_ORIGIN_CLAIM, 0, &k)) >= 0) {
-        veshm_copy_help_do(job, (size_t)c * chunk, veshm_copy_help_span(job->len, chunk, c, k),
-                           apply);
+    int refused = 0;
+    unsigned share = kernel ? VESHM_COPY_HELP_SHARE_ALL / 2 : VESHM_COPY_HELP_SHARE_ALL;
+    uint64_t k, most = kernel ? nchunks : VESHM_COPY_HELP_ORIGIN_CLAIM,
+                mine[VESHM_COPY_HELP_MAX_CHUNKS / 64] = {0}; /* chunks done here */
+    while ((c = veshm_copy_help_claim_at(h, seq, 0, share, most, 0, &k)) >= 0) {
+        refused |= veshm_copy_help_do(job, (size_t)c * chunk,
+                                      veshm_copy_help_span(job->len, chunk, c, k), apply);
         for (uint64_t i = (uint64_t)c; i < (uint64_t)c + k; ++i)
             mine[i / 64] |= 1ull << (i % 64);
         __atomic_fetch_add(&h->done, k, __ATOMIC_RELEASE);
+        /* A helper's claims lower the end of the chunks left. */
+        if (kernel && (__atomic_load_n(&h->claim, __ATOMIC_ACQUIRE) >> VESHM_COPY_HELP_COUNT_SHIFT &
+                       VESHM_COPY_HELP_FIELD_MASK) == nchunks)
+            share = VESHM_COPY_HELP_SHARE_ALL;
     }
     /* The helper's chunks: it is working on them now (it claims only while
      * it runs, one claim at a time). */
@@ -371,15 +412,18 @@ static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t
             c = (int64_t)(w * 64 + (unsigned)__builtin_ctzll(failed));
             if ((uint64_t)c >= nchunks)
                 break;
-            veshm_copy_help_do(job, (size_t)c * chunk,
-                               veshm_copy_help_chunk_len(job->len, chunk, c), apply);
+            refused |= veshm_copy_help_do(job, (size_t)c * chunk,
+                                          veshm_copy_help_chunk_len(job->len, chunk, c), apply);
             mine[w] |= 1ull << (c % 64);
         }
         helped -= __builtin_popcountll(mine[w]);
     }
     __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
-    /* The helper's chunks, a run at a time (one run, but for chunks redone). */
-    for (c = 0; (uint64_t)c < nchunks;) {
+    if (refused)
+        return -2;
+    /* The helper's chunks, a run at a time (one run, but for chunks redone);
+     * not for a view in another process (nothing of it is mapped here). */
+    for (c = 0; !kernel && (uint64_t)c < nchunks;) {
         int64_t from = c;
         while ((uint64_t)c < nchunks && !(mine[c / 64] >> (c % 64) & 1))
             ++c;
@@ -437,7 +481,9 @@ veshm_copy_help_serve(struct veshm_copy_help *h,
     uint64_t remote = __atomic_load_n(&h->remote, __ATOMIC_RELAXED);
     uint64_t target = __atomic_load_n(&h->target, __ATOMIC_RELAXED);
     uint64_t len = __atomic_load_n(&h->len, __ATOMIC_RELAXED);
-    int is_get = __atomic_load_n(&h->is_get, __ATOMIC_RELAXED) != 0;
+    uint32_t how = __atomic_load_n(&h->how, __ATOMIC_RELAXED);
+    int is_get = (how & VESHM_COPY_HELP_GET) != 0,
+        kernel_origin = (how & VESHM_COPY_HELP_KERNEL_ORIGIN) != 0;
     uint64_t op = __atomic_load_n(&h->op, __ATOMIC_RELAXED);
     int64_t buf_owner = __atomic_load_n(&h->buf_owner, __ATOMIC_RELAXED);
     uint64_t buf_hmem = __atomic_load_n(&h->buf_hmem, __ATOMIC_RELAXED);
@@ -468,12 +514,12 @@ veshm_copy_help_serve(struct veshm_copy_help *h,
         operand = p;
         operand_len = most * chunk;
     }
-    unsigned share = theirs != NULL ? VESHM_COPY_HELP_SHARE_ALL
-                     : op != 0      ? VESHM_COPY_HELP_SHARE_KERNEL_OP
-                                    : VESHM_COPY_HELP_SHARE_KERNEL;
-    uint64_t leave = theirs != NULL ? 0
-                     : op != 0      ? VESHM_COPY_HELP_KERNEL_OP_LEAVES
-                                    : VESHM_COPY_HELP_KERNEL_LEAVES;
+    unsigned share = theirs != NULL || kernel_origin ? VESHM_COPY_HELP_SHARE_ALL
+                     : op != 0                       ? VESHM_COPY_HELP_SHARE_KERNEL_OP
+                                                     : VESHM_COPY_HELP_SHARE_KERNEL;
+    uint64_t leave = theirs != NULL || kernel_origin ? 0
+                     : op != 0                       ? VESHM_COPY_HELP_KERNEL_OP_LEAVES
+                                                     : VESHM_COPY_HELP_KERNEL_LEAVES;
     int events = 0;
     int64_t c;
     uint64_t k;

@@ -1325,7 +1325,7 @@ TEST_F(UctVeshm, ForgedHelpJobsAreRefused) {
         uint64_t none = 0;
         EXPECT_TRUE(__atomic_compare_exchange_n(&h->owner, &none, 1, 0, __ATOMIC_ACQUIRE,
                                                 __ATOMIC_RELAXED));
-        veshm_copy_help_job job = {nullptr, target, const_cast<void *>(mine), kMiB, is_get, op,
+        veshm_copy_help_job job = {nullptr, target, const_cast<void *>(mine), kMiB, is_get, op, 0,
                                    0,       0};
         uint64_t seq = veshm_copy_help_publish(h, pid, &job, kChunks);
         peer_reply_t r = peer.call(PEER_PROGRESS, 0, 300, kChunks);

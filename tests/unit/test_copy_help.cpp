@@ -30,7 +30,8 @@ struct Shared {
     veshm_copy_help slot;
     int ready;
     int stop;
-    int chunks_failed; // by a helper that plays one the kernel refuses
+    int chunks_failed;   // by a helper that plays one the kernel refuses
+    uint64_t child_base; // where the helper maps the memory file
 };
 
 // What the forked helper does with the chunks it claims.
@@ -40,7 +41,8 @@ enum class Helper {
     serves_adding,
     slow_with_view, // takes one chunk at a time and sleeps 20 ms before copying it
     dies_holding_one,
-    cannot_reach_origin
+    cannot_reach_origin,
+    idle // holds the memory, serves nothing
 };
 
 uint8_t *child_memory;
@@ -141,10 +143,15 @@ class CopyHelp : public testing::Test {
             static_cast<uint8_t *>(mmap(nullptr, kMem, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
         if (child_memory == MAP_FAILED)
             return 2;
+        shared->child_base = (uint64_t)(uintptr_t)child_memory;
         __atomic_store_n(&shared->ready, 1, __ATOMIC_RELEASE);
         veshm_copy_help *h = &shared->slot;
         uint64_t served = 0;
         while (!__atomic_load_n(&shared->stop, __ATOMIC_ACQUIRE)) {
+            if (what == Helper::idle) {
+                usleep(100);
+                continue;
+            }
             if (what == Helper::serves || what == Helper::serves_with_view ||
                 what == Helper::serves_adding) {
                 int refused = 0;
@@ -226,7 +233,7 @@ class CopyHelp : public testing::Test {
         fill(buf);
         int jobs_helped = 0;
         for (size_t off = kSkew; off + kJob <= kMem && jobs_helped < kHelpedJobs; off += kStride) {
-            veshm_copy_help_job job = {view + off, off, buf.data(), kJob, is_get, 0, 0, 0};
+            veshm_copy_help_job job = {view + off, off, buf.data(), kJob, is_get, 0, 0, 0, 0};
             int64_t helped =
                 veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, nullptr, nullptr);
             ASSERT_GE(helped, 0);
@@ -311,7 +318,7 @@ TEST_F(CopyHelp, HelperDyingWithAChunkIsNoticed) {
     fill(buf);
     int64_t result = 0;
     for (size_t off = 0; off + kJob <= kMem && result == 0 && child > 0; off += kStride) {
-        veshm_copy_help_job job = {view + off, off, buf.data(), kJob, 0, 0, 0, 0};
+        veshm_copy_help_job job = {view + off, off, buf.data(), kJob, 0, 0, 0, 0, 0};
         result = veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, alive, this);
         if (result == 0)
             sched_yield();
@@ -329,7 +336,7 @@ TEST_F(CopyHelp, TheOriginWaitsForASlowHelper) {
         view[at + i] = (uint8_t)(i * 7 + 1);
     for (int round = 0; round < 100; ++round) {
         memset(view + kSkew, 0, len);
-        veshm_copy_help_job job = {view + kSkew, kSkew, view + at, len, 0, 0, getpid(), at};
+        veshm_copy_help_job job = {view + kSkew, kSkew, view + at, len, 0, 0, getpid(), at, 0};
         int64_t helped = veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, nullptr, nullptr);
         ASSERT_GE(helped, 0);
         ASSERT_EQ(0, memcmp(view + at, view + kSkew, len)) << "returned before its helper";
@@ -347,7 +354,7 @@ TEST_F(CopyHelp, ChunksTheHelperCouldNotDoAreRedone) {
     fill(buf);
     for (size_t off = kSkew; off + kJob <= kMem; off += kStride) {
         int before = __atomic_load_n(&shared->chunks_failed, __ATOMIC_ACQUIRE);
-        veshm_copy_help_job job = {view + off, off, buf.data(), kJob, 0, 0, 0, 0};
+        veshm_copy_help_job job = {view + off, off, buf.data(), kJob, 0, 0, 0, 0, 0};
         ASSERT_EQ(0, veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, alive, this));
         if (__atomic_load_n(&shared->chunks_failed, __ATOMIC_ACQUIRE) == before) {
             sched_yield();
@@ -370,7 +377,7 @@ TEST_F(CopyHelp, HelperTakesTheLastChunksLeft) {
     fill(buf);
     veshm_copy_help *h = &shared->slot;
     uint64_t chunk = veshm_copy_help_chunk(kJob), nchunks = (kJob + chunk - 1) / chunk;
-    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 0, 0, 0};
+    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 0, 0, 0, 0};
     ASSERT_EQ(0u, __atomic_exchange_n(&h->owner, 1, __ATOMIC_ACQUIRE));
     uint64_t seq = veshm_copy_help_publish(h, getpid(), &job, nchunks), opened;
     opened = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
@@ -404,7 +411,7 @@ TEST_F(CopyHelp, HelperThroughTheKernelLeavesTheLastChunksToTheOrigin) {
     start(Helper::serves);
     std::vector<uint8_t> buf;
     fill(buf);
-    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 0, 0, 0};
+    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 0, 0, 0, 0};
     EXPECT_EQ(VESHM_COPY_HELP_KERNEL_LEAVES, left_by_helper(job));
 }
 
@@ -413,7 +420,7 @@ TEST_F(CopyHelp, HelperThatSeesTheOriginsBufferTakesEveryChunk) {
     const size_t at = kSkew + kStride; // the origin's buffer, in the memory file
     for (size_t i = 0; i < kJob; ++i)
         view[at + i] = (uint8_t)(i * 7 + 1);
-    veshm_copy_help_job job = {view + kSkew, kSkew, view + at, kJob, 0, 0, getpid(), at};
+    veshm_copy_help_job job = {view + kSkew, kSkew, view + at, kJob, 0, 0, getpid(), at, 0};
     EXPECT_EQ(0u, left_by_helper(job));
 }
 
@@ -421,7 +428,7 @@ TEST_F(CopyHelp, HelperApplyingAnOperationLeavesMoreChunksToTheOrigin) {
     start(Helper::serves_adding);
     std::vector<uint8_t> buf;
     fill(buf);
-    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 1, 0, 0};
+    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 1, 0, 0, 0};
     EXPECT_EQ(VESHM_COPY_HELP_KERNEL_OP_LEAVES, left_by_helper(job, add_bytes));
 }
 
@@ -437,7 +444,7 @@ TEST_F(CopyHelp, HelperThroughTheKernelClaimsAShareOfWhatIsLeft) {
     std::vector<uint8_t> buf;
     fill(buf);
     veshm_copy_help *h = &shared->slot;
-    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 0, 0, 0};
+    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), kJob, 0, 0, 0, 0, 0};
     uint64_t chunk = veshm_copy_help_chunk(kJob), nchunks = (kJob + chunk - 1) / chunk;
     std::vector<uint64_t> want, ends;
     for (uint64_t left = nchunks; left > VESHM_COPY_HELP_KERNEL_LEAVES;) {
@@ -482,6 +489,95 @@ TEST_F(CopyHelp, HelperThroughTheKernelClaimsAShareOfWhatIsLeft) {
     EXPECT_TRUE(seen_all) << "no job showed every claim of the rule's";
 }
 
+// A job whose target memory is the helper's own, which the origin too
+// reaches through the kernel (a window over host memory): off in the memory
+// file, as the helper maps it.
+veshm_copy_help_job kernel_job(const Shared *shared, pid_t helper, size_t off, uint8_t *buf,
+                               size_t len) {
+    return {(uint8_t *)(uintptr_t)(shared->child_base + off), off, buf, len, 0, 0, 0, 0, helper};
+}
+
+// Alone, an origin through the kernel copies everything itself (in two
+// claims: half, then the rest), and every byte arrives.
+TEST_F(CopyHelp, OriginThroughTheKernelAloneCopiesEverything) {
+    start(Helper::idle);
+    std::vector<uint8_t> buf;
+    fill(buf);
+    veshm_copy_help_job job = kernel_job(shared, child, kSkew, buf.data(), kJob);
+    EXPECT_EQ(0, veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, nullptr, nullptr));
+    EXPECT_EQ(0, memcmp(buf.data(), view + kSkew, kJob));
+    EXPECT_EQ(0u, __atomic_load_n(&shared->slot.owner, __ATOMIC_ACQUIRE)) << "slot kept";
+}
+
+// With a helper, the origin claims half the job first: the helper does at
+// most the other half, in some job a good part of it (claiming all at once,
+// the origin would leave it at most the one claim it makes before the
+// origin's), and the bytes of both halves arrive (a put and a get).
+TEST_F(CopyHelp, OriginThroughTheKernelSharesAtMostHalf) {
+    start(Helper::serves);
+    std::vector<uint8_t> buf;
+    fill(buf);
+    const uint64_t chunk = veshm_copy_help_chunk(kJob), nchunks = (kJob + chunk - 1) / chunk;
+    int helped_jobs = 0;
+    int64_t most = 0;
+    for (size_t off = kSkew; off + kJob <= kMem && helped_jobs < 8; off += kStride) {
+        for (int is_get = 0; is_get < 2; ++is_get) {
+            veshm_copy_help_job job = kernel_job(shared, child, off, buf.data(), kJob);
+            job.is_get = is_get;
+            if (is_get)
+                memset(buf.data(), 0, kJob);
+            int64_t helped =
+                veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, nullptr, nullptr);
+            ASSERT_GE(helped, 0);
+            EXPECT_LE((uint64_t)helped, nchunks / 2);
+            helped_jobs += helped > 0;
+            most = std::max(most, helped);
+            for (size_t i = 0; i < kJob; ++i)
+                ASSERT_EQ((uint8_t)(i * 7 + 1), is_get ? buf[i] : view[off + i])
+                    << (is_get ? "get" : "put") << ", byte " << i;
+            if (helped == 0)
+                sched_yield();
+        }
+    }
+    EXPECT_GE((uint64_t)most, nchunks / 4) << "chunks of the most helped job";
+}
+
+// The helper of such a job is as fast as the origin: it leaves nothing.
+TEST_F(CopyHelp, HelperOfAnOriginThroughTheKernelTakesEveryChunkLeft) {
+    start(Helper::serves);
+    std::vector<uint8_t> buf;
+    fill(buf);
+    veshm_copy_help *h = &shared->slot;
+    veshm_copy_help_job job = kernel_job(shared, child, kSkew, buf.data(), kJob);
+    const uint64_t chunk = veshm_copy_help_chunk(kJob), nchunks = (kJob + chunk - 1) / chunk;
+    ASSERT_EQ(0u, __atomic_exchange_n(&h->owner, 1, __ATOMIC_ACQUIRE));
+    uint64_t seq = veshm_copy_help_publish(h, getpid(), &job, nchunks);
+    for (int i = 0; i < 10000 && __atomic_load_n(&h->done, __ATOMIC_ACQUIRE) < nchunks; ++i)
+        usleep(1000);
+    EXPECT_EQ(nchunks, __atomic_load_n(&h->done, __ATOMIC_ACQUIRE)) << "chunks left";
+    EXPECT_LT(veshm_copy_help_claim(h, seq), 0);
+    __atomic_store_n(&h->owner, 0, __ATOMIC_RELEASE);
+    EXPECT_EQ(0, memcmp(buf.data(), view + kSkew, kJob));
+}
+
+// An origin the kernel refuses (here: the target process is gone) says so
+// (-2), and frees the slot.
+TEST_F(CopyHelp, OriginThroughTheKernelRefusedSaysSo) {
+    pid_t gone = fork();
+    ASSERT_GE(gone, 0);
+    if (gone == 0)
+        _exit(0);
+    ASSERT_EQ(gone, waitpid(gone, nullptr, 0));
+    std::vector<uint8_t> buf;
+    fill(buf);
+    for (size_t len : {kJob, (size_t)VESHM_COPY_HELP_KERNEL_MIN - 1}) {
+        veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), len, 0, 0, 0, 0, gone};
+        EXPECT_EQ(-2, veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, nullptr, nullptr))
+            << len << " bytes";
+        EXPECT_EQ(0u, __atomic_load_n(&shared->slot.owner, __ATOMIC_ACQUIRE)) << "slot kept";
+    }
+}
+
 // A claim word naming more chunks than the job's length has (written by
 // anyone who can write the slot) would take the helper past the memory its
 // resolve checked: it copies nothing of what it claims there, and gives
@@ -494,7 +590,7 @@ TEST_F(CopyHelp, AWordWithMoreChunksThanTheLengthCopiesNothing) {
     veshm_copy_help *h = &shared->slot;
     const size_t len = VESHM_COPY_HELP_MIN, chunk = veshm_copy_help_chunk(len);
     const uint64_t forged = 4 * (len / chunk);
-    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), len, 0, 0, 0, 0};
+    veshm_copy_help_job job = {view + kSkew, kSkew, buf.data(), len, 0, 0, 0, 0, 0};
     ASSERT_EQ(0u, __atomic_exchange_n(&h->owner, 1, __ATOMIC_ACQUIRE));
     uint64_t seq = veshm_copy_help_publish(h, getpid(), &job, forged);
     const uint64_t opened = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
@@ -524,7 +620,7 @@ TEST(CopyHelpPoll, AServedJobIsNoLongerPending) {
     uint64_t served = 0;
     EXPECT_FALSE(veshm_copy_help_pending(&h, &served)) << "an empty slot";
     uint8_t buf[16] = {}, target[16] = {};
-    veshm_copy_help_job job = {target, 0, buf, VESHM_COPY_HELP_MIN, 0, 0, 0, 0};
+    veshm_copy_help_job job = {target, 0, buf, VESHM_COPY_HELP_MIN, 0, 0, 0, 0, 0};
     uint64_t first = veshm_copy_help_publish(&h, getpid() + 1, &job, 16);
     EXPECT_TRUE(veshm_copy_help_pending(&h, &served));
     int refused = 0;
@@ -550,7 +646,7 @@ TEST(CopyHelpPid, AForkedChildPublishesItsOwnPid) {
     if (child == 0) {
         // No helper: the origin publishes the job, then copies it all.
         std::vector<uint8_t> from(VESHM_COPY_HELP_MIN, 1), to(VESHM_COPY_HELP_MIN, 0);
-        veshm_copy_help_job job = {to.data(), 0, from.data(), from.size(), 0, 0, 0, 0};
+        veshm_copy_help_job job = {to.data(), 0, from.data(), from.size(), 0, 0, 0, 0, 0};
         veshm_copy_help_origin(h, 1, &job, nullptr, nullptr, nullptr);
         _exit(to == from ? 0 : 1);
     }

@@ -7,8 +7,14 @@
  * MPI, could help: it cannot see the origin's private buffer otherwise).
  * Both split copies run the protocol the paths use (core/wire/copy_help.h),
  * from 64 KiB up whatever its threshold, to show where the threshold belongs.
- *   bench_copy_split [MAX_SIZE]   -> one line per size from 64 KiB:
- *   "SIZE ONE_US THREAD_US PROCESS_US" (medians of 5 rounds). */
+ * Then the same for memory neither process can map for the other (a window
+ * over host memory, mpi_osc_route/host_win.c): one process_vm_writev of the
+ * origin (Open MPI's default path), and the copy split with the second
+ * process, each through the kernel.
+ *   bench_copy_split [MAX_SIZE [kernel]]   -> one line per size from 64 KiB:
+ *   "SIZE ONE_US THREAD_US PROCESS_US", with "kernel" also "KERNEL_ONE_US
+ *   KERNEL_SPLIT_US" (medians of 5 rounds). Without it the origin copies
+ *   only in user space (tests/bench/profile_test.sh profiles it so). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -24,6 +30,7 @@
 
 /* Every size shared, to measure below the paths' threshold too. */
 #define VESHM_COPY_HELP_MIN 1u
+#define VESHM_COPY_HELP_KERNEL_MIN 1u
 #include "wire/copy_help.h"
 
 static size_t max;
@@ -84,19 +91,26 @@ static int compare(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Median over 5 rounds of the time per copy, in microseconds; h NULL: one
- * memcpy. */
-static double measure(struct veshm_copy_help *h, const char *src, size_t n) {
+/* Median over 5 rounds of the time per copy, in microseconds: h NULL, one
+ * memcpy (pid 0) or one process_vm_writev into process pid (at dst, where
+ * it maps the same memory); else shared through h, the origin copying
+ * through its mapping (pid 0) or through the kernel. */
+static double measure(struct veshm_copy_help *h, const char *src, size_t n, pid_t pid) {
     double t[5];
     int iters = (int)(2e8 / (double)n) + 10;
-    struct veshm_copy_help_job job = {(uint8_t *)dst, 0, (void *)src, n, 0, 0, 0, 0};
+    struct veshm_copy_help_job job = {(uint8_t *)dst, 0, (void *)src, n, 0, 0, 0, 0, pid};
     for (int r = 0; r < 5; ++r) {
         double t0 = now();
         for (int i = 0; i < iters; ++i) {
-            if (h == NULL)
-                memcpy(dst, src, n);
-            else
+            if (h != NULL) {
                 veshm_copy_help_origin(h, 1, &job, NULL, NULL, NULL);
+            } else if (pid == 0) {
+                memcpy(dst, src, n);
+            } else {
+                struct iovec local = {(void *)src, n}, peer = {dst, n};
+                if (process_vm_writev(pid, &local, 1, &peer, 1, 0) != (ssize_t)n)
+                    return -1;
+            }
         }
         t[r] = (now() - t0) / iters * 1e6;
     }
@@ -106,6 +120,7 @@ static double measure(struct veshm_copy_help *h, const char *src, size_t n) {
 
 int main(int argc, char **argv) {
     max = argc > 1 ? strtoull(argv[1], NULL, 0) : 8u << 20;
+    const int kernel = argc > 2 && strcmp(argv[2], "kernel") == 0;
     shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     dst = mmap(NULL, max, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     char *src = aligned_alloc(4096, max);
@@ -117,19 +132,19 @@ int main(int argc, char **argv) {
         src[i] = (char)i;
     pin(0);
 
-    double one[64], thread[64], process[64];
+    double one[64], thread[64], process[64], kernel_one[64], kernel_split[64];
     size_t sizes[64], count = 0;
     for (size_t n = 64 * 1024; n <= max && count < 64; n *= 2)
         sizes[count++] = n;
 
     for (size_t i = 0; i < count; ++i)
-        one[i] = measure(NULL, src, sizes[i]);
+        one[i] = measure(NULL, src, sizes[i], 0);
 
     pthread_t t;
     if (pthread_create(&t, NULL, helper_thread, h) != 0)
         return 1;
     for (size_t i = 0; i < count; ++i)
-        thread[i] = measure(h, src, sizes[i]);
+        thread[i] = measure(h, src, sizes[i], 0);
     __atomic_store_n(&shared->stop, 1, __ATOMIC_RELEASE);
     pthread_join(t, NULL);
     __atomic_store_n(&shared->stop, 0, __ATOMIC_RELEASE);
@@ -143,8 +158,13 @@ int main(int argc, char **argv) {
             veshm_copy_help_serve(h, own_dst, NULL, NULL, NULL, &refused, &served);
         _exit(refused);
     }
-    for (size_t i = 0; i < count; ++i)
-        process[i] = measure(h, src, sizes[i]);
+    for (size_t i = 0; i < count; ++i) {
+        process[i] = measure(h, src, sizes[i], 0);
+        if (kernel) {
+            kernel_one[i] = measure(NULL, src, sizes[i], child);
+            kernel_split[i] = measure(h, src, sizes[i], child);
+        }
+    }
     __atomic_store_n(&shared->stop, 1, __ATOMIC_RELEASE);
     int status = 0;
     waitpid(child, &status, 0);
@@ -155,7 +175,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_copy_split: the copies are wrong\n");
         return 1;
     }
-    for (size_t i = 0; i < count; ++i)
-        printf("%zu %.3f %.3f %.3f\n", sizes[i], one[i], thread[i], process[i]);
+    for (size_t i = 0; i < count; ++i) {
+        printf("%zu %.3f %.3f %.3f", sizes[i], one[i], thread[i], process[i]);
+        if (kernel)
+            printf(" %.3f %.3f", kernel_one[i], kernel_split[i]);
+        printf("\n");
+    }
     return 0;
 }

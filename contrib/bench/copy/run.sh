@@ -4,7 +4,10 @@
 # split with a second thread of the same process, or split with a second
 # process that reads the source with process_vm_readv (what the polling peer
 # rank of an MPI job could contribute: it cannot see the origin's private
-# buffer otherwise). Ratios > 1: the split copy is faster.
+# buffer otherwise). Then memory neither process maps for the other (a
+# window over host memory): one process_vm_writev (the reference there)
+# against the copy split with both processes going through the kernel.
+# Ratios > 1: the split copy is faster.
 #   contrib/bench/copy/run.sh [--quick] [--csv FILE]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
@@ -19,17 +22,19 @@ while [ $# -gt 0 ]; do
 done
 bin=${VESHM_BUILD_DIR:-$root/build}/contrib/bench/copy/bench_copy_split
 [ -x "$bin" ] || { echo "copy: $bin not built" >&2; exit 1; }
-out=$("$bin" "$max")
+out=$("$bin" "$max" kernel)
 echo "One copy split between two cores, the origin claiming 64 KiB at a time, a thread likewise, a process its share through the kernel; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores; medians of 5"
 echo
-echo "| size | one thread us | split with a thread us | ratio | split with a process (process_vm_readv) us | ratio |"
-echo "|---:|---:|---:|---:|---:|---:|"
+echo "| size | one thread us | split with a thread us | ratio | split with a process (process_vm_readv) us | ratio | memory neither maps: one process_vm_writev us | split, both through the kernel us | ratio |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 awk '{ s = $1 >= 1048576 ? $1 / 1048576 " MiB" : $1 / 1024 " KiB"
-       printf "| %s | %.2f | %.2f | %.2f | %.2f | %.2f |\n", s, $2, $3, $2 / $3, $4, $2 / $4 }' <<<"$out"
+       printf "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", s, $2, $3, $2 / $3, $4, $2 / $4, $5, $6, $5 / $6 }' <<<"$out"
 if [ -n "$csv" ]; then
   # Bandwidth in GB/s, the one-thread copy as reference.
   awk '{ one = $1 / $2 / 1000; th = $1 / $3 / 1000; pr = $1 / $4 / 1000
          printf "copy,one thread,%d,%.6g,%.6g,GB/s,bandwidth\n", $1, one, one
          printf "copy,split with a thread,%d,%.6g,%.6g,GB/s,bandwidth\n", $1, th, one
-         printf "copy,split with a process,%d,%.6g,%.6g,GB/s,bandwidth\n", $1, pr, one }' <<<"$out" >>"$csv"
+         printf "copy,split with a process,%d,%.6g,%.6g,GB/s,bandwidth\n", $1, pr, one
+         k1 = $1 / $5 / 1000; ks = $1 / $6 / 1000
+         printf "copy,split through the kernel,%d,%.6g,%.6g,GB/s,bandwidth\n", $1, ks, k1 }' <<<"$out" >>"$csv"
 fi
