@@ -165,7 +165,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((rep = 1; rep <= reps; rep++)); do
   for entry in "${benches[@]}"; do
     IFS='|' read -r label kind launcher cmd <<<"$entry"
-    if [ -n "$only" ] && ! grep -qE "$only" <<<"$label"; then continue; fi
+    if [ -n "$only" ] && ! grep -qE -e "$only" <<<"$label"; then continue; fi
     modes=(veshm default)
     [ "$third" = ucx ] && [ "$launcher" = mpirun ] && modes+=(ucx)
     [ "$third" = control ] && modes+=(control)
