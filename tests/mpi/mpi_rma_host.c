@@ -30,7 +30,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <dlfcn.h>
 #include <mpi.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -40,6 +39,7 @@
 #include <time.h>
 
 #include "mpi_fail.h"
+#include "route_stats.h"
 
 static int rank, nranks;
 static const char *phase = "init";
@@ -301,13 +301,8 @@ int main(int argc, char **argv) {
     exclusive_phase(rounds * 4);
     no_epoch_phase(rounds);
     phase = "path";
-    uint64_t mine[3] = {0, 0, 0}, all[3];
-    void *sym = dlsym(RTLD_DEFAULT, "veshm_osc_route_host_stats");
-    if (sym != NULL) {
-        int (*stats)(MPI_Win, uint64_t *, uint64_t *, uint64_t *);
-        memcpy(&stats, &sym, sizeof(stats));
-        stats(win, &mine[0], &mine[1], &mine[2]);
-    }
+    uint64_t mine[3], all[3];
+    route_host_stats(win, mine);
     MPI_CHECK(MPI_Allreduce(mine, all, 3, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
     if (strcmp(expect, "shared") == 0 && rank == 0 && (all[0] == 0 || all[1] == 0))
         fail("no transfer was shared with its target (%llu transfers here, %llu chunks "
