@@ -509,11 +509,13 @@ TEST_F(CopyHelp, OriginThroughTheKernelAloneCopiesEverything) {
     EXPECT_EQ(0u, __atomic_load_n(&shared->slot.owner, __ATOMIC_ACQUIRE)) << "slot kept";
 }
 
-// With a helper, the origin claims half the job first: the helper does at
-// most the other half, in some job a good part of it (claiming all at once,
-// the origin would leave it at most the one claim it makes before the
-// origin's), and the bytes of both halves arrive (a put and a get).
-TEST_F(CopyHelp, OriginThroughTheKernelSharesAtMostHalf) {
+// With a helper, the origin claims half of what is left first: in some job
+// the helper does a good part of the job (an origin claiming everything at
+// once would leave it only the claims it makes before the origin's first),
+// and the bytes of both parts arrive (a put and a get). No bound per job:
+// a helper that wins the race to the first claims (the origin's core taken
+// away after publishing, ctest -j2) may take more than half.
+TEST_F(CopyHelp, OriginThroughTheKernelSharesWithItsHelper) {
     start(Helper::serves);
     std::vector<uint8_t> buf;
     fill(buf);
@@ -529,7 +531,6 @@ TEST_F(CopyHelp, OriginThroughTheKernelSharesAtMostHalf) {
             int64_t helped =
                 veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, nullptr, nullptr);
             ASSERT_GE(helped, 0);
-            EXPECT_LE((uint64_t)helped, nchunks / 2);
             helped_jobs += helped > 0;
             most = std::max(most, helped);
             for (size_t i = 0; i < kJob; ++i)
