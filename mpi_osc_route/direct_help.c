@@ -64,9 +64,7 @@ static int acc_types(MPI_Datatype *types) {
     return (int)(sizeof(all) / sizeof(all[0]));
 }
 
-/* The code of op on dt (type index + 1) << 8 | (op index + 1), 0 if it is
- * not one to share. */
-static uint64_t acc_code(MPI_Op op, MPI_Datatype dt) {
+uint64_t direct_acc_code(MPI_Op op, MPI_Datatype dt) {
     MPI_Op ops[8];
     MPI_Datatype types[32];
     int nops = acc_ops(ops), ntypes = acc_types(types), o = 0, t = 0;
@@ -77,8 +75,7 @@ static uint64_t acc_code(MPI_Op op, MPI_Datatype dt) {
     return o < nops && t < ntypes ? (uint64_t)(t + 1) << 8 | (uint64_t)(o + 1) : 0;
 }
 
-/* veshm_copy_help_apply_fn of accumulates: dst = src op dst. */
-static int acc_apply(uint64_t code, uint8_t *dst, const uint8_t *src, size_t n) {
+int direct_acc_apply(uint64_t code, uint8_t *dst, const uint8_t *src, size_t n) {
     MPI_Op ops[8];
     MPI_Datatype types[32];
     uint64_t o = code & 0xff, t = code >> 8;
@@ -101,12 +98,12 @@ int direct_accumulate_helped(struct direct_win *w, int target, uint8_t *view, ui
     /* The size first: every accumulate passes here, few are large. */
     if (n < VESHM_COPY_HELP_MIN || w->t[target].ctl == NULL || target == w->rank)
         return 0;
-    uint64_t code = acc_code(op, dt);
+    uint64_t code = direct_acc_code(op, dt);
     if (code == 0)
         return 0;
     struct veshm_copy_help_job job = {view, offset, (void *)origin, n, 0, code, 0, 0, 0};
     int64_t helped = veshm_copy_help_origin(&w->t[target].ctl->help, (uint64_t)w->rank + 1, &job,
-                                            acc_apply, NULL, NULL);
+                                            direct_acc_apply, NULL, NULL);
     __atomic_store_n(&w->stats.helped, w->stats.helped + (uint64_t)helped, __ATOMIC_RELAXED);
     return 1;
 }
@@ -123,7 +120,7 @@ static uint8_t *own_window(void *arg, uint64_t offset, uint64_t len) {
 static int help(struct direct_win *w) {
     if (w->help_off || w->t[w->rank].mem.view == NULL)
         return 0;
-    return veshm_copy_help_serve(&w->t[w->rank].ctl->help, own_window, NULL, acc_apply, w,
+    return veshm_copy_help_serve(&w->t[w->rank].ctl->help, own_window, NULL, direct_acc_apply, w,
                                  &w->help_off, &w->help_served);
 }
 

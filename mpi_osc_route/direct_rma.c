@@ -233,6 +233,13 @@ int MPI_Accumulate(const void *origin_addr, int origin_count, MPI_Datatype origi
                    int target_rank, MPI_Aint target_disp, int target_count,
                    MPI_Datatype target_datatype, MPI_Op op, MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
+    if (w == NULL) {
+        int rc = host_win_accumulate(win, origin_addr, origin_count, origin_datatype, NULL, 0,
+                                     MPI_DATATYPE_NULL, target_rank, target_disp, target_count,
+                                     target_datatype, op);
+        if (rc != -1)
+            return rc;
+    }
     if (w == NULL || !locked_accumulate(w, target_rank))
         return PMPI_Accumulate(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
                                target_count, target_datatype, op, win);
@@ -304,6 +311,13 @@ int MPI_Get_accumulate(const void *origin_addr, int origin_count, MPI_Datatype o
                        int target_rank, MPI_Aint target_disp, int target_count,
                        MPI_Datatype target_datatype, MPI_Op op, MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
+    if (w == NULL) {
+        int rc = host_win_accumulate(win, origin_addr, origin_count, origin_datatype, result_addr,
+                                     result_count, result_datatype, target_rank, target_disp,
+                                     target_count, target_datatype, op);
+        if (rc != -1)
+            return rc;
+    }
     if (w == NULL || !locked_accumulate(w, target_rank))
         return PMPI_Get_accumulate(origin_addr, origin_count, origin_datatype, result_addr,
                                    result_count, result_datatype, target_rank, target_disp,

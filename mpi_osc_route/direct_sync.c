@@ -41,8 +41,9 @@ static int valid_target(const struct direct_win *w, int rank) {
 int MPI_Win_lock(int lock_type, int rank, int assert, MPI_Win win) {
     struct direct_win *w = direct_win_find(win);
     if (w == NULL)
-        return host_win_synced(win, HOST_SYNC_LOCK, rank, assert,
-                               PMPI_Win_lock(lock_type, rank, assert, win));
+        return host_win_synced(
+            win, lock_type == MPI_LOCK_EXCLUSIVE ? HOST_SYNC_LOCK_EXCLUSIVE : HOST_SYNC_LOCK, rank,
+            assert, PMPI_Win_lock(lock_type, rank, assert, win));
     if (!valid_target(w, rank) || (lock_type != MPI_LOCK_SHARED && lock_type != MPI_LOCK_EXCLUSIVE))
         return PMPI_Win_lock(lock_type, rank, assert, win);
     struct direct_target *t = &w->t[rank];

@@ -116,6 +116,13 @@ void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offse
 int direct_accumulate_helped(struct direct_win *w, int target, uint8_t *view, uint64_t offset,
                              const void *origin, MPI_Datatype dt, MPI_Op op, size_t n);
 
+/* The code of op on dt, a predefined operation and type two ranks can share
+ * an accumulate of (the same code in both processes), or 0. */
+uint64_t direct_acc_code(MPI_Op op, MPI_Datatype dt);
+
+/* veshm_copy_help_apply_fn of those codes: dst = src op dst. */
+int direct_acc_apply(uint64_t code, uint8_t *dst, const uint8_t *src, size_t n);
+
 /* From here a get_accumulate shares its two halves with the target. Each
  * half is split where the two cores' claims meet, which moves from one to
  * the next; below this size a window, a result and an operand fit in one

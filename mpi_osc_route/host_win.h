@@ -26,6 +26,19 @@ int host_win_transfer(MPI_Win win, int is_get, void *origin_addr, int origin_cou
                       MPI_Datatype origin_datatype, int target_rank, MPI_Aint target_disp,
                       int target_count, MPI_Datatype target_datatype);
 
+/* A large MPI_Accumulate (result NULL) or MPI_Get_accumulate on win,
+ * shared with the target, inside an MPI_Win_lock epoch of MPI_LOCK_EXCLUSIVE
+ * only: osc/rdma's accumulates take a lock of its own, which nothing here can
+ * take, so a read-modify-write of this path is atomic with them only where
+ * no other origin may access the target at all. Contiguous, one predefined
+ * operation and type (direct_acc_code), result (if any) of the target's
+ * layout. MPI_SUCCESS or an MPI error when done here, -1 when it is not one
+ * for this path (the caller passes it on). */
+int host_win_accumulate(MPI_Win win, const void *origin_addr, int origin_count,
+                        MPI_Datatype origin_datatype, void *result_addr, int result_count,
+                        MPI_Datatype result_datatype, int target_rank, MPI_Aint target_disp,
+                        int target_count, MPI_Datatype target_datatype, MPI_Op op);
+
 /* What a synchronization call of win did, once osc/rdma answered it rc (any
  * window: nothing if it has no state here). An MPI_Win_lock that osc/rdma
  * accepted has taken its lock already (in both of its locking modes), and
@@ -33,7 +46,13 @@ int host_win_transfer(MPI_Win win, int is_get, void *origin_addr, int origin_cou
  * large transfers there need not send their first element through osc/rdma.
  * Any other epoch (lock_all, whose locks may be taken on demand; PSCW) ends
  * what a fence opened, as in osc/rdma. Returns rc. */
-enum host_sync { HOST_SYNC_LOCK, HOST_SYNC_UNLOCK, HOST_SYNC_FENCE, HOST_SYNC_OTHER_EPOCH };
+enum host_sync {
+    HOST_SYNC_LOCK, /* MPI_LOCK_SHARED */
+    HOST_SYNC_LOCK_EXCLUSIVE,
+    HOST_SYNC_UNLOCK,
+    HOST_SYNC_FENCE,
+    HOST_SYNC_OTHER_EPOCH
+};
 int host_win_synced(MPI_Win win, enum host_sync what, int rank, int mode, int rc);
 
 /* Before win is freed (any window: nothing if it has no state here). */

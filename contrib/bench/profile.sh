@@ -58,6 +58,9 @@ awk -v top="$top" -v min="$min" -v cpus="$(nproc)" -v secs="$(awk -v a="$t0" -v 
   # Which kind of work a sample was doing; first match wins.
   function kind(kernel, sym) {
     if (kernel) {
+      # Where interrupts come back on: a timer sample (no hardware counters
+      # on a VM) that fell while they were off lands here, whatever ran.
+      if (sym ~ /irq_enable|irqrestore|irq_restore/) return "skid_k"
       if (sym ~ /copy_(to|from)_iter|copy_page_(to|from)_iter|copy_user|rep_movs|copy_mc/) return "copy_k"
       if (sym ~ /gup|get_user_pages|pin_user|unpin_user|follow_page|try_grab|pte_offset|pte_map|vm_normal_page|folio|page_state|mm_access|find_get_task|task_pid|find_vma|mt_find|process_vm/) return "pin_k"
       return "other_k"
@@ -81,7 +84,8 @@ awk -v top="$top" -v min="$min" -v cpus="$(nproc)" -v secs="$(awk -v a="$t0" -v 
     kernel = dso ~ /kernel/
     k = kind(kernel, sym)
     key = comm " " pid
-    n[key]++; total++
+    all[key]++; total++
+    if (k == "skid_k") skid[key]++; else n[key]++
     part[key, k]++
     s = sym (kernel ? " [k]" : "")
     symn[key, s]++
@@ -89,27 +93,29 @@ awk -v top="$top" -v min="$min" -v cpus="$(nproc)" -v secs="$(awk -v a="$t0" -v 
   }
   END {
     if (total == 0) { print "profile: no samples"; exit }
-    printf "%d samples on %d CPUs over %.1f s; idle %.1f%% of them\n\n", total, cpus, secs, 100 * idle / total
+    for (key in all) skids += skid[key]
+    printf "%d samples on %d CPUs over %.1f s; idle %.1f%% of them\n", total, cpus, secs, 100 * idle / total
+    printf "%.1f%% fell where interrupts come back on (the work that held them off is unknown): left out of the shares of work\n\n", 100 * skids / total
     split("copy_u copy_k pin_k other_k op_u poll_u other_u", kinds, " ")
     print "| process | share of all samples | copying (user) | copying (kernel) | reaching the peer'"'"'s pages (kernel) | other kernel | applying an operation | polling, progress | other |"
     print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    for (key in n) order[++m] = key
+    for (key in all) order[++m] = key
     # Largest first.
-    for (i = 1; i <= m; ++i) for (j = i + 1; j <= m; ++j) if (n[order[j]] > n[order[i]]) { t = order[i]; order[i] = order[j]; order[j] = t }
+    for (i = 1; i <= m; ++i) for (j = i + 1; j <= m; ++j) if (all[order[j]] > all[order[i]]) { t = order[i]; order[i] = order[j]; order[j] = t }
     for (i = 1; i <= m; ++i) {
       key = order[i]
-      if (100 * n[key] / total < min) continue
-      line = sprintf("| %s | %.1f%% |", key, 100 * n[key] / total)
-      for (j = 1; j <= 7; ++j) line = line sprintf(" %.1f%% |", 100 * part[key, kinds[j]] / n[key])
+      if (100 * all[key] / total < min) continue
+      line = sprintf("| %s | %.1f%% |", key, 100 * all[key] / total)
+      for (j = 1; j <= 7; ++j) line = line sprintf(" %.1f%% |", n[key] ? 100 * part[key, kinds[j]] / n[key] : 0)
       print line
     }
     for (i = 1; i <= m; ++i) {
       key = order[i]
-      if (100 * n[key] / total < min) continue
+      if (100 * all[key] / total < min) continue
       printf "\n%s, top symbols (share of its samples):\n", key
       c = split(substr(syms[key], 2), list, "\034")
       for (a = 1; a <= c; ++a) for (b = a + 1; b <= c; ++b) if (symn[key, list[b]] > symn[key, list[a]]) { t = list[a]; list[a] = list[b]; list[b] = t }
-      for (a = 1; a <= c && a <= top; ++a) printf "  %5.1f%%  %s\n", 100 * symn[key, list[a]] / n[key], list[a]
+      for (a = 1; a <= c && a <= top; ++a) printf "  %5.1f%%  %s\n", 100 * symn[key, list[a]] / all[key], list[a]
     }
   }' "$tmp/samples"
 exit $status

@@ -129,7 +129,7 @@ struct veshm_copy_help_job {
     uint64_t buf_hmem;
     /* Not 0: view is the target's memory in the address space of this
      * process (the target), which the origin reaches with
-     * process_vm_writev/_readv. A copy only (op 0). */
+     * process_vm_writev/_readv (an op: read, apply here, write back). */
     pid_t view_pid;
 };
 
@@ -231,12 +231,36 @@ static inline uint64_t veshm_copy_help_chunk_len(uint64_t len, uint64_t chunk, i
     return veshm_copy_help_span(len, chunk, c, 1);
 }
 
+/* An op on the target's memory in another process: read a piece of it,
+ * apply the origin's operand, write it back. Pieces of 128 KiB, the most a
+ * helper claims: a scratch buffer that stays in this core's cache. 0, or -1
+ * when the kernel refused (the piece it refused and those after it are not
+ * applied; a piece read but not written back whole may be half applied). */
+static inline int veshm_copy_help_apply_through(const struct veshm_copy_help_job *job, size_t off,
+                                                size_t n, veshm_copy_help_apply_fn apply) {
+    static __thread uint8_t *scratch;
+    const size_t piece = VESHM_COPY_HELP_HELPER_CLAIM * VESHM_COPY_HELP_CHUNK;
+    if (scratch == NULL && (scratch = (uint8_t *)malloc(piece)) == NULL)
+        return -1;
+    for (size_t at = off, end = off + n; at < end; at += piece) {
+        size_t len = end - at < piece ? end - at : piece;
+        struct iovec local = {scratch, len}, peer = {job->view + at, len};
+        if (process_vm_readv(job->view_pid, &local, 1, &peer, 1, 0) != (ssize_t)len ||
+            apply(job->op, scratch, (const uint8_t *)job->buf + at, len) != 0 ||
+            process_vm_writev(job->view_pid, &local, 1, &peer, 1, 0) != (ssize_t)len)
+            return -1;
+    }
+    return 0;
+}
+
 /* The origin's part of chunk bytes [off, off + n): through its view, or
  * through the kernel for a view of another process. 0, or -1 when the
  * kernel refused (nothing may be assumed of those bytes). */
 static inline int veshm_copy_help_do(const struct veshm_copy_help_job *job, size_t off, size_t n,
                                      veshm_copy_help_apply_fn apply) {
     uint8_t *buf = (uint8_t *)job->buf;
+    if (job->view_pid != 0 && job->op != 0)
+        return veshm_copy_help_apply_through(job, off, n, apply);
     if (job->view_pid != 0) {
         struct iovec local = {buf + off, n}, peer = {job->view + off, n};
         ssize_t got = job->is_get ? process_vm_readv(job->view_pid, &local, 1, &peer, 1, 0)

@@ -15,6 +15,14 @@
  *            rank 0's window, rank 1 inside MPI_Win_lock_all (osc/rdma takes
  *            that lock only with the epoch's first operation), the others
  *            under MPI_LOCK_EXCLUSIVE: no increment may be lost.
+ * accumulate: ranks 1.. add to one block of rank 0's window: under
+ *            MPI_LOCK_EXCLUSIVE a get_accumulate and an accumulate (the
+ *            routing library's), under MPI_LOCK_SHARED (rank 1:
+ *            MPI_Win_lock_all) an accumulate of osc/rdma's, at the same time
+ *            as the other ranks' epochs: no addition may be lost, and a
+ *            get_accumulate sees the block whole (every int the same). In a
+ *            block of its own each rank checks that a small MPI_REPLACE,
+ *            osc/rdma's, comes before the large sum that follows it.
  * computing: the target computes, outside MPI, while rank 0 puts twice and
  *            gets: the origin does it alone, or, after a transfer the target
  *            did not help with, leaves the next ones to osc/rdma; the data
@@ -223,6 +231,119 @@ static void exclusive_phase(int rounds) {
                      rounds, nranks - 1);
 }
 
+/* Ints of each rank's block of the ordering check of accumulate_phase
+ * (256 KiB and more: large enough for the routing library), after the
+ * summed block; ranks 1..4 have one. */
+#define ORDER_COUNT 65543
+#define ORDER_AT (AT + COUNT + 8)
+#define ORDER_RANKS ((WORDS - ORDER_AT) / ORDER_COUNT)
+
+static int order_at(int r) {
+    return r >= 1 && r <= ORDER_RANKS ? ORDER_AT + (r - 1) * ORDER_COUNT : -1;
+}
+
+/* The value rank r's MPI_REPLACE writes in round. */
+static int replaced(int round, int r) {
+    return 1000 * (round + 1) + r;
+}
+
+/* Ints of the mid-size sum of the ordering check (16 KiB: done by the
+ * origin alone, through the kernel). */
+#define ORDER_MID 4096
+
+/* The value of int i of rank r's ordering block after round. */
+static int ordered(int round, int r, int i) {
+    return i < 4 ? replaced(round, r) + 2 : i < ORDER_MID ? 2 * (round + 1) : round + 1;
+}
+
+/* In rank r's block: a small MPI_REPLACE of 4 ints (osc/rdma's), a large sum
+ * of 1 over the block, a mid-size one over its first ORDER_MID ints, then a
+ * get (ordered()). Inside rank r's exclusive epoch. */
+static void ordering_check(int round, int *ones, int *got) {
+    int at = order_at(rank), x[4];
+    if (at < 0)
+        return;
+    for (int i = 0; i < 4; ++i)
+        x[i] = replaced(round, rank);
+    MPI_CHECK(MPI_Accumulate(x, 4, MPI_INT, 0, at, 4, MPI_INT, MPI_REPLACE, win));
+    MPI_CHECK(
+        MPI_Accumulate(ones, ORDER_COUNT, MPI_INT, 0, at, ORDER_COUNT, MPI_INT, MPI_SUM, win));
+    MPI_CHECK(MPI_Accumulate(ones, ORDER_MID, MPI_INT, 0, at, ORDER_MID, MPI_INT, MPI_SUM, win));
+    MPI_CHECK(MPI_Get(got, ORDER_COUNT, MPI_INT, 0, at, ORDER_COUNT, MPI_INT, win));
+    MPI_CHECK(MPI_Win_flush(0, win));
+    for (int i = 0; i < ORDER_COUNT; ++i) {
+        int want = ordered(round, rank, i);
+        if (got[i] != want)
+            fail("round %d: int %d of the ordering block is %d, expected %d (%s)", round, i, got[i],
+                 want,
+                 i < 4 ? "the MPI_REPLACE before the sums, then the sums" : "the sums so far");
+    }
+}
+
+static void accumulate_phase(int rounds) {
+    phase = "accumulate";
+    const int outside = -7;
+    int *got = malloc(COUNT * sizeof(int)), *ones = malloc(ORDER_COUNT * sizeof(int));
+    if (got == NULL || ones == NULL)
+        fail("no memory");
+    for (int i = 0; i < ORDER_COUNT; ++i)
+        ones[i] = 1;
+    if (rank == 0)
+        for (int i = 0; i < WORDS; ++i)
+            mem[i] = (i >= AT && i < AT + COUNT) ||
+                             (i >= ORDER_AT && i < ORDER_AT + ORDER_RANKS * ORDER_COUNT)
+                         ? 0
+                         : outside;
+    for (int i = 0; i < COUNT; ++i)
+        buf[i] = rank;
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    if (rank != 0) {
+        for (int r = 0; r < rounds; ++r) {
+            MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, win));
+            MPI_CHECK(MPI_Get_accumulate(buf, COUNT, MPI_INT, got, COUNT, MPI_INT, 0, AT, COUNT,
+                                         MPI_INT, MPI_SUM, win));
+            MPI_CHECK(MPI_Accumulate(buf, COUNT, MPI_INT, 0, AT, COUNT, MPI_INT, MPI_SUM, win));
+            ordering_check(r, ones, got + COUNT - ORDER_COUNT);
+            MPI_CHECK(MPI_Win_unlock(0, win));
+            /* Every earlier addition is complete under an exclusive lock:
+             * the block is the same everywhere, and holds this rank's. */
+            for (int i = 0; i < COUNT - ORDER_COUNT; ++i)
+                if (got[i] != got[0])
+                    fail("round %d: get_accumulate saw int %d as %d and int 0 as %d", r, i, got[i],
+                         got[0]);
+            if (got[0] < 3 * rank * r)
+                fail("round %d: get_accumulate saw %d, less than this rank's own %d", r, got[0],
+                     3 * rank * r);
+            if (rank == 1)
+                MPI_CHECK(MPI_Win_lock_all(0, win));
+            else
+                MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win));
+            MPI_CHECK(MPI_Accumulate(buf, COUNT, MPI_INT, 0, AT, COUNT, MPI_INT, MPI_SUM, win));
+            if (rank == 1)
+                MPI_CHECK(MPI_Win_unlock_all(win));
+            else
+                MPI_CHECK(MPI_Win_unlock(0, win));
+        }
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    if (rank == 0) {
+        int sum = 3 * rounds * (nranks - 1) * nranks / 2;
+        for (int i = 0; i < WORDS; ++i) {
+            int r = i >= ORDER_AT ? (i - ORDER_AT) / ORDER_COUNT + 1 : 0,
+                in_order = r >= 1 && r <= ORDER_RANKS;
+            int want = i >= AT && i < AT + COUNT ? sum
+                       : !in_order               ? outside
+                       : r >= nranks             ? 0
+                                                 : ordered(rounds - 1, r, i - order_at(r));
+            if (mem[i] != want)
+                fail("after %d rounds of %d ranks, int %d is %d, expected %d", rounds, nranks - 1,
+                     i, mem[i], want);
+        }
+    }
+    free(got);
+    free(ones);
+}
+
 /* Rank 1 computes, in no MPI call, while rank 0 puts and gets. */
 static void computing_phase(int round) {
     phase = "computing";
@@ -299,22 +420,25 @@ int main(int argc, char **argv) {
         computing_phase(round);
     }
     exclusive_phase(rounds * 4);
+    accumulate_phase(rounds * 4);
     no_epoch_phase(rounds);
     phase = "path";
-    uint64_t mine[3], all[3];
+    uint64_t mine[4], all[4];
     route_host_stats(win, mine);
-    MPI_CHECK(MPI_Allreduce(mine, all, 3, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Allreduce(mine, all, 4, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
     if (strcmp(expect, "shared") == 0 && rank == 0 && (all[0] == 0 || all[1] == 0))
         fail("no transfer was shared with its target (%llu transfers here, %llu chunks "
              "helped)",
              (unsigned long long)all[0], (unsigned long long)all[1]);
     if (strcmp(expect, "shared") == 0 && rank == 0 && all[2] == 0)
         fail("no transfer was left to osc/rdma after one its target did not help with");
+    if (strcmp(expect, "shared") == 0 && rank == 0 && all[3] == 0)
+        fail("no accumulate was shared with its target");
     if (rank == 0)
         printf("mpi_rma_host: %d ranks, %d rounds: %llu transfers shared, %llu chunks copied "
-               "by their targets, %llu left to osc/rdma\n",
+               "by their targets, %llu left to osc/rdma, %llu accumulates shared\n",
                nranks, rounds, (unsigned long long)all[0], (unsigned long long)all[1],
-               (unsigned long long)all[2]);
+               (unsigned long long)all[2], (unsigned long long)all[3]);
     MPI_CHECK(MPI_Win_free(&win));
     free(mem);
     free(buf);

@@ -30,15 +30,16 @@ static inline int route_stats(MPI_Win w, int *loaded, uint64_t *direct, uint64_t
 
 /* Its counters of a window over host memory (veshm_osc_route_host_stats:
  * transfers shared, chunks their targets copied, transfers left to osc/rdma
- * whole): 1 when w has such a state, else 0 (and the counters 0). */
-static inline int route_host_stats(MPI_Win w, uint64_t counts[3]) {
+ * whole, accumulates and get_accumulates done by the routing library): 1
+ * when w has such a state, else 0 (and the counters 0). */
+static inline int route_host_stats(MPI_Win w, uint64_t counts[4]) {
     void *sym = dlsym(RTLD_DEFAULT, "veshm_osc_route_host_stats");
-    counts[0] = counts[1] = counts[2] = 0;
+    counts[0] = counts[1] = counts[2] = counts[3] = 0;
     if (sym == NULL)
         return 0;
-    int (*stats)(MPI_Win, uint64_t *, uint64_t *, uint64_t *);
+    int (*stats)(MPI_Win, uint64_t *, uint64_t *, uint64_t *, uint64_t *);
     memcpy(&stats, &sym, sizeof(stats));
-    return stats(w, &counts[0], &counts[1], &counts[2]);
+    return stats(w, &counts[0], &counts[1], &counts[2], &counts[3]);
 }
 
 #endif
