@@ -247,36 +247,49 @@ static int replaced(int round, int r) {
     return 1000 * (round + 1) + r;
 }
 
-/* Ints of the mid-size sum of the ordering check (16 KiB: done by the
- * origin alone, through the kernel). */
+/* Ints of the mid-size parts of the ordering check: the replaced head, and
+ * a sum of 16 KiB after it (done by the origin alone, through the kernel). */
 #define ORDER_MID 4096
 
 /* The value of int i of rank r's ordering block after round. */
 static int ordered(int round, int r, int i) {
-    return i < 4 ? replaced(round, r) + 2 : i < ORDER_MID ? 2 * (round + 1) : round + 1;
+    return i < 4               ? replaced(round, r) + 2
+           : i < ORDER_MID     ? replaced(round, r) + 1
+           : i < 2 * ORDER_MID ? 2 * (round + 1)
+                               : round + 1;
 }
 
-/* In rank r's block: a small MPI_REPLACE of 4 ints (osc/rdma's), a large sum
- * of 1 over the block, a mid-size one over its first ORDER_MID ints, then a
- * get (ordered()). Inside rank r's exclusive epoch. */
+/* In rank r's block, inside its exclusive epoch: an MPI_REPLACE of its head
+ * (ORDER_MID ints as one derived datatype: osc/rdma's, which may still be
+ * on its way when the call returns), a large sum of 1 over the block and a
+ * mid-size one over the next ORDER_MID ints (the library's), a small sum
+ * over the first 4 ints (osc/rdma's), then a get (ordered()). */
 static void ordering_check(int round, int *ones, int *got) {
-    int at = order_at(rank), x[4];
+    static int head[ORDER_MID];
+    int at = order_at(rank);
     if (at < 0)
         return;
-    for (int i = 0; i < 4; ++i)
-        x[i] = replaced(round, rank);
-    MPI_CHECK(MPI_Accumulate(x, 4, MPI_INT, 0, at, 4, MPI_INT, MPI_REPLACE, win));
+    MPI_Datatype block;
+    MPI_CHECK(MPI_Type_contiguous(ORDER_MID, MPI_INT, &block));
+    MPI_CHECK(MPI_Type_commit(&block));
+    for (int i = 0; i < ORDER_MID; ++i)
+        head[i] = replaced(round, rank);
+    MPI_CHECK(MPI_Accumulate(head, 1, block, 0, at, 1, block, MPI_REPLACE, win));
     MPI_CHECK(
         MPI_Accumulate(ones, ORDER_COUNT, MPI_INT, 0, at, ORDER_COUNT, MPI_INT, MPI_SUM, win));
-    MPI_CHECK(MPI_Accumulate(ones, ORDER_MID, MPI_INT, 0, at, ORDER_MID, MPI_INT, MPI_SUM, win));
+    MPI_CHECK(MPI_Accumulate(ones, ORDER_MID, MPI_INT, 0, at + ORDER_MID, ORDER_MID, MPI_INT,
+                             MPI_SUM, win));
+    MPI_CHECK(MPI_Accumulate(ones, 4, MPI_INT, 0, at, 4, MPI_INT, MPI_SUM, win));
     MPI_CHECK(MPI_Get(got, ORDER_COUNT, MPI_INT, 0, at, ORDER_COUNT, MPI_INT, win));
     MPI_CHECK(MPI_Win_flush(0, win));
+    MPI_CHECK(MPI_Type_free(&block));
     for (int i = 0; i < ORDER_COUNT; ++i) {
         int want = ordered(round, rank, i);
         if (got[i] != want)
             fail("round %d: int %d of the ordering block is %d, expected %d (%s)", round, i, got[i],
                  want,
-                 i < 4 ? "the MPI_REPLACE before the sums, then the sums" : "the sums so far");
+                 i < ORDER_MID ? "the MPI_REPLACE before the sums, then the sums"
+                               : "the sums so far");
     }
 }
 
