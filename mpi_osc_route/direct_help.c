@@ -20,7 +20,8 @@ extern int opal_progress_register(int (*cb)(void));
 void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offset, void *buf,
                  size_t n, int is_get) {
     struct veshm_copy_help_job job = {view, offset, buf, n, is_get, 0, 0, 0, 0};
-    if (w->t[target].ctl == NULL || target == w->rank) {
+    /* The target reaches buf, private memory, through the kernel. */
+    if (w->t[target].ctl == NULL || target == w->rank || n < veshm_copy_help_kernel_helper_min()) {
         veshm_copy_help_do(&job, 0, n, NULL);
         return;
     }
@@ -96,7 +97,8 @@ int direct_acc_apply(uint64_t code, uint8_t *dst, const uint8_t *src, size_t n) 
 int direct_accumulate_helped(struct direct_win *w, int target, uint8_t *view, uint64_t offset,
                              const void *origin, MPI_Datatype dt, MPI_Op op, size_t n) {
     /* The size first: every accumulate passes here, few are large. */
-    if (n < VESHM_COPY_HELP_MIN || w->t[target].ctl == NULL || target == w->rank)
+    if (n < VESHM_COPY_HELP_MIN || w->t[target].ctl == NULL || target == w->rank ||
+        n < veshm_copy_help_kernel_helper_min())
         return 0;
     uint64_t code = direct_acc_code(op, dt);
     if (code == 0)

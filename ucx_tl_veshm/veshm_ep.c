@@ -218,7 +218,7 @@ static ucs_status_t uct_veshm_ep_zcopy(uct_ep_h tl_ep, int is_get, const uct_iov
     /* One large piece the calling thread would copy alone: the peer helps. */
     uct_veshm_engine_t *eng = &uct_veshm_ep_iface(ep)->engine;
     if (iovcnt == 1 && iov->count <= 1 && iov->length <= eng->config.pio_max &&
-        uct_veshm_help_wanted(ep, iov->length) && uct_veshm_engine_may_copy_now(eng)) {
+        uct_veshm_help_wanted(ep, iov->buffer, iov->length) && uct_veshm_engine_may_copy_now(eng)) {
         uint8_t *host =
             uct_veshm_pio_span((uct_veshm_rkey_t *)rkey, remote_addr, iov->length, !is_get);
         if (host != NULL) {

@@ -28,9 +28,13 @@ __attribute__((visibility("default"))) void uct_veshm_help_view_stats(uint64_t *
     *jobs = __atomic_load_n(&uct_veshm_help_viewed, __ATOMIC_RELAXED);
 }
 
-int uct_veshm_help_wanted(uct_veshm_ep_t *ep, size_t length) {
+int uct_veshm_help_wanted(uct_veshm_ep_t *ep, const void *buf, size_t length) {
+    /* A helper reaches a buffer that is not VE memory of this process's
+     * through the kernel (uct_veshm_help_copy). */
     return length >= VESHM_COPY_HELP_MIN && ep->am_tx.area != NULL &&
-           uct_veshm_am_tx_peer_open(&ep->am_tx);
+           uct_veshm_am_tx_peer_open(&ep->am_tx) &&
+           (length >= veshm_copy_help_kernel_helper_min() ||
+            uct_veshm_md_exported(buf, length) != 0);
 }
 
 static int uct_veshm_help_peer_alive(void *arg) {

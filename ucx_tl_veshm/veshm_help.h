@@ -16,7 +16,7 @@ struct uct_veshm_ep;
 struct uct_veshm_iface;
 
 /* Whether a put or get of length bytes is one to share (and ep can). */
-int uct_veshm_help_wanted(struct uct_veshm_ep *ep, size_t length);
+int uct_veshm_help_wanted(struct uct_veshm_ep *ep, const void *buf, size_t length);
 
 /* Copies length bytes between buf and the peer's memory at its address addr,
  * host being this process's view of it, with the peer's help. UCS_OK, or
