@@ -232,9 +232,26 @@ awk -F'\t' -v third="${third:-none}" '
     }
   }' <(for e in "${benches[@]}"; do IFS='|' read -r l k _ <<<"$e"; printf '%s\t%s\n' "$l" "$k"; done) "$results" >"$medians"
 
+# A kernel that pages out memory it finds cold (DAMON's pageout action, run
+# by some VMs to hand memory back to their host) unmaps pages of long-lived
+# shared mappings between uses: seen as OpenSHMEM puts of 16 B-4 KiB at a
+# tenth of their rate in one run and at full rate in the next. Said in the
+# report, not changed.
+damon_pageout() {
+  local k
+  for k in /sys/kernel/mm/damon/admin/kdamonds/*/; do
+    [ "$(cat "$k/state" 2>/dev/null)" = on ] || continue
+    if grep -qx pageout "$k"/contexts/*/schemes/*/action 2>/dev/null; then
+      echo "on (DAMON pages out cold memory: expect runs that differ)"
+      return
+    fi
+  done
+  echo off
+}
 echo "OSU micro-benchmarks $(basename "$OSU_SRC"), 2 ranks/PEs; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores;" \
   "$([ $busy -eq 1 ] && echo "busy: $(nproc) spinning processes" || echo "no added load");" \
   "load average $load_before before, $load_after after; medians of $reps"
+echo "kernel pageout of cold memory: $(damon_pageout)"
 echo "veshm: veshm-mpi-env.sh veshm ${VESHM_OSU_VESHM_ARGS:+(+ $VESHM_OSU_VESHM_ARGS)}; default: mode default (MPI), ucx (OpenSHMEM)"
 echo "ratio = veshm / default: bandwidth and rate > 1, latency < 1 mean veshm is faster"
 [ "$third" = control ] && echo "control: the default path again, in the same run; control / default is the noise"
