@@ -21,7 +21,7 @@ void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offse
                  size_t n, int is_get) {
     struct veshm_copy_help_job job = {view, offset, buf, n, is_get, 0, 0, 0, 0};
     /* The target reaches buf, private memory, through the kernel. */
-    if (w->t[target].ctl == NULL || target == w->rank || n < veshm_copy_help_kernel_helper_min()) {
+    if (w->t[target].ctl == NULL || target == w->rank || !veshm_copy_help_kernel_helper_wanted(n)) {
         veshm_copy_help_do(&job, 0, n, NULL);
         return;
     }
@@ -97,8 +97,7 @@ int direct_acc_apply(uint64_t code, uint8_t *dst, const uint8_t *src, size_t n) 
 int direct_accumulate_helped(struct direct_win *w, int target, uint8_t *view, uint64_t offset,
                              const void *origin, MPI_Datatype dt, MPI_Op op, size_t n) {
     /* The size first: every accumulate passes here, few are large. */
-    if (n < VESHM_COPY_HELP_MIN || w->t[target].ctl == NULL || target == w->rank ||
-        n < veshm_copy_help_kernel_helper_min())
+    if (!veshm_copy_help_kernel_helper_wanted(n) || w->t[target].ctl == NULL || target == w->rank)
         return 0;
     uint64_t code = direct_acc_code(op, dt);
     if (code == 0)

@@ -33,7 +33,7 @@ int uct_veshm_help_wanted(uct_veshm_ep_t *ep, const void *buf, size_t length) {
      * through the kernel (uct_veshm_help_copy). */
     return length >= VESHM_COPY_HELP_MIN && ep->am_tx.area != NULL &&
            uct_veshm_am_tx_peer_open(&ep->am_tx) &&
-           (length >= veshm_copy_help_kernel_helper_min() ||
+           (veshm_copy_help_kernel_helper_wanted(length) ||
             uct_veshm_md_exported(buf, length) != 0);
 }
 

@@ -30,7 +30,6 @@
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Chunks are 16 KiB, or larger for jobs above 4 MiB: at most 256 per job, so
@@ -72,55 +71,7 @@
 #define VESHM_COPY_HELP_KERNEL_MIN (128u * 1024)
 #endif
 
-/* Where the kernel's copy is slow (page pinning on a VM with shadow page
- * tables: a 64 KiB process_vm_readv 4.5 us against 0.66 for memcpy, where
- * another VM took 2.7 against 1.5), a helper that reaches the origin's
- * buffer through the kernel is too slow to share a copy below 1 MiB:
- * contrib/bench/copy there, one memcpy against the copy split with a
- * process, 256 KiB 2.5 -> 5.9 us, 512 KiB 5.9 -> 9.2, 1 MiB 22.4 -> 14.9. The
- * smallest job worth such a helper, from the two costs of 64 KiB. */
-#define VESHM_COPY_HELP_SLOW_KERNEL_MIN (1024u * 1024)
-static inline size_t veshm_copy_help_min_for(double memcpy_ns, double kernel_ns) {
-    return kernel_ns > 3 * memcpy_ns ? VESHM_COPY_HELP_SLOW_KERNEL_MIN : VESHM_COPY_HELP_MIN;
-}
-
-static inline double veshm_copy_help_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-
-/* veshm_copy_help_min_for on this machine, measured once per process (best
- * of 8 of each, about 50 us): the kernel copies from this very process. */
-static inline size_t veshm_copy_help_kernel_helper_min(void) {
-    static size_t measured;
-    size_t min = __atomic_load_n(&measured, __ATOMIC_RELAXED);
-    if (min != 0)
-        return min;
-    const size_t n = 64u * 1024;
-    uint8_t *a = (uint8_t *)malloc(2 * n);
-    if (a == NULL)
-        return VESHM_COPY_HELP_MIN;
-    memset(a, 1, 2 * n);
-    double mem = 1e18, ker = 1e18;
-    for (int i = 0; i < 8; ++i) {
-        double t0 = veshm_copy_help_ns();
-        memcpy(a + n, a, n);
-        __asm__ volatile("" : : "r"(a) : "memory");
-        double t1 = veshm_copy_help_ns();
-        struct iovec local = {a + n, n}, peer = {a, n};
-        ssize_t got = process_vm_readv(getpid(), &local, 1, &peer, 1, 0);
-        double t2 = veshm_copy_help_ns();
-        if (got != (ssize_t)n)
-            break; /* no helper can reach this process anyway */
-        mem = t1 - t0 < mem ? t1 - t0 : mem;
-        ker = t2 - t1 < ker ? t2 - t1 : ker;
-    }
-    free(a);
-    min = ker < 1e18 ? veshm_copy_help_min_for(mem, ker) : VESHM_COPY_HELP_MIN;
-    __atomic_store_n(&measured, min, __ATOMIC_RELAXED);
-    return min;
-}
+#include "copy_help_kernel_cost.h"
 
 /* The slot, in memory both processes map: three cache lines, so that the
  * target's polls and the origin's work touch different ones. The first holds
@@ -327,48 +278,7 @@ static inline int veshm_copy_help_do(const struct veshm_copy_help_job *job, size
     return 0;
 }
 
-/* The pages a helper copied into or out of the target's memory are mapped in
- * the target's page tables, not in the origin's view: the origin's next
- * small transfers to them would each take a page fault (1.2 us a page on a
- * VM; OSU's osu_oshm_put_mr lost half its rate at 64-512 KiB after its
- * helped warm-up). So the origin maps a helper's chunks into its view once
- * (madvise), remembering which pages it did in a table of 64 KiB blocks
- * indexed by address: a slot holds the block's number (high bits) and its
- * pages done (16 low bits). Lossy on purpose: a block evicted by a
- * collision, or a view unmapped and mapped again at the same address, costs
- * a fault later, never a wrong byte. */
-#define VESHM_COPY_HELP_BLOCK_SHIFT 16
-#define VESHM_COPY_HELP_BLOCKS 8192u
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#define MADV_POPULATE_WRITE 23
-#endif
-
-static inline void veshm_copy_help_map_in(uint8_t *p, size_t n, int is_get) {
-    static uint64_t seen[VESHM_COPY_HELP_BLOCKS];
-    const uintptr_t page_shift = 12 /* x86-64: 16 pages a block */,
-                    block = (uintptr_t)1 << VESHM_COPY_HELP_BLOCK_SHIFT;
-    uintptr_t end = (uintptr_t)p + n;
-    for (uintptr_t at = (uintptr_t)p; at < end;) {
-        uintptr_t b = at >> VESHM_COPY_HELP_BLOCK_SHIFT, next = (b + 1)
-                                                                << VESHM_COPY_HELP_BLOCK_SHIFT;
-        uintptr_t to = next < end ? next : end;
-        unsigned first = (unsigned)((at & (block - 1)) >> page_shift),
-                 last = (unsigned)(((to - 1) & (block - 1)) >> page_shift);
-        uint64_t want = ((2ull << last) - 1) & ~((1ull << first) - 1);
-        uint64_t *slot = &seen[b % VESHM_COPY_HELP_BLOCKS],
-                 had = __atomic_load_n(slot, __ATOMIC_RELAXED);
-        uint64_t have = had >> 16 == b + 1 ? had & 0xffff : 0;
-        if ((have & want) != want) {
-            uintptr_t from = at & ~(((uintptr_t)1 << page_shift) - 1);
-            /* Fails only on kernels before 5.14: the faults stay where they were. */
-            (void)madvise((void *)from, to - from,
-                          is_get ? MADV_POPULATE_READ : MADV_POPULATE_WRITE);
-            __atomic_store_n(slot, (uint64_t)(b + 1) << 16 | have | want, __ATOMIC_RELAXED);
-        }
-        at = to;
-    }
-}
+#include "copy_help_map_in.h"
 
 /* getpid() is a system call (72 ns on the machine of the figures) that an
  * origin would make before publishing each job and a helper before its first
