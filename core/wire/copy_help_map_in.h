@@ -15,7 +15,17 @@
  * indexed by address: a slot holds the block's number (high bits) and its
  * pages done (16 low bits). Lossy on purpose: a block evicted by a
  * collision, or a view unmapped and mapped again at the same address, costs
- * a fault later, never a wrong byte. */
+ * a fault later, never a wrong byte.
+ *
+ * Mapped is not enough where the hypervisor keeps page tables of its own
+ * beside the guest's (shadow paging: a PVM guest): there the first access
+ * of each page through each mapping costs 5.5-7.6 us with no fault the
+ * guest sees, mapped or not (contrib/bench/copy's first_touch: a 64 KiB
+ * memcpy into a populated mapping 93-126 us the first time, 3.8-4.9 after).
+ * One load a page, right after the madvise, pays that once here, where the
+ * default path pays it in the copies of its own (every byte by the origin),
+ * instead of in each later small transfer to the page. Elsewhere the load
+ * costs a cache miss a page, once a block. */
 #define VESHM_COPY_HELP_BLOCK_SHIFT 16
 #define VESHM_COPY_HELP_BLOCKS 8192u
 #ifndef MADV_POPULATE_READ
@@ -23,7 +33,8 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-static inline void veshm_copy_help_map_in(uint8_t *p, size_t n, int is_get) {
+/* write: the pages will be written through p (else only read). */
+static inline void veshm_copy_help_map_in(uint8_t *p, size_t n, int write) {
     static uint64_t seen[VESHM_COPY_HELP_BLOCKS];
     const uintptr_t page_shift = 12 /* x86-64: 16 pages a block */,
                     block = (uintptr_t)1 << VESHM_COPY_HELP_BLOCK_SHIFT;
@@ -42,7 +53,9 @@ static inline void veshm_copy_help_map_in(uint8_t *p, size_t n, int is_get) {
             uintptr_t from = at & ~(((uintptr_t)1 << page_shift) - 1);
             /* Fails only on kernels before 5.14: the faults stay where they were. */
             (void)madvise((void *)from, to - from,
-                          is_get ? MADV_POPULATE_READ : MADV_POPULATE_WRITE);
+                          write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+            for (uintptr_t page = from; page < to; page += (uintptr_t)1 << page_shift)
+                (void)__atomic_load_n((const volatile uint8_t *)page, __ATOMIC_RELAXED);
             __atomic_store_n(slot, (uint64_t)(b + 1) << 16 | have | want, __ATOMIC_RELAXED);
         }
         at = to;

@@ -32,6 +32,10 @@ struct Shared {
     int stop;
     int chunks_failed;   // by a helper that plays one the kernel refuses
     uint64_t child_base; // where the helper maps the memory file
+    // A helper that serves with a view: after each call that did chunks, the
+    // pages of the job's buffer missing in its view, and how many calls.
+    uint64_t view_missing;
+    int view_checks;
 };
 
 // What the forked helper does with the chunks it claims.
@@ -155,12 +159,19 @@ class CopyHelp : public testing::Test {
             if (what == Helper::serves || what == Helper::serves_with_view ||
                 what == Helper::serves_adding) {
                 int refused = 0;
-                veshm_copy_help_serve(h, resolve,
-                                      what == Helper::serves_with_view ? view_of_origin : nullptr,
-                                      what == Helper::serves_adding ? add_bytes : nullptr, nullptr,
-                                      &refused, &served);
+                int events = veshm_copy_help_serve(
+                    h, resolve, what == Helper::serves_with_view ? view_of_origin : nullptr,
+                    what == Helper::serves_adding ? add_bytes : nullptr, nullptr, &refused,
+                    &served);
                 if (refused)
                     return 3;
+                if (events > 0 && what == Helper::serves_with_view) {
+                    uint64_t len = __atomic_load_n(&h->len, __ATOMIC_RELAXED),
+                             hmem = __atomic_load_n(&h->buf_hmem, __ATOMIC_RELAXED);
+                    uint8_t *theirs = view_of_origin(nullptr, 0, hmem, len);
+                    shared->view_missing = theirs ? pages_missing(theirs, len) : SIZE_MAX;
+                    __atomic_fetch_add(&shared->view_checks, 1, __ATOMIC_RELEASE);
+                }
                 continue;
             }
             uint64_t word = __atomic_load_n(&h->claim, __ATOMIC_ACQUIRE);
@@ -424,6 +435,38 @@ TEST_F(CopyHelp, HelperThatSeesTheOriginsBufferTakesEveryChunk) {
     EXPECT_EQ(0u, left_by_helper(job));
 }
 
+// A helper that copies through its own view of the origin's buffer maps in
+// the chunks the origin copied too: the next job on those bytes may give it
+// any of them (copy_help_map_in.h).
+TEST_F(CopyHelp, ViewingHelperMapsInTheOriginsChunksToo) {
+    start(Helper::serves_with_view);
+    const uint64_t nchunks = (kJob + veshm_copy_help_chunk(kJob) - 1) / veshm_copy_help_chunk(kJob);
+    int shared_jobs = 0;
+    for (size_t off = kSkew; off + 2 * kStride <= kMem && shared_jobs < kHelpedJobs;
+         off += 2 * kStride) {
+        const size_t at = off + kStride; // the origin's buffer, fresh for the helper too
+        for (size_t i = 0; i < kJob; ++i)
+            view[at + i] = (uint8_t)(i * 7 + 1);
+        int checks = __atomic_load_n(&shared->view_checks, __ATOMIC_ACQUIRE);
+        veshm_copy_help_job job = {view + off, off, view + at, kJob, 0, 0, getpid(), at, 0};
+        int64_t helped = veshm_copy_help_origin(&shared->slot, 1, &job, nullptr, nullptr, nullptr);
+        ASSERT_GE(helped, 0);
+        ASSERT_EQ(0, memcmp(view + off, view + at, kJob));
+        if (helped == 0 || (uint64_t)helped == nchunks) {
+            sched_yield(); // nothing to prove: one of the two copied it all
+            continue;
+        }
+        for (int i = 0;
+             i < 10000 && __atomic_load_n(&shared->view_checks, __ATOMIC_ACQUIRE) == checks; ++i)
+            usleep(1000);
+        ASSERT_NE(checks, __atomic_load_n(&shared->view_checks, __ATOMIC_ACQUIRE));
+        EXPECT_EQ(0u, shared->view_missing)
+            << helped << " of " << nchunks << " chunks helped, job at " << off;
+        ++shared_jobs;
+    }
+    EXPECT_GT(shared_jobs, 0) << "no job both copied";
+}
+
 TEST_F(CopyHelp, HelperApplyingAnOperationLeavesMoreChunksToTheOrigin) {
     start(Helper::serves_adding);
     std::vector<uint8_t> buf;
@@ -669,10 +712,10 @@ TEST(CopyHelpMapIn, BlockMappedInTwoParts) {
         static_cast<uint8_t *>(mmap(nullptr, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
     ASSERT_NE(MAP_FAILED, view);
     uint8_t *block = view + ((64u << 10) - ((uintptr_t)view & ((64u << 10) - 1)));
-    veshm_copy_help_map_in(block + 100, 30000, 0);
+    veshm_copy_help_map_in(block + 100, 30000, 1);
     EXPECT_EQ(0u, pages_missing(block + 100, 30000));
     EXPECT_EQ(16u - 8u, pages_missing(block, 64u << 10));
-    veshm_copy_help_map_in(block + 30100, 20000, 0);
+    veshm_copy_help_map_in(block + 30100, 20000, 1);
     EXPECT_EQ(0u, pages_missing(block, 50100));
     close(fd); // the view stays mapped: see CopyHelp::TearDown
 }

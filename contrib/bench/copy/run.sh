@@ -7,7 +7,8 @@
 # buffer otherwise). Then memory neither process maps for the other (a
 # window over host memory): one process_vm_writev (the reference there)
 # against the copy split with both processes going through the kernel.
-# Ratios > 1: the split copy is faster.
+# Ratios > 1: the split copy is faster. Last, what the first access of a page
+# through a second mapping of shared memory costs (bench_first_touch.c).
 #   contrib/bench/copy/run.sh [--quick] [--csv FILE]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
@@ -21,7 +22,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 bin=${VESHM_BUILD_DIR:-$root/build}/contrib/bench/copy/bench_copy_split
-[ -x "$bin" ] || { echo "copy: $bin not built" >&2; exit 1; }
+touch_bin=$(dirname "$bin")/bench_first_touch
+for b in "$bin" "$touch_bin"; do [ -x "$b" ] || { echo "copy: $b not built" >&2; exit 1; }; done
 out=$("$bin" "$max" kernel)
 echo "One copy split between two cores, the origin claiming 64 KiB at a time, a thread likewise, a process its share through the kernel; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores; medians of 5"
 echo
@@ -37,4 +39,15 @@ if [ -n "$csv" ]; then
          printf "copy,split with a process,%d,%.6g,%.6g,GB/s,bandwidth\n", $1, pr, one
          k1 = $1 / $5 / 1000; ks = $1 / $6 / 1000
          printf "copy,split through the kernel,%d,%.6g,%.6g,GB/s,bandwidth\n", $1, ks, k1 }' <<<"$out" >>"$csv"
+fi
+
+touch_out=$("$touch_bin")
+echo
+echo "A view of shared memory another mapping filled, written 64 KiB at a time over 64 MiB: us per 64 KiB, medians of 5; reference: the second pass"
+echo
+echo "| view | prepared (madvise, loads) | first pass | second pass | first / second |"
+echo "|---|---:|---:|---:|---:|"
+awk '{ printf "| %s | %.2f | %.2f | %.2f | %.2f |\n", $1, $2, $3, $4, $3 / $4 }' <<<"$touch_out"
+if [ -n "$csv" ]; then
+  awk '{ printf "copy,first touch %s,65536,%.6g,%.6g,us,latency\n", $1, $3, $4 }' <<<"$touch_out" >>"$csv"
 fi
