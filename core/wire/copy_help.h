@@ -415,7 +415,7 @@ static inline int64_t veshm_copy_help_origin(struct veshm_copy_help *h, uint64_t
         if (c > from)
             veshm_copy_help_map_in(
                 job->view + (size_t)from * chunk,
-                veshm_copy_help_span(job->len, chunk, from, (uint64_t)(c - from)), !job->is_get);
+                veshm_copy_help_span(job->len, chunk, from, (uint64_t)(c - from)));
         while ((uint64_t)c < nchunks && mine[c / 64] >> (c % 64) & 1)
             ++c;
     }
@@ -548,7 +548,7 @@ veshm_copy_help_serve(struct veshm_copy_help *h,
      * here too, so that the next job on these bytes finds every page of
      * them ready whichever of the two copies it (copy_help_map_in.h). */
     if (events > 0 && theirs != NULL)
-        veshm_copy_help_map_in(theirs, len, is_get);
+        veshm_copy_help_map_in(theirs, len);
     return events;
 }
 

@@ -712,10 +712,10 @@ TEST(CopyHelpMapIn, BlockMappedInTwoParts) {
         static_cast<uint8_t *>(mmap(nullptr, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
     ASSERT_NE(MAP_FAILED, view);
     uint8_t *block = view + ((64u << 10) - ((uintptr_t)view & ((64u << 10) - 1)));
-    veshm_copy_help_map_in(block + 100, 30000, 1);
+    veshm_copy_help_map_in(block + 100, 30000);
     EXPECT_EQ(0u, pages_missing(block + 100, 30000));
     EXPECT_EQ(16u - 8u, pages_missing(block, 64u << 10));
-    veshm_copy_help_map_in(block + 30100, 20000, 1);
+    veshm_copy_help_map_in(block + 30100, 20000);
     EXPECT_EQ(0u, pages_missing(block, 50100));
     close(fd); // the view stays mapped: see CopyHelp::TearDown
 }
