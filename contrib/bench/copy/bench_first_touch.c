@@ -6,11 +6,12 @@
  *   populated  madvise(MADV_POPULATE_WRITE) first (no fault),
  *   loaded     one load a page first (copy_help_map_in.h),
  * and how long one load a page then takes through the filled mapping and
- * through as much private memory, both warm before. Under shadow paging (a PVM guest) the first
- * access of a populated page still costs microseconds, and a populate of MiBs made every page of
- * the process cost that again; under nested paging neither happens. bench_first_touch [ROUNDS]  ->
- * one line per case: "CASE PREPARE_US FIRST_US SECOND_US OTHER_US", microseconds per 64 KiB
- * (medians of ROUNDS, 5). */
+ * through as much private memory, both warm before. Under shadow paging (a
+ * PVM guest) the first access of a populated page still costs microseconds;
+ * under nested paging it does not.
+ *   bench_first_touch [ROUNDS]  -> one line per case: "CASE PREPARE_US
+ *   FIRST_US SECOND_US OTHER_US", microseconds per 64 KiB (medians of
+ *   ROUNDS, 5). */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
