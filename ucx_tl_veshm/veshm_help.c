@@ -28,6 +28,14 @@ __attribute__((visibility("default"))) void uct_veshm_help_view_stats(uint64_t *
     *jobs = __atomic_load_n(&uct_veshm_help_viewed, __ATOMIC_RELAXED);
 }
 
+void uct_veshm_help_init(void) {
+    (void)veshm_copy_help_kernel_helper_min();
+}
+
+__attribute__((visibility("default"))) int uct_veshm_help_kernel_measured(void) {
+    return __atomic_load_n(&veshm_copy_help_kernel_measured, __ATOMIC_RELAXED) != 0;
+}
+
 int uct_veshm_help_wanted(uct_veshm_ep_t *ep, const void *buf, size_t length) {
     /* A helper reaches a buffer that is not VE memory of this process's
      * through the kernel (uct_veshm_help_copy). */

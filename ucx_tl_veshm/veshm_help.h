@@ -15,6 +15,16 @@
 struct uct_veshm_ep;
 struct uct_veshm_iface;
 
+/* Measures what a helper through the kernel costs here
+ * (veshm_copy_help_kernel_helper_min), once per process, when an interface
+ * opens: in the first large transfer its fresh pages would cost 0.5 ms on a
+ * VM with shadow paging (OSU's osu_oshm_put: 256 KiB 12 us on average, 6
+ * without). */
+void uct_veshm_help_init(void);
+
+/* Whether it was (for tests). */
+int uct_veshm_help_kernel_measured(void);
+
 /* Whether a put or get of length bytes is one to share (and ep can). */
 int uct_veshm_help_wanted(struct uct_veshm_ep *ep, const void *buf, size_t length);
 

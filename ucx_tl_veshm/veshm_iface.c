@@ -346,6 +346,7 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_iface_t, uct_md_h md, uct_worker_h worker,
     self->config.am_max_zcopy = seg;
     self->config.am_max_hdr = ucs_min(256, seg);
 
+    uct_veshm_help_init();
     uct_veshm_perf_buffer_t buf;
     uct_veshm_perf_t perf;
     uct_veshm_engine_perf_buffer(&self->engine, &buf);

@@ -53,6 +53,7 @@ extern "C" void *uct_veshm_peer_view(pid_t owner_pid, uint64_t hmem, size_t *len
 extern "C" void uct_veshm_dma_stats(uint64_t *posts, uint64_t *bytes);
 extern "C" void uct_veshm_pio_stats(uint64_t *put_bytes, uint64_t *get_bytes);
 extern "C" void uct_veshm_help_stats(uint64_t *helped, uint64_t *served);
+extern "C" int uct_veshm_help_kernel_measured(void);
 extern "C" uint64_t uct_veshm_md_exported(const void *address, size_t length);
 
 namespace {
@@ -274,6 +275,14 @@ TEST_F(UctVeshm, MdAllocIsHostAddressableVeMemory) {
     b.p[2 * kMiB + 1] = 0xa5;
     EXPECT_EQ(ve_process_byte(static_cast<uint8_t *>(hmem) + 12345), 0x5a);
     EXPECT_EQ(ve_process_byte(static_cast<uint8_t *>(hmem) + 2 * kMiB + 1), 0xa5);
+}
+
+// What a helper through the kernel costs (copy_help_kernel_cost.h) is
+// measured when the interface opens: in the first large put it took 0.5 ms
+// on a VM with shadow paging (osu_oshm_put 256 KiB: 12.9 us on average
+// against UCX posix's 7.3).
+TEST_F(UctVeshm, KernelCostIsMeasuredBeforeAnyTransfer) {
+    EXPECT_TRUE(uct_veshm_help_kernel_measured());
 }
 
 TEST_F(UctVeshm, MdAllocFixedAddress) {
