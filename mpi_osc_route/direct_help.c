@@ -7,6 +7,7 @@
  * get_accumulate (a get, then an accumulate). */
 #include "direct_win.h"
 #include "host_win.h"
+#include "osc_route.h"
 #include "osc_route_weak.h"
 
 #include <sched.h>
@@ -20,8 +21,10 @@ extern int opal_progress_register(int (*cb)(void));
 void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offset, void *buf,
                  size_t n, int is_get) {
     struct veshm_copy_help_job job = {view, offset, buf, n, is_get, 0, 0, 0, 0};
-    /* The target reaches buf, private memory, through the kernel. */
-    if (w->t[target].ctl == NULL || target == w->rank || !veshm_copy_help_kernel_helper_wanted(n)) {
+    /* The target reaches buf, private memory, through the kernel; with the
+     * help off that cost is not even measured (0.5 ms in a first transfer). */
+    if (w->t[target].ctl == NULL || target == w->rank || !osc_route_help_enabled() ||
+        !veshm_copy_help_kernel_helper_wanted(n)) {
         veshm_copy_help_do(&job, 0, n, NULL);
         return;
     }
@@ -97,7 +100,8 @@ int direct_acc_apply(uint64_t code, uint8_t *dst, const uint8_t *src, size_t n) 
 int direct_accumulate_helped(struct direct_win *w, int target, uint8_t *view, uint64_t offset,
                              const void *origin, MPI_Datatype dt, MPI_Op op, size_t n) {
     /* The size first: every accumulate passes here, few are large. */
-    if (!veshm_copy_help_kernel_helper_wanted(n) || w->t[target].ctl == NULL || target == w->rank)
+    if (n < VESHM_COPY_HELP_MIN || !osc_route_help_enabled() ||
+        !veshm_copy_help_kernel_helper_wanted(n) || w->t[target].ctl == NULL || target == w->rank)
         return 0;
     uint64_t code = direct_acc_code(op, dt);
     if (code == 0)
@@ -165,6 +169,8 @@ void direct_help_quiesce(void) {
 
 void direct_help_register(void) {
     static int registered;
+    if (!osc_route_help_enabled())
+        return;
     /* Measured now, at the window's creation: in a process's first large
      * transfer the measurement's fresh pages cost 0.5 ms on a VM with shadow
      * paging. */

@@ -189,6 +189,8 @@ static int64_t host_job(struct host_win *w, int target_rank, uint64_t off, void 
     const struct host_rank *t = &w->t[target_rank];
     struct veshm_copy_help_job job = {
         (uint8_t *)(uintptr_t)(t->base + off), off, buf, n, is_get, op, 0, 0, (pid_t)t->pid};
+    if (!osc_route_help_enabled()) /* only accumulates come here then */
+        return veshm_copy_help_do(&job, 0, n, direct_acc_apply) == 0 ? 0 : -2;
     int64_t helped = veshm_copy_help_origin(w->slot[target_rank], (uint64_t)w->rank + 1, &job,
                                             direct_acc_apply, NULL, NULL);
     /* Only a job offered to the target tells whether it helps. */
@@ -215,7 +217,8 @@ int host_win_transfer(MPI_Win win, int is_get, void *origin_addr, int origin_cou
         return -1;
     size_t n = osc_route_same_layout(origin_datatype, origin_count, target_datatype, target_count);
     /* What is shared, all but the first element, has to be large enough. */
-    if (n < VESHM_COPY_HELP_MIN || n - n / (size_t)origin_count < VESHM_COPY_HELP_KERNEL_MIN)
+    if (n < VESHM_COPY_HELP_MIN || n - n / (size_t)origin_count < VESHM_COPY_HELP_KERNEL_MIN ||
+        !osc_route_help_enabled())
         return -1;
     uint64_t off;
     struct host_win *w = host_target(win, target_rank, target_disp, n, &off);

@@ -110,6 +110,18 @@ int osc_route_direct_enabled(void) {
     return e == NULL || strcmp(e, "0") != 0;
 }
 
+int osc_route_help_enabled(void) {
+    /* Asked before every large transfer: the environment is scanned once. */
+    static int enabled = -1;
+    int e = __atomic_load_n(&enabled, __ATOMIC_RELAXED);
+    if (e < 0) {
+        const char *v = getenv("VESHM_OSC_HELP");
+        e = v == NULL || strcmp(v, "0") != 0;
+        __atomic_store_n(&enabled, e, __ATOMIC_RELAXED);
+    }
+    return e;
+}
+
 /* Decided first without communicating, from what mpirun tells each rank
  * about the job: when it spans hosts, ranks elsewhere may run without this
  * library (mpirun forwards the preload only if told to), and a collective

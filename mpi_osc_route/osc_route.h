@@ -64,6 +64,12 @@ int osc_route_is_ve_memory(const void *p);
  * unless it is "0". */
 int osc_route_direct_enabled(void);
 
+/* VESHM_OSC_HELP: a rank shares its large transfers with their targets and
+ * helps its origins with theirs (direct_help.c, host_win.c) unless it is
+ * "0"; then each of its operations is copied by itself alone, or left to
+ * osc/rdma where alone that is faster (host_win.c). Read once. */
+int osc_route_help_enabled(void);
+
 /* Whether every rank of comm runs on this host (collective when the job
  * does; 0 at once when it spans hosts). */
 int osc_route_one_host(MPI_Comm comm);
