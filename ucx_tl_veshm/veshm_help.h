@@ -17,9 +17,10 @@ struct uct_veshm_iface;
 
 /* Measures what a helper through the kernel costs here
  * (veshm_copy_help_kernel_helper_min), once per process, when an interface
- * opens: in the first large transfer its fresh pages cost 0.57 ms on a VM
- * with shadow paging (OSU's osu_oshm_put, 100 puts of 256 KiB: 12.9 us on
- * average, 7.2-7.9 without; UCX posix 6.9-7.7). */
+ * that shares its copies (HELP=y) opens: in the first large transfer its
+ * fresh pages cost 0.57 ms on a VM with shadow paging (OSU's osu_oshm_put,
+ * 100 puts of 256 KiB: 12.9 us on average, 7.2-7.9 without; UCX posix
+ * 6.9-7.7). */
 void uct_veshm_help_init(void);
 
 /* Whether it was (for tests). */

@@ -77,6 +77,15 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
      "the few bytes put_short carries; 'n' sends put_short as DMA too.",
      ucs_offsetof(uct_veshm_iface_config_t, short_pio), UCS_CONFIG_TYPE_BOOL},
 
+    {"HELP", "y",
+     "Large puts and gets (from 256k, or from 1m where the kernel copies between\n"
+     "processes much slower than memcpy) are shared with the peer that owns the\n"
+     "memory: it copies part of them from its progress (a wait inside UCX), and this\n"
+     "interface helps its peers likewise. 'n': it neither offers its copies to peers\n"
+     "nor helps theirs (each side copies its own; a wait returns once its own work\n"
+     "is done).",
+     ucs_offsetof(uct_veshm_iface_config_t, help), UCS_CONFIG_TYPE_BOOL},
+
     {"AM_FIFO_SIZE", "64",
      "Elements of the receive FIFO of active messages (a power of two): messages\n"
      "a peer may have sent and this interface not yet taken.",
@@ -320,6 +329,8 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_iface_t, uct_md_h md, uct_worker_h worker,
     self->config.max_short = config->max_short;
     self->config.max_bcopy = ec.max_bcopy = ucs_max(config->max_bcopy, 64);
     self->config.peer_check = ucs_time_from_sec(config->peer_check);
+    self->config.help = config->help;
+    self->help_off = !config->help;
     ec.seg_size = ucs_align_up(ucs_max(config->seg_size, 4096), 4);
     ec.dma_chunk = ucs_align_down(ucs_min(ucs_max(config->dma_chunk, 4096), UCT_VESHM_DMA_MAX), 4);
     ec.inline_max = info.dma_inline_max;
@@ -346,7 +357,8 @@ static UCS_CLASS_INIT_FUNC(uct_veshm_iface_t, uct_md_h md, uct_worker_h worker,
     self->config.am_max_zcopy = seg;
     self->config.am_max_hdr = ucs_min(256, seg);
 
-    uct_veshm_help_init();
+    if (self->config.help)
+        uct_veshm_help_init();
     uct_veshm_perf_buffer_t buf;
     uct_veshm_perf_t perf;
     uct_veshm_engine_perf_buffer(&self->engine, &buf);

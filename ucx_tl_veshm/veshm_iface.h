@@ -22,6 +22,7 @@ typedef struct uct_veshm_iface_config {
     double latency;    /* 0: measure */
     double peer_check; /* seconds between liveness checks of peers */
     int short_pio;     /* put_short as a store through the PCI window */
+    int help;          /* large copies shared with the peer (veshm_help.h) */
     size_t pio_max;    /* bcopy/zcopy up to this size through the PCI window */
     uct_veshm_am_config_t am;
 } uct_veshm_iface_config_t;
@@ -47,11 +48,12 @@ typedef struct uct_veshm_iface {
         size_t am_max_short, am_max_bcopy, am_max_zcopy, am_max_hdr;
         double bandwidth, latency, overhead;
         ucs_time_t peer_check;
+        int help; /* HELP: offers its large copies to peers (veshm_help.h) */
     } config;
     uct_veshm_engine_t engine;
     uct_veshm_am_rx_t am_rx;
     ucs_list_link_t eps;
-    int help_off;              /* the kernel refused to reach a peer (veshm_help.h) */
+    int help_off;              /* HELP=n, or the kernel refused to reach a peer (veshm_help.h) */
     uint64_t help_served;      /* the last job of its slot it served (copy_help.h) */
     unsigned progress_calls;   /* since the last look at the clock */
     ucs_time_t next_peer_scan; /* built-in keepalive of the endpoints */

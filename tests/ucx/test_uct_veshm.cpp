@@ -1289,6 +1289,85 @@ TEST_F(UctVeshm, PeerHelpsLargeCopiesWhileItPolls) {
     copies_until_helped(buf, n, 24, false);
 }
 
+// UCX_VESHM_HELP=n on one side: an origin with it offers no copy to its peer,
+// a peer with it helps no origin. Either way, large puts and gets while the
+// peer polls beside this process are all this process's, every byte right.
+class UctVeshmHelpOff : public UctVeshm {
+  protected:
+    void SetUp() override {} // each test opens its two sides
+    void open_sides(const char *local_help, const char *peer_help) {
+        setenv("UCX_VESHM_HELP", local_help, 1);
+        int opened = uct_test_open(&ctx);
+        setenv("UCX_VESHM_HELP", peer_help, 1);
+        if (opened == 0)
+            peer.start();
+        unsetenv("UCX_VESHM_HELP");
+        ASSERT_EQ(opened, 0);
+    }
+    void copies_alone() {
+        const size_t n = 3 * kMiB + 8, off = 24;
+        remote(ALLOC_MD, 4 * kMiB);
+        LocalBuf buf(ctx, n, false);
+        run_apart self, other;
+        run_apart_begin(&self, 0, 0);
+        run_apart_begin(&other, peer.pid, 1);
+        struct Unpin {
+            run_apart *a, *b;
+            ~Unpin() {
+                run_apart_end(a);
+                run_apart_end(b);
+            }
+        } unpin{&self, &other};
+        for (int is_get = 0; is_get < 2; ++is_get) {
+            SCOPED_TRACE(is_get ? "get" : "put");
+            const uint32_t seed = 41 + is_get;
+            if (is_get) {
+                ASSERT_EQ(peer.call(PEER_FILL, 0, off, n, seed).status, UCS_OK);
+            } else {
+                uct_test_fill(buf.p, n, 0, seed);
+            }
+            uint64_t helped0 = 0, helped = 0;
+            uct_veshm_help_stats(&helped0, nullptr);
+            // The peer polls for 1 s (or until it has copied a chunk); the
+            // copies keep coming for most of that second.
+            peer_request_t req{PEER_PROGRESS, 0, 1000, 1, 0};
+            ASSERT_EQ(uct_test_send(peer.fd, &req, sizeof(req)), 0);
+            const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(800);
+            unsigned copies = 0;
+            for (; copies < 20 || std::chrono::steady_clock::now() < end; ++copies) {
+                if (is_get) {
+                    memset(buf.p, 0, n);
+                    ASSERT_EQ(get(ZCOPY, buf.p, buf.memh, n, raddr + off), UCS_OK);
+                    ASSERT_EQ(uct_test_hash(buf.p, n), uct_test_pattern_hash(off, n, seed))
+                        << "copy " << copies;
+                } else {
+                    ASSERT_EQ(put(ZCOPY, buf.p, buf.memh, n, raddr + off), UCS_OK);
+                }
+            }
+            uct_veshm_help_stats(&helped, nullptr);
+            peer_reply_t rep;
+            ASSERT_EQ(uct_test_recv(peer.fd, &rep, sizeof(rep)), 0);
+            EXPECT_EQ(helped, helped0) << "chunks of " << copies << " copies done by the peer";
+            EXPECT_EQ(rep.value, 0u) << "chunks the peer copied of " << copies << " copies";
+            if (!is_get) {
+                EXPECT_EQ(remote_hash(off, n), uct_test_hash(buf.p, n));
+            }
+        }
+    }
+};
+
+TEST_F(UctVeshmHelpOff, OriginThatDoesNotShareCopiesAlone) {
+    open_sides("n", "y");
+    copies_alone();
+}
+
+TEST_F(UctVeshmHelpOff, PeerThatDoesNotHelpLeavesEveryChunkToTheOrigin) {
+    if (!peer_may_reach_us())
+        GTEST_SKIP() << "ptrace scope keeps the peer from reaching this process anyway";
+    open_sides("y", "n");
+    copies_alone();
+}
+
 // A peer that holds a key of the buffer a large put or get comes from (an
 // OpenSHMEM symmetric heap) copies its chunks through its own view of it:
 // with process_vm_readv/_writev denied to it (seccomp), it still helps, and
