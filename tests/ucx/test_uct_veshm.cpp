@@ -96,7 +96,9 @@ class UctVeshm : public ::testing::Test {
             uct_ep_destroy(ep);
         uct_test_close(&ctx);
     }
-    void copies_until_helped(LocalBuf &buf, size_t n, uint64_t off, bool through_view);
+    // What the peer must have done of copies made while it polls.
+    enum class PeerPart { helped, helped_through_view, nothing };
+    void copies_while_peer_polls(LocalBuf &buf, size_t n, uint64_t off, PeerPart part);
     // Peer allocates; we connect and unpack its key.
     void remote(uint32_t kind, size_t len, ucs_status_t expect_unpack = UCS_OK) {
         peer_reply_t r = peer.call(PEER_ALLOC, kind, len);
@@ -1223,13 +1225,14 @@ bool peer_may_reach_us() {
     return scope == 0;
 }
 
-// Large zcopy puts and gets while the peer polls: it copies chunks of them
-// (veshm_help.h), and every byte arrives. Whether the peer runs during a given
-// copy is the scheduler's choice, so copies repeat until it has helped with one.
 // Puts, then gets, of buf to and from the peer's memory at off while the
-// peer polls, each until it has helped with one: every byte must arrive, and
-// the peer must have seen buf through its own view (through_view) or never.
-void UctVeshm::copies_until_helped(LocalBuf &buf, size_t n, uint64_t off, bool through_view) {
+// peer polls: every byte must arrive. Whether the peer runs during a given
+// copy is the scheduler's choice, so with part helped* the copies repeat
+// until it has helped with one (veshm_help.h), and it must have seen buf
+// through its own view (helped_through_view) or never; with part nothing
+// they go on for most of a second, and it must have done no chunk of them.
+void UctVeshm::copies_while_peer_polls(LocalBuf &buf, size_t n, uint64_t off, PeerPart part) {
+    const bool until_helped = part != PeerPart::nothing;
     // The peer helps only while it runs beside this process (run_apart.h).
     run_apart self, other;
     run_apart_begin(&self, 0, 0);
@@ -1251,10 +1254,14 @@ void UctVeshm::copies_until_helped(LocalBuf &buf, size_t n, uint64_t off, bool t
         }
         uint64_t helped0 = 0, helped = 0;
         uct_veshm_help_stats(&helped0, nullptr);
-        peer_request_t req{PEER_PROGRESS, 0, 30000, 1, 0};
+        // The peer polls until it has copied a chunk, or for a, in ms.
+        peer_request_t req{PEER_PROGRESS, 0, until_helped ? 30000u : 1000u, 1, 0};
         ASSERT_EQ(uct_test_send(peer.fd, &req, sizeof(req)), 0);
+        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(800);
         unsigned copies = 0;
-        for (helped = helped0; helped == helped0 && copies < 5000; ++copies) {
+        for (helped = helped0; until_helped ? helped == helped0 && copies < 5000
+                                            : copies < 20 || std::chrono::steady_clock::now() < end;
+             ++copies) {
             if (is_get) {
                 memset(buf.p, 0, n);
                 ASSERT_EQ(get(ZCOPY, buf.p, buf.memh, n, raddr + off), UCS_OK);
@@ -1267,10 +1274,15 @@ void UctVeshm::copies_until_helped(LocalBuf &buf, size_t n, uint64_t off, bool t
         }
         peer_reply_t rep;
         ASSERT_EQ(uct_test_recv(peer.fd, &rep, sizeof(rep)), 0);
-        EXPECT_GT(helped, helped0) << "the peer copied nothing of " << copies << " copies";
-        EXPECT_GE(rep.value, helped - helped0)
-            << "chunks we count as the peer's that it did not do";
-        if (through_view)
+        if (until_helped) {
+            EXPECT_GT(helped, helped0) << "the peer copied nothing of " << copies << " copies";
+            EXPECT_GE(rep.value, helped - helped0)
+                << "chunks we count as the peer's that it did not do";
+        } else {
+            EXPECT_EQ(helped, helped0) << "chunks of " << copies << " copies done by the peer";
+            EXPECT_EQ(rep.value, 0u) << "chunks the peer copied of " << copies << " copies";
+        }
+        if (part == PeerPart::helped_through_view)
             EXPECT_GT(rep.length, 0u) << "no job through the peer's view";
         else
             EXPECT_EQ(rep.length, 0u) << "a job through a view the peer has no key for";
@@ -1286,7 +1298,7 @@ TEST_F(UctVeshm, PeerHelpsLargeCopiesWhileItPolls) {
     const size_t n = 3 * kMiB + 8; // the last chunk is 8 bytes
     remote(ALLOC_MD, 4 * kMiB);
     LocalBuf buf(ctx, n, false);
-    copies_until_helped(buf, n, 24, false);
+    copies_while_peer_polls(buf, n, 24, PeerPart::helped);
 }
 
 // UCX_VESHM_HELP=n on one side: an origin with it offers no copy to its peer,
@@ -1305,54 +1317,10 @@ class UctVeshmHelpOff : public UctVeshm {
         ASSERT_EQ(opened, 0);
     }
     void copies_alone() {
-        const size_t n = 3 * kMiB + 8, off = 24;
+        const size_t n = 3 * kMiB + 8;
         remote(ALLOC_MD, 4 * kMiB);
         LocalBuf buf(ctx, n, false);
-        run_apart self, other;
-        run_apart_begin(&self, 0, 0);
-        run_apart_begin(&other, peer.pid, 1);
-        struct Unpin {
-            run_apart *a, *b;
-            ~Unpin() {
-                run_apart_end(a);
-                run_apart_end(b);
-            }
-        } unpin{&self, &other};
-        for (int is_get = 0; is_get < 2; ++is_get) {
-            SCOPED_TRACE(is_get ? "get" : "put");
-            const uint32_t seed = 41 + is_get;
-            if (is_get) {
-                ASSERT_EQ(peer.call(PEER_FILL, 0, off, n, seed).status, UCS_OK);
-            } else {
-                uct_test_fill(buf.p, n, 0, seed);
-            }
-            uint64_t helped0 = 0, helped = 0;
-            uct_veshm_help_stats(&helped0, nullptr);
-            // The peer polls for 1 s (or until it has copied a chunk); the
-            // copies keep coming for most of that second.
-            peer_request_t req{PEER_PROGRESS, 0, 1000, 1, 0};
-            ASSERT_EQ(uct_test_send(peer.fd, &req, sizeof(req)), 0);
-            const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(800);
-            unsigned copies = 0;
-            for (; copies < 20 || std::chrono::steady_clock::now() < end; ++copies) {
-                if (is_get) {
-                    memset(buf.p, 0, n);
-                    ASSERT_EQ(get(ZCOPY, buf.p, buf.memh, n, raddr + off), UCS_OK);
-                    ASSERT_EQ(uct_test_hash(buf.p, n), uct_test_pattern_hash(off, n, seed))
-                        << "copy " << copies;
-                } else {
-                    ASSERT_EQ(put(ZCOPY, buf.p, buf.memh, n, raddr + off), UCS_OK);
-                }
-            }
-            uct_veshm_help_stats(&helped, nullptr);
-            peer_reply_t rep;
-            ASSERT_EQ(uct_test_recv(peer.fd, &rep, sizeof(rep)), 0);
-            EXPECT_EQ(helped, helped0) << "chunks of " << copies << " copies done by the peer";
-            EXPECT_EQ(rep.value, 0u) << "chunks the peer copied of " << copies << " copies";
-            if (!is_get) {
-                EXPECT_EQ(remote_hash(off, n), uct_test_hash(buf.p, n));
-            }
-        }
+        copies_while_peer_polls(buf, n, 24, PeerPart::nothing);
     }
 };
 
@@ -1385,7 +1353,7 @@ TEST_F(UctVeshm, PeerHelpsThroughItsViewOfTheOriginsBuffer) {
     ASSERT_EQ(uct_test_recv(peer.fd, &unpacked, sizeof(unpacked)), 0);
     ASSERT_EQ(unpacked.status, UCS_OK);
     ASSERT_EQ(peer.call(PEER_DENY_PVM).status, UCS_OK);
-    copies_until_helped(buf, n, 40, true);
+    copies_while_peer_polls(buf, n, 40, PeerPart::helped_through_view);
 }
 
 // A help job any process with an endpoint can write into the peer's FIFO must
