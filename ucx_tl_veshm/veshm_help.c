@@ -39,7 +39,7 @@ __attribute__((visibility("default"))) int uct_veshm_help_kernel_measured(void) 
 int uct_veshm_help_wanted(uct_veshm_ep_t *ep, const void *buf, size_t length) {
     /* A helper reaches a buffer that is not VE memory of this process's
      * through the kernel (uct_veshm_help_copy). */
-    return length >= VESHM_COPY_HELP_MIN &&
+    return length >= UCT_VESHM_HELP_MIN &&
            ucs_derived_of(ep->super.super.iface, uct_veshm_iface_t)->config.help &&
            ep->am_tx.area != NULL && uct_veshm_am_tx_peer_open(&ep->am_tx) &&
            (veshm_copy_help_kernel_helper_wanted(length) ||

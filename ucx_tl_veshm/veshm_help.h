@@ -26,6 +26,19 @@ void uct_veshm_help_init(void);
 /* Whether it was (for tests). */
 int uct_veshm_help_kernel_measured(void);
 
+/* From here a zcopy put or get is shared with the peer (core/wire/copy_help.h
+ * shares from 256 KiB): at 256 KiB a second core copying through its own
+ * view gains 5% on warm memory (contrib/bench/copy: 2.58 -> 2.45 us, 512 KiB
+ * 7.6 -> 4.6), and where the peer's view of the buffer is fresh its first
+ * access costs more: OSU's 100 puts or gets of 256 KiB, 6 alternated runs
+ * each on a VM with shadow paging, helped against UCX_VESHM_HELP=n,
+ * osu_oshm_get 8.53 against 6.27 us and 9.37 against 7.21, osu_oshm_put
+ * 9.13 against 7.57, osu_oshm_put_mr 51.7 against 60.2 thousand puts a
+ * second; at 512 KiB the help wins (get 11.6 against 12.0 and 12.6 against
+ * 14.9, put 12.5 against 15.8 and 14.3 against 18.6, put_mr 39.5 against
+ * 34.7 thousand). */
+#define UCT_VESHM_HELP_MIN (512u * 1024)
+
 /* Whether a put or get of length bytes is one to share (and ep can). */
 int uct_veshm_help_wanted(struct uct_veshm_ep *ep, const void *buf, size_t length);
 

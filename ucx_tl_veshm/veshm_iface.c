@@ -40,8 +40,8 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
     {"MAX_SHORT", "128k",
      "Largest put_short. A put_short is one store through the host view (SHORT_PIO),\n"
      "and UCP registers nothing for it, while its zcopy registers the local buffer\n"
-     "for the same one copy: so up to the largest power of two below the size from\n"
-     "which the peer helps with large copies (VESHM_COPY_HELP_MIN, 256k).",
+     "for the same one copy: so up to a size below the one from which the peer helps\n"
+     "with large copies (512k).",
      ucs_offsetof(uct_veshm_iface_config_t, max_short), UCS_CONFIG_TYPE_MEMUNITS},
 
     {"MAX_BCOPY", "64k", "Largest put_bcopy and get_bcopy.",
@@ -78,7 +78,7 @@ static ucs_config_field_t uct_veshm_iface_config_table[] = {
      ucs_offsetof(uct_veshm_iface_config_t, short_pio), UCS_CONFIG_TYPE_BOOL},
 
     {"HELP", "y",
-     "Large puts and gets (from 256k, or from 1m where the kernel copies between\n"
+     "Large puts and gets (from 512k, or from 1m where the kernel copies between\n"
      "processes much slower than memcpy) are shared with the peer that owns the\n"
      "memory: it copies part of them from its progress (a wait inside UCX), and this\n"
      "interface helps its peers likewise. 'n': it neither offers its copies to peers\n"
