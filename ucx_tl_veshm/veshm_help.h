@@ -34,9 +34,9 @@ int uct_veshm_help_kernel_measured(void);
  * each on a VM with shadow paging, helped against UCX_VESHM_HELP=n,
  * osu_oshm_get 8.53 against 6.27 us and 9.37 against 7.21, osu_oshm_put
  * 9.13 against 7.57, osu_oshm_put_mr 51.7 against 60.2 thousand puts a
- * second; at 512 KiB the help wins (get 11.6 against 12.0 and 12.6 against
- * 14.9, put 12.5 against 15.8 and 14.3 against 18.6, put_mr 39.5 against
- * 34.7 thousand). */
+ * second; at 512 KiB it won in all but one set (put 12.5 against 15.8 and
+ * 14.3 against 18.6, put_mr 39.5 against 34.7 thousand, get 11.6 against
+ * 12.0 and 12.6 against 14.9; a third set of gets 13.0 against 11.5). */
 #define UCT_VESHM_HELP_MIN (512u * 1024)
 
 /* Whether a put or get of length bytes is one to share (and ep can). */
