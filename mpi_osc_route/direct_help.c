@@ -18,13 +18,19 @@
 #pragma weak opal_progress_register
 extern int opal_progress_register(int (*cb)(void));
 
+/* Whether n bytes are worth the target's help: the size first (every
+ * operation asks), then the setting, and only then the kernel's cost (the
+ * target reaches the origin's buffer, private memory, through the kernel),
+ * which with the help off is not even measured (0.5 ms in a first transfer). */
+static int help_wanted(size_t n) {
+    return n >= VESHM_COPY_HELP_MIN && osc_route_help_enabled() &&
+           veshm_copy_help_kernel_helper_wanted(n);
+}
+
 void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offset, void *buf,
                  size_t n, int is_get) {
     struct veshm_copy_help_job job = {view, offset, buf, n, is_get, 0, 0, 0, 0};
-    /* The target reaches buf, private memory, through the kernel; with the
-     * help off that cost is not even measured (0.5 ms in a first transfer). */
-    if (w->t[target].ctl == NULL || target == w->rank || !osc_route_help_enabled() ||
-        !veshm_copy_help_kernel_helper_wanted(n)) {
+    if (w->t[target].ctl == NULL || target == w->rank || !help_wanted(n)) {
         veshm_copy_help_do(&job, 0, n, NULL);
         return;
     }
@@ -99,9 +105,7 @@ int direct_acc_apply(uint64_t code, uint8_t *dst, const uint8_t *src, size_t n) 
 
 int direct_accumulate_helped(struct direct_win *w, int target, uint8_t *view, uint64_t offset,
                              const void *origin, MPI_Datatype dt, MPI_Op op, size_t n) {
-    /* The size first: every accumulate passes here, few are large. */
-    if (n < VESHM_COPY_HELP_MIN || !osc_route_help_enabled() ||
-        !veshm_copy_help_kernel_helper_wanted(n) || w->t[target].ctl == NULL || target == w->rank)
+    if (!help_wanted(n) || w->t[target].ctl == NULL || target == w->rank)
         return 0;
     uint64_t code = direct_acc_code(op, dt);
     if (code == 0)
