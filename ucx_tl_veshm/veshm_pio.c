@@ -11,6 +11,7 @@
 #include <uct/base/uct_iface.h>
 #include <uct/base/uct_iov.inl>
 
+#include "copy_pieces.h"
 #include "veshm_op.h"
 
 uint64_t uct_veshm_pio_bytes[2];
@@ -40,9 +41,9 @@ static ucs_status_t uct_veshm_pio_walk(uct_veshm_rkey_t *rkey, int is_get, const
                 return UCS_ERR_UNREACHABLE;
             if (copy) {
                 if (is_get)
-                    memcpy(local, host, n);
+                    veshm_copy_pieces(local, host, n);
                 else
-                    memcpy(host, local, n);
+                    veshm_copy_pieces(host, local, n);
             }
             local += n;
             addr += n;

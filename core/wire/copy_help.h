@@ -32,6 +32,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "copy_pieces.h"
+
 /* Chunks are 16 KiB, or larger for jobs above 4 MiB: at most 256 per job, so
  * that four words say which ones a helper could not do. The origin claims
  * four at a time; a helper claims a share of what is left, so that the two
@@ -272,9 +274,9 @@ static inline int veshm_copy_help_do(const struct veshm_copy_help_job *job, size
     if (job->op != 0)
         apply(job->op, job->view + off, buf + off, n);
     else if (job->is_get)
-        memcpy(buf + off, job->view + off, n);
+        veshm_copy_pieces(buf + off, job->view + off, n);
     else
-        memcpy(job->view + off, buf + off, n);
+        veshm_copy_pieces(job->view + off, buf + off, n);
     return 0;
 }
 
@@ -523,9 +525,9 @@ veshm_copy_help_serve(struct veshm_copy_help *h,
             if (op != 0)
                 apply(op, mine + off, theirs + off, n);
             else if (is_get)
-                memcpy(theirs + off, mine + off, n);
+                veshm_copy_pieces(theirs + off, mine + off, n);
             else
-                memcpy(mine + off, theirs + off, n);
+                veshm_copy_pieces(mine + off, theirs + off, n);
         } else {
             struct iovec local = {op != 0 ? operand : mine + off, n},
                          peer = {(void *)(uintptr_t)(remote + off), n};

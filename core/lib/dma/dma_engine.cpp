@@ -1,4 +1,5 @@
 #include "lib/dma/dma_engine.hpp"
+#include "wire/copy_pieces.h"
 
 #include <cerrno>
 #include <cstring>
@@ -17,7 +18,7 @@ void copy(uint8_t *dst, const uint8_t *src, size_t size) {
     if (dst < src + size && src < dst + size)
         memmove(dst, src, size);
     else
-        memcpy(dst, src, size);
+        veshm_copy_pieces(dst, src, size);
 }
 } // namespace
 
