@@ -17,7 +17,8 @@ TEST(CopyPieces, EveryByteInPlaceAndNothingPastTheEnd) {
                             kPiece + 1, 2 * kPiece, 3 * kPiece + 7, 5u << 20,   (5u << 20) + 3};
     for (size_t n : sizes) {
         for (size_t skew : {0u, 1u, 61u}) {
-            std::vector<uint8_t> src(n + skew), dst(n + skew + kGuard, 0xA5);
+            // Never empty: memcpy's pointers must be valid even for 0 bytes.
+            std::vector<uint8_t> src(n + skew + 1), dst(n + skew + kGuard, 0xA5);
             for (size_t i = 0; i < src.size(); ++i)
                 src[i] = static_cast<uint8_t>(i * 7 + i / 4096 + n);
             veshm_copy_pieces(dst.data() + skew, src.data() + skew, n);
