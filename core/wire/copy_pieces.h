@@ -2,10 +2,10 @@
  * memcpy (2.33 and later) moves a copy with `rep movsb` up to its
  * rep_movsb_stop_threshold and with a loop of vector moves above it; on AMD
  * processors that threshold is the L2 cache's size (1 MiB on the machine of
- * the figures), where the loop is the slower of the two: one memcpy between
- * shared and private memory took 21.0 us a MiB, 47.4 for 2 MiB, the same
- * bytes in pieces of 64-512 KiB 17.5-18.4 and 38.2-40.8
- * (contrib/bench/copy/bench_copy_pieces.c). Open MPI's datatype engine
+ * the figures), where the loop is the slower of the two: one memcpy of 1 MiB
+ * between shared and private memory took 19.9-21.3 us, the same bytes in
+ * pieces of 512 KiB 16.2-17.0 (contrib/bench/copy/run.sh, its third table;
+ * pieces of 64 KiB-1000 KiB alike). Open MPI's datatype engine
  * copies contiguous data in 128 KiB blocks, so its default one-sided path had
  * that advantage over the same-host paths' single memcpy. Where the
  * threshold is higher (Intel: the non-temporal threshold), pieces below it
