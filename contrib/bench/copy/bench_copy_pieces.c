@@ -11,24 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "../bench_clock.h"
 #include "wire/copy_pieces.h"
 
 #define ROUNDS 9
 #define COPIES 20
-
-static double now_us(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec * 1e-3;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void one(void *dst, const void *src, size_t n) {
     memcpy(dst, src, n);
@@ -39,10 +28,10 @@ static double best(void (*copy)(void *, const void *, size_t), uint8_t *dst, con
                    size_t n) {
     double b = 1e30;
     for (int i = 0; i < COPIES; ++i) {
-        double t0 = now_us();
+        double t0 = bench_now_us();
         copy(dst, src, n);
         __asm__ volatile("" : : "r"(dst) : "memory");
-        double t = now_us() - t0;
+        double t = bench_now_us() - t0;
         b = t < b ? t : b;
     }
     return b;
@@ -68,10 +57,8 @@ int main(int argc, char **argv) {
             t[3][r] = best(veshm_copy_pieces, shared, priv, n);
         }
         printf("%zu", n);
-        for (int c = 0; c < 4; ++c) {
-            qsort(t[c], ROUNDS, sizeof(double), cmp);
-            printf(" %.3f", t[c][ROUNDS / 2]);
-        }
+        for (int c = 0; c < 4; ++c)
+            printf(" %.3f", bench_median(t[c], ROUNDS));
         printf("\n");
     }
     if (memcmp(shared, priv, max) != 0) {

@@ -25,12 +25,12 @@
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Every size shared, to measure below the paths' threshold too. */
 #define VESHM_COPY_HELP_MIN 1u
 #define VESHM_COPY_HELP_KERNEL_MIN 1u
+#include "../bench_clock.h"
 #include "wire/copy_help.h"
 
 static size_t max;
@@ -40,12 +40,6 @@ static struct shared {
     struct veshm_copy_help slot;
     int stop;
 } * shared;
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static void pin(int cpu) {
     cpu_set_t set;
@@ -86,11 +80,6 @@ static uint8_t *own_dst(void *arg, uint64_t target, uint64_t len) {
     return target == 0 && len <= max ? (uint8_t *)dst : NULL;
 }
 
-static int compare(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Median over 5 rounds of the time per copy, in microseconds: h NULL, one
  * memcpy (pid 0) or one process_vm_writev into process pid (at dst, where
  * it maps the same memory); else shared through h, the origin copying
@@ -100,7 +89,7 @@ static double measure(struct veshm_copy_help *h, const char *src, size_t n, pid_
     int iters = (int)(2e8 / (double)n) + 10;
     struct veshm_copy_help_job job = {(uint8_t *)dst, 0, (void *)src, n, 0, 0, 0, 0, pid};
     for (int r = 0; r < 5; ++r) {
-        double t0 = now();
+        double t0 = bench_now_us();
         for (int i = 0; i < iters; ++i) {
             if (h != NULL) {
                 veshm_copy_help_origin(h, 1, &job, NULL, NULL, NULL);
@@ -112,10 +101,9 @@ static double measure(struct veshm_copy_help *h, const char *src, size_t n, pid_
                     return -1;
             }
         }
-        t[r] = (now() - t0) / iters * 1e6;
+        t[r] = (bench_now_us() - t0) / iters;
     }
-    qsort(t, 5, sizeof(t[0]), compare);
-    return t[2];
+    return bench_median(t, 5);
 }
 
 int main(int argc, char **argv) {

@@ -18,44 +18,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "../bench_clock.h"
 #include "wire/copy_help_map_in.h"
 
 #define TOTAL ((size_t)64 << 20)
 #define PIECE ((size_t)64 << 10)
 #define ROUNDS_MAX 31
 
-static double now_us(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec * 1e-3;
-}
-
 static double copy_all(uint8_t *to, const uint8_t *from) {
-    double t0 = now_us();
+    double t0 = bench_now_us();
     for (size_t o = 0; o < TOTAL; o += PIECE)
         memcpy(to + o, from, PIECE);
-    return (now_us() - t0) / (double)(TOTAL / PIECE);
+    return (bench_now_us() - t0) / (double)(TOTAL / PIECE);
 }
 
 /* One load a page of p, TOTAL bytes, per 64 KiB. */
 static double load_all(const uint8_t *p) {
-    double t0 = now_us();
+    double t0 = bench_now_us();
     for (size_t o = 0; o < TOTAL; o += 4096)
         (void)__atomic_load_n((const volatile uint8_t *)(p + o), __ATOMIC_RELAXED);
-    return (now_us() - t0) / (double)(TOTAL / PIECE);
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof(*v), cmp);
-    return v[n / 2];
+    return (bench_now_us() - t0) / (double)(TOTAL / PIECE);
 }
 
 int main(int argc, char **argv) {
@@ -86,18 +70,19 @@ int main(int argc, char **argv) {
             uint8_t *view = mmap(NULL, TOTAL, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
             if (view == MAP_FAILED)
                 return 1;
-            double t0 = now_us();
+            double t0 = bench_now_us();
             if (c == 1)
                 (void)madvise(view, TOTAL, MADV_POPULATE_WRITE);
             else if (c == 2)
                 veshm_copy_help_map_in(view, TOTAL);
-            prep[r] = (now_us() - t0) / (double)(TOTAL / PIECE);
+            prep[r] = (bench_now_us() - t0) / (double)(TOTAL / PIECE);
             other[r] = (load_all(filled) + load_all(own)) / 2;
             first[r] = copy_all(view, src);
             second[r] = copy_all(view, src);
         }
-        printf("%s %.2f %.2f %.2f %.2f\n", names[c], median(prep, rounds), median(first, rounds),
-               median(second, rounds), median(other, rounds));
+        printf("%s %.2f %.2f %.2f %.2f\n", names[c], bench_median(prep, rounds),
+               bench_median(first, rounds), bench_median(second, rounds),
+               bench_median(other, rounds));
     }
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../bench_clock.h"
 #include "ve_memory_alloc.h"
 
 #define MIB ((size_t)1 << 20)
@@ -52,16 +53,6 @@ static double bandwidth(rma_fn op, char *buf, size_t n, int iters) {
     }
     MPI_Win_flush(1, win);
     return (double)n * iters / (MPI_Wtime() - t0) / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv) {
@@ -118,8 +109,8 @@ int main(int argc, char **argv) {
                 if ((gbs[r] = x = bandwidth(do_get, buf, s, bw_iters)) > gb)
                     gb = x;
             }
-            printf("%zu %.3f %.1f %.3f %.1f %.1f %.1f\n", s, pl, pb, gl, gb, median(pbs, reps),
-                   median(gbs, reps));
+            printf("%zu %.3f %.1f %.3f %.1f %.1f %.1f\n", s, pl, pb, gl, gb,
+                   bench_median(pbs, reps), bench_median(gbs, reps));
             fflush(stdout);
         }
         MPI_Win_unlock(1, win);

@@ -19,13 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now_us(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
+#include "../bench_clock.h"
 
 enum op { PUT, GET, FADD };
 static const char *const op_name[] = {"put", "get", "fadd"};
@@ -39,7 +34,7 @@ enum { PASS_ADDS = 500, LINE = 64 };
  * PE 1 rewrites lines before every pass when `written`. Both PEs call it. */
 static double timed_adds(char *lines, int written, double budget_us, long *count) {
     static int stop; /* symmetric: PE 0 tells PE 1 the last pass */
-    double spent = 0, t0 = now_us();
+    double spent = 0, t0 = bench_now_us();
     long passes = 0;
     stop = 0;
     shmem_barrier_all();
@@ -49,12 +44,12 @@ static double timed_adds(char *lines, int written, double budget_us, long *count
         shmem_barrier_all();
         int last = 0;
         if (shmem_my_pe() == 0) {
-            double t = now_us();
+            double t = bench_now_us();
             for (int i = 0; i < PASS_ADDS; i++)
                 shmem_int_atomic_add((int *)(lines + (size_t)i * LINE), 1, 1);
             shmem_quiet();
-            spent += now_us() - t;
-            last = now_us() - t0 >= budget_us;
+            spent += bench_now_us() - t;
+            last = bench_now_us() - t0 >= budget_us;
             if (last)
                 shmem_int_p(&stop, 1, 1);
         }
@@ -97,12 +92,12 @@ static double timed(enum op op, char *local, char *remote, size_t n, double budg
     for (int i = 0; i < 10; i++) /* first touch, registration, key caches */
         run_once(op, local, remote, n);
     long done = 0, batch = 1;
-    double t0 = now_us(), t = t0;
+    double t0 = bench_now_us(), t = t0;
     while (t - t0 < budget_us) {
         for (long i = 0; i < batch; i++)
             run_once(op, local, remote, n);
         done += batch;
-        t = now_us();
+        t = bench_now_us();
         if (t - t0 < budget_us / 100 && batch < (1l << 20))
             batch *= 2;
     }

@@ -6,13 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
+#include "../bench_clock.h"
 
 int main(int argc, char **argv) {
     if (argc < 2)
@@ -28,14 +22,14 @@ int main(int argc, char **argv) {
     double best = 0;
     for (int r = 0; r < 5; ++r) {
         size_t iters = 0;
-        double t0 = now(), t;
+        double t0 = bench_now_us(), t;
         do {
             for (int i = 0; i < 16; ++i) {
                 memcpy(dst, src, size);
                 __asm__ volatile("" ::"r"(dst) : "memory");
             }
             iters += 16;
-            t = now() - t0;
+            t = (bench_now_us() - t0) / 1e6;
         } while (t < seconds / 5);
         double bw = (double)size * iters / t / 1e9;
         if (bw > best)
