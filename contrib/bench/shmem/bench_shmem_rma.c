@@ -1,8 +1,9 @@
-/* OpenSHMEM on the symmetric heap between two PEs: putmem + quiet, getmem
- * and a 64-bit fetch-add, each size for a fixed time rather than a fixed
- * count. On a node whose cores all compute, a PE loses its core for whole
- * scheduler time slices (milliseconds); a count of operations that takes
- * less than a slice (OSU's 100 or 10000) measures whether a preemption fell
+/* OpenSHMEM on the symmetric heap between two PEs: putmem + quiet, getmem,
+ * a run of putmems then one quiet (put_rate: OSU's osu_oshm_put_mr, up to
+ * 500 puts of one size at consecutive addresses; us per put) and a 64-bit
+ * fetch-add, each size for a fixed time rather than a fixed count. On a node whose cores all
+ * compute, a PE loses its core for whole scheduler time slices (milliseconds); a count of
+ * operations that takes less than a slice (OSU's 100 or 10000) measures whether a preemption fell
  * into it, not the path. A loop that runs for many slices takes each path's
  * share of them into its mean.
  * PE 0 drives; PE 1 waits in shmem_barrier_all, polling, as OSU's target
@@ -22,12 +23,12 @@
 
 #include "../bench_clock.h"
 
-enum op { PUT, GET, FADD };
-static const char *const op_name[] = {"put", "get", "fadd"};
+enum op { PUT, GET, PUT_RATE, FADD };
+static const char *const op_name[] = {"put", "get", "put_rate", "fadd"};
 
 static long long *counter; /* on the symmetric heap: the fetch-add's target */
 
-enum { PASS_ADDS = 500, LINE = 64 };
+enum { PASS_ADDS = 500, LINE = 64, RATE_PUTS = 500 };
 
 /* Mean microseconds per atomic add over passes of PASS_ADDS adds (one per
  * line of lines, PASS_ADDS * LINE bytes), for at least budget_us of passes;
@@ -70,7 +71,9 @@ static double timed_adds(char *lines, int written, double budget_us, long *count
     return spent / (double)*count;
 }
 
-static void run_once(enum op op, char *local, char *remote, size_t n) {
+/* One operation, or for PUT_RATE a run of them in max bytes; how many. */
+static long run_once(enum op op, char *local, char *remote, size_t n, size_t max) {
+    long puts = 1;
     switch (op) {
     case PUT:
         shmem_putmem(remote, local, n, 1);
@@ -79,24 +82,30 @@ static void run_once(enum op op, char *local, char *remote, size_t n) {
     case GET:
         shmem_getmem(local, remote, n, 1);
         break;
+    case PUT_RATE:
+        puts = max / n < RATE_PUTS ? (long)(max / n) : RATE_PUTS;
+        for (long i = 0; i < puts; i++)
+            shmem_putmem(remote + (size_t)i * n, local + (size_t)i * n, n, 1);
+        shmem_quiet();
+        break;
     case FADD:
         (void)shmem_longlong_atomic_fetch_add(counter, 1, 1);
         break;
     }
+    return puts;
 }
 
 /* Mean microseconds per operation over at least budget_us; the clock is read
  * every `batch` operations so that reading it costs little at 8 bytes. */
-static double timed(enum op op, char *local, char *remote, size_t n, double budget_us,
+static double timed(enum op op, char *local, char *remote, size_t n, size_t max, double budget_us,
                     long *count) {
     for (int i = 0; i < 10; i++) /* first touch, registration, key caches */
-        run_once(op, local, remote, n);
+        run_once(op, local, remote, n, max);
     long done = 0, batch = 1;
     double t0 = bench_now_us(), t = t0;
     while (t - t0 < budget_us) {
         for (long i = 0; i < batch; i++)
-            run_once(op, local, remote, n);
-        done += batch;
+            done += run_once(op, local, remote, n, max);
         t = bench_now_us();
         if (t - t0 < budget_us / 100 && batch < (1l << 20))
             batch *= 2;
@@ -132,8 +141,8 @@ int main(int argc, char **argv) {
             if (shmem_my_pe() == 0) {
                 long count;
                 /* put: local src to remote dst; get: remote src to local dst. */
-                double us = op == GET ? timed(op, dst, src, s, budget_us, &count)
-                                      : timed(op, src, dst, s, budget_us, &count);
+                double us = op == GET ? timed(op, dst, src, s, max, budget_us, &count)
+                                      : timed(op, src, dst, s, max, budget_us, &count);
                 printf("%s %zu %.4f %ld\n", op_name[op], s, us, count);
                 fflush(stdout);
             }

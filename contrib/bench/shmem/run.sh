@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# OpenSHMEM put (putmem + quiet), get (getmem), 64-bit fetch-add and 32-bit
+# OpenSHMEM put (putmem + quiet), get (getmem), put_rate (runs of up to 500
+# putmems, then one quiet: us per put, as osu_oshm_put_mr), 64-bit fetch-add and 32-bit
 # atomic adds on lines the peer has just written or not (add_written,
 # add_kept: bench_shmem_rma.c) between two PEs on the symmetric heap, veshm mode against Open MPI's OpenSHMEM over
 # UCX's shared-memory transports, interleaved in one run, with ratios:
@@ -83,7 +84,7 @@ echo "OpenSHMEM, 2 PEs, symmetric heap, $ms ms per size; $(date -u +%Y-%m-%dT%H:
   "$([ $busy -eq 1 ] && echo "busy: $(nproc) spinning processes" || echo "no added load");" \
   "load average $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after; medians of $reps"
 echo "veshm: veshm-mpi-env.sh veshm; default: veshm-mpi-env.sh ucx (UCX posix/sysv/cma);" \
-  "us per operation (put: putmem + quiet); ratio = veshm / default, < 1: veshm faster"
+  "us per operation (put: putmem + quiet; put_rate: per put of a run); ratio = veshm / default, < 1: veshm faster"
 echo
 awk -v control="$control" -v csv="$csv" '
 function median(m, k,   n, i, j, v, t) {
