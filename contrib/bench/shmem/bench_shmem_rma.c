@@ -1,6 +1,6 @@
 /* OpenSHMEM on the symmetric heap between two PEs: putmem + quiet, getmem,
- * a run of putmems then one quiet (put_rate: OSU's osu_oshm_put_mr, up to
- * 500 puts of one size at consecutive addresses; us per put) and a 64-bit
+ * a run of putmems then one quiet (put_rate: OSU's osu_oshm_put_mr, 500
+ * puts of one size at consecutive addresses; us per put) and a 64-bit
  * fetch-add, each size for a fixed time rather than a fixed count. On a node whose cores all
  * compute, a PE loses its core for whole scheduler time slices (milliseconds); a count of
  * operations that takes less than a slice (OSU's 100 or 10000) measures whether a preemption fell
@@ -71,7 +71,7 @@ static double timed_adds(char *lines, int written, double budget_us, long *count
     return spent / (double)*count;
 }
 
-/* One operation, or for PUT_RATE a run of them in max bytes; how many. */
+/* One operation, or for PUT_RATE a run of them; how many. */
 static long run_once(enum op op, char *local, char *remote, size_t n, size_t max) {
     long puts = 1;
     switch (op) {
@@ -82,12 +82,16 @@ static long run_once(enum op op, char *local, char *remote, size_t n, size_t max
     case GET:
         shmem_getmem(local, remote, n, 1);
         break;
-    case PUT_RATE:
-        puts = max / n < RATE_PUTS ? (long)(max / n) : RATE_PUTS;
-        for (long i = 0; i < puts; i++)
-            shmem_putmem(remote + (size_t)i * n, local + (size_t)i * n, n, 1);
+    case PUT_RATE: {
+        size_t slots = max / n; /* a run longer than max wraps around */
+        puts = RATE_PUTS;
+        for (long i = 0; i < puts; i++) {
+            size_t off = (size_t)i % slots * n;
+            shmem_putmem(remote + off, local + off, n, 1);
+        }
         shmem_quiet();
         break;
+    }
     case FADD:
         (void)shmem_longlong_atomic_fetch_add(counter, 1, 1);
         break;
@@ -137,7 +141,8 @@ int main(int argc, char **argv) {
     if (shmem_my_pe() == 0)
         printf("# op size us_per_op operations\n");
     for (enum op op = PUT; op <= FADD; op++) {
-        for (size_t s = op == FADD ? 8 : 1; s <= max; s *= 2) {
+        /* One fetch-add of 8 bytes, whatever max. */
+        for (size_t s = op == FADD ? 8 : 1; op == FADD || s <= max; s *= 2) {
             if (shmem_my_pe() == 0) {
                 long count;
                 /* put: local src to remote dst; get: remote src to local dst. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# OpenSHMEM put (putmem + quiet), get (getmem), put_rate (runs of up to 500
+# OpenSHMEM put (putmem + quiet), get (getmem), put_rate (runs of 500
 # putmems, then one quiet: us per put, as osu_oshm_put_mr), 64-bit fetch-add and 32-bit
 # atomic adds on lines the peer has just written or not (add_written,
 # add_kept: bench_shmem_rma.c) between two PEs on the symmetric heap, veshm mode against Open MPI's OpenSHMEM over
