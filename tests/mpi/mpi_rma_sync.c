@@ -28,6 +28,9 @@
  *             before its post is what the origins read after their start,
  *             and every origin's put and accumulates (in place and through
  *             osc/ucx) are in the target's memory when its wait returns.
+ * large:      large puts, gets, accumulates, shared with the target.
+ * own:        a target that has just put large data of its own does not
+ *             share a peer's large put (phase_own_transfer).
  * "create" makes the window with MPI_Win_create on malloc'ed memory instead
  * (run with VESHM_OSC_ROUTE=ucx: osc/ucx reaches it through UCP's software
  * RMA emulation, whose operations complete only when the target answers).
@@ -619,6 +622,80 @@ static void phase_large(const char *expect) {
     free(back);
 }
 
+/* A rank that has just moved large data of its own helps no peer for a while
+ * (mpi_osc_route/direct_help.c, OWN_QUIET_NS: 10 ms): in pairs of trials,
+ * rank 0 puts LARGE into rank 1's window while rank 1 polls in a barrier,
+ * rank 1 having slept 30 ms first (quiet) or having just put LARGE into
+ * rank 0's window itself (busy). Rank 1 must help quiet trials' puts (8 of
+ * them, within 200 pairs) and at most a quarter as many busy ones (the
+ * scheduler may stall rank 0 past the 10 ms in one now and then). */
+static void phase_own_transfer(const char *expect) {
+    if (strcmp(expect, "direct") != 0 || nranks < 2)
+        return;
+    phase = "own";
+    MPI_Win big;
+    uint8_t *base, *out = malloc(LARGE);
+    if (out == NULL)
+        fail("out of memory");
+    MPI_CHECK(MPI_Win_allocate(LARGE, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &base, &big));
+    memset(out, rank + 1, LARGE);
+    struct run_apart apart;
+    if (rank < 2)
+        run_apart_begin(&apart, 0, rank);
+    int helped[2] = {0, 0}, more = 1;
+    for (int pair = -2; more; ++pair) { /* two pairs to warm the pages first */
+        for (int busy = 0; busy < 2; ++busy) {
+            if (rank == 1 && !busy) {
+                struct timespec nap = {0, 30 * 1000 * 1000};
+                nanosleep(&nap, NULL);
+            }
+            MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+            if (rank == 1 && busy) {
+                MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, big));
+                MPI_CHECK(MPI_Put(out, LARGE, MPI_BYTE, 0, 0, LARGE, MPI_BYTE, big));
+                MPI_CHECK(MPI_Win_unlock(0, big));
+            }
+            MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+            if (rank == 0) {
+                int loaded;
+                uint64_t d, t, before, after;
+                route_stats(big, &loaded, &d, &t, &before);
+                MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 1, 0, big));
+                MPI_CHECK(MPI_Put(out, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
+                MPI_CHECK(MPI_Win_unlock(1, big));
+                route_stats(big, &loaded, &d, &t, &after);
+                helped[busy] += pair >= 0 && after > before;
+            }
+            MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD)); /* rank 1 polls here */
+        }
+        more = pair < 200 && helped[0] < 8;
+        MPI_CHECK(MPI_Bcast(&more, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    }
+    if (rank < 2)
+        run_apart_end(&apart);
+    /* Each of ranks 0 and 1 holds the other's bytes. */
+    int ok = 1;
+    for (size_t i = 0; rank < 2 && i < LARGE; ++i)
+        ok &= base[i] == (uint8_t)(2 - rank);
+    int all;
+    MPI_CHECK(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    if (rank == 0) {
+        printf("mpi_rma_sync [rank 0] puts the target helped: %d after it slept, %d after its "
+               "own put\n",
+               helped[0], helped[1]);
+        if (!all)
+            fail("a window does not hold the bytes its peer put");
+        if (helped[0] < 8)
+            fail("the target helped %d puts after it slept, want 8", helped[0]);
+        if (helped[1] * 4 > helped[0])
+            fail("the target helped %d puts right after its own, against %d after it slept",
+                 helped[1], helped[0]);
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Win_free(&big));
+    free(out);
+}
+
 /* What mpi_osc_route counted for the window, when it is loaded. */
 static void check_path(const char *expect) {
     phase = "path";
@@ -690,6 +767,7 @@ int main(int argc, char **argv) {
     phase_requests(iterations);
     check_path(argv[1]);
     phase_large(argv[1]);
+    phase_own_transfer(argv[1]);
 
     MPI_CHECK(MPI_Win_free(&win));
     if (create)
