@@ -478,6 +478,14 @@ static void check_sums(int round, const char *what, const uint8_t *out, const ui
  * lowest chunks), from its count of the target's chunks before and after; -1
  * if it took none. *len: bytes from there that cover that claim (below the
  * size the target helps with, so that a get of them is the origin's alone). */
+/* Chunks of w's large transfers from this rank that their targets copied. */
+static uint64_t helped_chunks(MPI_Win w) {
+    int loaded;
+    uint64_t direct, through_ucx, helped;
+    route_stats(w, &loaded, &direct, &through_ucx, &helped);
+    return helped;
+}
+
 static long last_helped_claim(uint64_t before, uint64_t after, size_t *len) {
     if (after <= before || after - before > HELP_CHUNKS)
         return -1;
@@ -518,13 +526,11 @@ static void phase_large(const char *expect) {
              ++round) {
             out[round] ^= 0xff; /* each round other bytes */
             memset(back, 0, LARGE);
-            int loaded;
-            uint64_t d, t, before, after;
-            route_stats(big, &loaded, &d, &t, &before);
+            uint64_t before = helped_chunks(big), after;
             MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 1, 0, big));
             MPI_CHECK(MPI_Put(out, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
             MPI_CHECK(MPI_Win_flush(1, big));
-            route_stats(big, &loaded, &d, &t, &after);
+            after = helped_chunks(big);
             /* The claim the target took last, at once (with a get too small
              * to be shared): an origin that did not wait for it would find it
              * still being copied. Of the put, then of a get. */
@@ -540,9 +546,9 @@ static void phase_large(const char *expect) {
                          round, last);
                 memset(back + last, 0, len);
             }
-            route_stats(big, &loaded, &d, &t, &before);
+            before = helped_chunks(big);
             MPI_CHECK(MPI_Get(back, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
-            route_stats(big, &loaded, &d, &t, &after);
+            after = helped_chunks(big);
             last = last_helped_claim(before, after, &len);
             if (last >= 0 && memcmp(back + last, out + last, len) != 0)
                 fail("round %d: the claim at %ld the target copied last of a get is not there",
@@ -554,12 +560,12 @@ static void phase_large(const char *expect) {
                          off - 4096);
             for (size_t i = 0; i < LARGE / 4; ++i)
                 add[i] = (uint32_t)i * 2654435761u + (uint32_t)round;
-            route_stats(big, &loaded, &d, &t, &before);
+            before = helped_chunks(big);
             MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 1, 0, big));
             MPI_CHECK(MPI_Accumulate(add, LARGE / 4, MPI_UNSIGNED, 1, 0, LARGE / 4, MPI_UNSIGNED,
                                      MPI_SUM, big));
             MPI_CHECK(MPI_Win_flush(1, big));
-            route_stats(big, &loaded, &d, &t, &after);
+            after = helped_chunks(big);
             acc_helped += after - before;
             helped_now = after;
             memset(back, 0, LARGE);
@@ -571,13 +577,13 @@ static void phase_large(const char *expect) {
              * become was + 2 add. */
             for (int sum_op = 0; sum_op < 2; ++sum_op) {
                 memset(back, 0, LARGE);
-                route_stats(big, &loaded, &d, &t, &before);
+                before = helped_chunks(big);
                 MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 1, 0, big));
                 MPI_CHECK(MPI_Get_accumulate(add, LARGE / 4, MPI_UNSIGNED, back, LARGE / 4,
                                              MPI_UNSIGNED, 1, 0, LARGE / 4, MPI_UNSIGNED,
                                              sum_op ? MPI_SUM : MPI_NO_OP, big));
                 MPI_CHECK(MPI_Win_flush(1, big));
-                route_stats(big, &loaded, &d, &t, &after);
+                after = helped_chunks(big);
                 *(sum_op ? &get_acc_helped : &fetch_helped) += after - before;
                 check_sums(round,
                            sum_op ? "fetched by get_accumulate (MPI_SUM)"
@@ -657,13 +663,11 @@ static void phase_own_transfer(const char *expect) {
             }
             MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
             if (rank == 0) {
-                int loaded;
-                uint64_t d, t, before, after;
-                route_stats(big, &loaded, &d, &t, &before);
+                uint64_t before = helped_chunks(big), after;
                 MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 1, 0, big));
                 MPI_CHECK(MPI_Put(out, LARGE, MPI_BYTE, 1, 0, LARGE, MPI_BYTE, big));
                 MPI_CHECK(MPI_Win_unlock(1, big));
-                route_stats(big, &loaded, &d, &t, &after);
+                after = helped_chunks(big);
                 helped[busy] += pair >= 0 && after > before;
             }
             MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD)); /* rank 1 polls here */
