@@ -28,18 +28,24 @@ static int help_wanted(size_t n) {
            veshm_copy_help_kernel_helper_wanted(n);
 }
 
-/* A rank that moves large data of its own (both ranks putting into each
- * other's windows in one epoch, as osu_put_bibw does) helps no peer until
- * OWN_QUIET_NS after its last such transfer: the peer's jobs then come while
- * its own are ending, and their help stalled on this VM (under strace,
- * process_vm_readv calls of at most 128 KiB took up to 1.3 ms), the origin
- * waiting for its chunks. contrib/bench/mpi-exchange, 64 puts of 1 MiB each
- * way per fence epoch, 800 epochs a mode: both ranks helping, 0.94 of the
- * default path's bandwidth (4 MiB: 0.89), 99th percentile 12.7 ms; with
- * this rule 1.05 and 1.01. Alternating the two builds: mean epoch 5.76 ms,
- * 99th percentile 24, longest 142, against 4.30, 7.7 and 15 (copying alone
- * 3.93, 6.6, 11). A target that moves nothing of its own, the usual
- * one-sided pattern, helps as before; 10 ms is longer than such an epoch. */
+/* A rank that moves large data of its own through its views (both ranks
+ * putting into each other's VE-memory windows in one epoch, as osu_put_bibw
+ * does) helps no peer's such window until OWN_QUIET_NS after its last such
+ * transfer: the peer's jobs then come while its own are ending, and their
+ * help stalled on this VM (under strace, process_vm_readv calls of at most
+ * 128 KiB took up to 1.3 ms), the origin waiting for its chunks.
+ * contrib/bench/mpi-exchange, 64 puts of 1 MiB each way per fence epoch, 800
+ * epochs a mode: both ranks helping, 0.94 of the default path's bandwidth (4
+ * MiB: 0.89), 99th percentile 12.7 ms; with this rule 1.05 and 1.01.
+ * Alternating the two builds: mean epoch 5.76 ms, 99th percentile 24,
+ * longest 142, against 4.30, 7.7 and 15 (copying alone 3.93, 6.6, 11). A
+ * target that moves nothing of its own, the usual one-sided pattern, helps
+ * as before; 10 ms is longer than such an epoch. Windows over host memory
+ * keep helping both ways: there both ranks copy through the kernel alike,
+ * and osu_put_bibw -w create was 1.05-1.27x the default path at 512 KiB-4
+ * MiB with the help; the rule applied to them showed no gain (1 MiB: 13.0k
+ * MB/s against 17.6k and 15.1k without, two sets of 4-5 runs each spreading
+ * as much). */
 #define OWN_QUIET_NS 10000000ull
 
 /* CLOCK_MONOTONIC ns until which this rank does not help (0: it helps). */
@@ -51,7 +57,7 @@ static uint64_t now_ns(void) {
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-void direct_help_own_transfer(void) {
+static void own_transfer(void) {
     __atomic_store_n(&own_quiet_until, now_ns() + OWN_QUIET_NS, __ATOMIC_RELAXED);
 }
 
@@ -75,7 +81,7 @@ void direct_copy(struct direct_win *w, int target, uint8_t *view, uint64_t offse
         veshm_copy_help_do(&job, 0, n, NULL);
         return;
     }
-    direct_help_own_transfer();
+    own_transfer();
     int64_t helped = veshm_copy_help_origin(&w->t[target].ctl->help, (uint64_t)w->rank + 1, &job,
                                             NULL, NULL, NULL);
     __atomic_store_n(&w->stats.helped, w->stats.helped + (uint64_t)helped, __ATOMIC_RELAXED);
@@ -152,7 +158,7 @@ int direct_accumulate_helped(struct direct_win *w, int target, uint8_t *view, ui
     uint64_t code = direct_acc_code(op, dt);
     if (code == 0)
         return 0;
-    direct_help_own_transfer();
+    own_transfer();
     struct veshm_copy_help_job job = {view, offset, (void *)origin, n, 0, code, 0, 0, 0};
     int64_t helped = veshm_copy_help_origin(&w->t[target].ctl->help, (uint64_t)w->rank + 1, &job,
                                             direct_acc_apply, NULL, NULL);
@@ -188,6 +194,8 @@ static int concurrent_free = 1;
 
 static int help_all(void) {
     int events = host_win_help_all();
+    if (own_transfer_recent())
+        return events;
     unsigned count = direct_win_count();
     for (unsigned i = 0; i < count; ++i) {
         struct direct_win *w = direct_win_at(i);
@@ -199,8 +207,6 @@ static int help_all(void) {
 
 /* Called by every opal_progress: only a rank inside MPI helps. */
 static int help_progress(void) {
-    if (own_transfer_recent())
-        return 0;
     if (!__atomic_load_n(&concurrent_free, __ATOMIC_RELAXED))
         return help_all();
     __atomic_fetch_add(&helping, 1, __ATOMIC_SEQ_CST);

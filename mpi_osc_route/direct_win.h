@@ -136,10 +136,6 @@ int direct_acc_apply(uint64_t code, uint8_t *dst, const uint8_t *src, size_t n);
 /* Makes every opal_progress of this process help copy (once). */
 void direct_help_register(void);
 
-/* Called by each large transfer this rank makes as an origin (its own, of
- * any window): for a while after it, this rank helps no peer (direct_help.c). */
-void direct_help_own_transfer(void);
-
 /* Waits until no thread's progress callback can still hold a window taken
  * out of the registry (with MPI_THREAD_MULTIPLE another thread may be
  * helping while this one frees the window). */

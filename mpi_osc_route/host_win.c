@@ -191,7 +191,6 @@ static int64_t host_job(struct host_win *w, int target_rank, uint64_t off, void 
         (uint8_t *)(uintptr_t)(t->base + off), off, buf, n, is_get, op, 0, 0, (pid_t)t->pid};
     if (!osc_route_help_enabled()) /* only accumulates come here then */
         return veshm_copy_help_do(&job, 0, n, direct_acc_apply) == 0 ? 0 : -2;
-    direct_help_own_transfer();
     int64_t helped = veshm_copy_help_origin(w->slot[target_rank], (uint64_t)w->rank + 1, &job,
                                             direct_acc_apply, NULL, NULL);
     /* Only a job offered to the target tells whether it helps. */
