@@ -1,11 +1,12 @@
-/* OpenSHMEM on the symmetric heap between two PEs: putmem + quiet, getmem,
- * a run of putmems then one quiet (put_rate: OSU's osu_oshm_put_mr, 500
- * puts of one size at consecutive addresses; us per put) and a 64-bit
- * fetch-add, each size for a fixed time rather than a fixed count. On a node whose cores all
- * compute, a PE loses its core for whole scheduler time slices (milliseconds); a count of
- * operations that takes less than a slice (OSU's 100 or 10000) measures whether a preemption fell
- * into it, not the path. A loop that runs for many slices takes each path's
- * share of them into its mean.
+/* OpenSHMEM on the symmetric heap between two PEs: putmem + quiet, getmem, a
+ * run of putmems then one quiet (put_rate: OSU's osu_oshm_put_mr, 500 puts
+ * of one size at consecutive addresses; us per put) and a 64-bit fetch-add,
+ * each size for a fixed time rather than a fixed count. On a node whose
+ * cores all compute, a PE loses its core for whole scheduler time slices
+ * (milliseconds); a count of operations that takes less than a slice (OSU's
+ * 100 or 10000) measures whether a preemption fell into it, not the path. A
+ * loop that runs for many slices takes each path's share of them into its
+ * mean.
  * PE 0 drives; PE 1 waits in shmem_barrier_all, polling, as OSU's target
  * does. Then 32-bit atomic adds in OSU's pattern: passes of 500 adds, one
  * per cache line of a 32 KiB buffer, then quiet, timed alone between two
