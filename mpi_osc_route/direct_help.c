@@ -12,7 +12,6 @@
 
 #include <sched.h>
 #include <string.h>
-#include <time.h>
 
 #include "copy_help.h"
 
@@ -48,17 +47,12 @@ static int help_wanted(size_t n) {
  * as much). */
 #define OWN_QUIET_NS 10000000ull
 
-/* CLOCK_MONOTONIC ns until which this rank does not help (0: it helps). */
+/* veshm_copy_help_ns() until which this rank does not help (0: it helps). */
 static uint64_t own_quiet_until;
 
-static uint64_t now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
 static void own_transfer(void) {
-    __atomic_store_n(&own_quiet_until, now_ns() + OWN_QUIET_NS, __ATOMIC_RELAXED);
+    __atomic_store_n(&own_quiet_until, (uint64_t)veshm_copy_help_ns() + OWN_QUIET_NS,
+                     __ATOMIC_RELAXED);
 }
 
 /* Whether this rank moved large data of its own less than OWN_QUIET_NS ago.
@@ -67,7 +61,7 @@ static int own_transfer_recent(void) {
     uint64_t until = __atomic_load_n(&own_quiet_until, __ATOMIC_RELAXED);
     if (until == 0)
         return 0;
-    if (now_ns() < until)
+    if ((uint64_t)veshm_copy_help_ns() < until)
         return 1;
     /* Racy against a transfer of another thread: it then helps early once. */
     __atomic_store_n(&own_quiet_until, 0, __ATOMIC_RELAXED);
